@@ -1,0 +1,59 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+// Layers (STYLE.md "Proposed layout"): dependencies point one way, top to bottom.
+//   ZKBase -> ZKWire -> ZKTree -> ZKPipeline -> ZKStorage -> ZKServer -> paddock
+let strictSettings: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny"),
+]
+
+let package = Package(
+    name: "Paddock",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "paddock", targets: ["paddock"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
+        .target(name: "ZKBase", swiftSettings: strictSettings),
+        .target(name: "ZKWire", dependencies: [
+            "ZKBase", .product(name: "NIOCore", package: "swift-nio"),
+        ], swiftSettings: strictSettings),
+        .target(name: "ZKTree", dependencies: ["ZKBase", "ZKWire"], swiftSettings: strictSettings),
+        .target(name: "ZKPipeline", dependencies: ["ZKBase", "ZKWire", "ZKTree"], swiftSettings: strictSettings),
+        .target(name: "ZKConfig", dependencies: ["ZKBase"], swiftSettings: strictSettings),
+        .target(name: "ZKStorage", dependencies: [
+            "ZKBase", "ZKWire", "CLMDB", "CZlib",
+        ], swiftSettings: strictSettings),
+        .target(name: "ZKServer", dependencies: [
+            "ZKBase", "ZKWire", "ZKTree", "ZKPipeline", "ZKConfig", "ZKStorage",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strictSettings),
+        .executableTarget(name: "paddock", dependencies: [
+            "ZKServer", "ZKConfig",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strictSettings),
+        .testTarget(name: "ZKBaseTests", dependencies: ["ZKBase"]),
+        .testTarget(name: "ZKWireTests", dependencies: [
+            "ZKBase", "ZKWire", .product(name: "NIOCore", package: "swift-nio"),
+        ], resources: [.copy("Fixtures")]),
+        .testTarget(name: "ZKTreeTests", dependencies: ["ZKBase", "ZKWire", "ZKTree"]),
+        .testTarget(name: "ZKPipelineTests", dependencies: ["ZKBase", "ZKWire", "ZKTree", "ZKPipeline"]),
+        .testTarget(name: "ZKConfigTests", dependencies: ["ZKBase", "ZKConfig"]),
+        .testTarget(name: "ZKServerTests", dependencies: [
+            "ZKServer", "ZKWire", "ZKBase",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOEmbedded", package: "swift-nio"),
+        ]),
+    ]
+)

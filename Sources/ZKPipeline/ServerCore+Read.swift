@@ -1,0 +1,195 @@
+import ZKBase
+import ZKTree
+import ZKWire
+
+extension ServerCore {
+    /// Answers a request that does not change the tree, against the applied tree
+    /// (FinalRequestProcessor's read cases). Reply zxid = last applied zxid.
+    mutating func answerRead(_ id: ConnectionID, _ request: ClientRequest, into outputs: inout [CoreOutput]) {
+        guard let connection = connections[id] else { return }
+        let zxid = tree.lastProcessedZxid
+        if case .ping = request.body {
+            outputs.append(.reply(id, ReplyHeader(xid: SpecialXid.ping, zxid: zxid, err: 0), .empty))
+            return
+        }
+        if case .setWatches(_, let watches) = request.body {
+            setWatches(id, watches, into: &outputs)
+            outputs.append(.reply(id, ReplyHeader(xid: request.xid, zxid: zxid, err: 0), .empty))
+            return
+        }
+        let result = read(request.body, connection: connection)
+        switch result {
+        case .success(let body):
+            outputs.append(.reply(id, ReplyHeader(xid: request.xid, zxid: zxid, err: 0), body))
+        case .failure(let error):
+            outputs.append(.reply(id, ReplyHeader(xid: request.xid, zxid: zxid, err: error.code.rawValue), .empty))
+        }
+    }
+
+    func readableNode(_ path: String, _ authInfo: [Id]) throws(PrepError) -> DataNode {
+        guard let node = tree.node(path) else { throw PrepError(.noNode) }
+        if !AccessControl.check(node.acl, .read, authInfo: authInfo) { throw PrepError(.noAuth) }
+        return node
+    }
+
+    mutating func read(_ body: RequestBody, connection: Connection) -> Result<ResponseBody, PrepError> {
+        do throws(PrepError) {
+            return .success(try readBody(body, connection: connection))
+        } catch {
+            return .failure(error)
+        }
+    }
+
+    mutating func readBody(_ body: RequestBody, connection: Connection) throws(PrepError) -> ResponseBody {
+        let watcher = connection.id
+        let authInfo = connection.authInfo
+        switch body {
+        case .exists(let path, let watch):
+            if path.utf8.contains(0) { throw PrepError(.badArguments) }
+            // An exists watch is set whether or not the node exists.
+            if watch { tree.dataWatches.add(path: path, watcher: watcher) }
+            guard let node = tree.node(path) else { throw PrepError(.noNode) }
+            return .stat(node.fullStat)
+        case .getData(let path, let watch):
+            let node = try readableNode(path, authInfo)
+            if watch { tree.dataWatches.add(path: path, watcher: watcher) }
+            return .getData(data: node.data, stat: node.fullStat)
+        case .getChildren(let opCode, let path, let watch):
+            let node = try readableNode(path, authInfo)
+            if watch { tree.childWatches.add(path: path, watcher: watcher) }
+            let children = node.children.sorted()
+            return opCode == .getChildren2 ? .children2(children, stat: node.fullStat) : .children(children)
+        case .getACL(let path):
+            guard let node = tree.node(path) else { throw PrepError(.noNode) }
+            if !AccessControl.check(node.acl, [.read, .admin], authInfo: authInfo) { throw PrepError(.noAuth) }
+            if AccessControl.check(node.acl, .admin, authInfo: authInfo) {
+                return .getACL(acl: node.acl, stat: node.fullStat)
+            }
+            // Without ADMIN, digest hashes are hidden ("user:x").
+            let masked = node.acl.map { entry -> ACL in
+                guard entry.id.scheme == "digest" else { return entry }
+                let user = entry.id.id.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? ""
+                return ACL(perms: entry.perms, id: Id(scheme: "digest", id: user + ":x"))
+            }
+            return .getACL(acl: masked, stat: node.fullStat)
+        case .getAllChildrenNumber(let path):
+            _ = try readableNode(path, authInfo)
+            return .allChildrenNumber(Int32(tree.descendantCount(of: path)))
+        case .getEphemerals(let prefix):
+            let all = (tree.ephemerals[connection.sessionId] ?? []).sorted()
+            let trimmed = prefix.trimmingSpaces
+            if trimmed.isEmpty || trimmed == "/" { return .ephemerals(all) }
+            return .ephemerals(all.filter { $0.hasPrefix(prefix) })
+        case .sync(let path):
+            return .sync(path: path)
+        case .multiRead(let operations):
+            return .multi(operations.map { readOperation($0, authInfo: authInfo) })
+        case .checkWatches(let path, let type), .removeWatches(let path, let type):
+            guard let watcherType = WatcherType(rawValue: type) else { throw PrepError(.badArguments) }
+            let remove: Bool
+            if case .removeWatches = body { remove = true } else { remove = false }
+            if !watchOperation(path: path, type: watcherType, watcher: watcher, remove: remove) {
+                throw PrepError(.noWatcher)
+            }
+            return .empty
+        case .addWatch(let path, let mode):
+            guard let watchMode = AddWatchMode(rawValue: mode) else { throw PrepError(.badArguments) }
+            if watchMode == .persistentRecursive {
+                tree.dataWatches.add(path: path, watcher: watcher, mode: .persistentRecursive)
+            } else {
+                tree.dataWatches.add(path: path, watcher: watcher, mode: .persistent)
+                tree.childWatches.add(path: path, watcher: watcher, mode: .persistent)
+            }
+            return .errorResponse(0)
+        case .whoAmI:
+            return .whoAmI(authInfo.map { ClientInfo(authScheme: $0.scheme, user: $0.id) })
+        case .sasl:
+            throw PrepError(.unimplemented)
+        default:
+            throw PrepError(.unimplemented)
+        }
+    }
+
+    func readOperation(_ operation: MultiOperation, authInfo: [Id]) -> MultiOperationResult {
+        do throws(PrepError) {
+            switch operation {
+            case .getChildren(let path):
+                return .getChildren(children: try readableNode(path, authInfo).children.sorted())
+            case .getData(let path):
+                let node = try readableNode(path, authInfo)
+                return .getData(data: node.data, stat: node.fullStat)
+            default:
+                return .error(.badArguments)
+            }
+        } catch {
+            return .error(error.code)
+        }
+    }
+
+    /// checkWatches / removeWatches: ZooKeeper 3.8 looks only at the data and child tables.
+    mutating func watchOperation(path: String, type: WatcherType, watcher: WatcherID, remove: Bool) -> Bool {
+        var found = false
+        if type == .children || type == .any {
+            found = remove ? tree.childWatches.remove(path: path, watcher: watcher) : tree.childWatches.contains(path: path, watcher: watcher)
+        }
+        if type == .data || type == .any {
+            if remove {
+                found = tree.dataWatches.remove(path: path, watcher: watcher) || found
+            } else if !found {
+                found = tree.dataWatches.contains(path: path, watcher: watcher)
+            }
+        }
+        return found
+    }
+
+    /// setWatches on reconnect: anything that changed since relativeZxid fires at once.
+    mutating func setWatches(_ id: ConnectionID, _ watches: SetWatchesRequest, into outputs: inout [CoreOutput]) {
+        let relativeZxid = watches.relativeZxid
+        for path in watches.dataWatches {
+            if let node = tree.node(path) {
+                if node.stat.mzxid > relativeZxid {
+                    outputs.append(.notify(id, WatcherEvent(type: .nodeDataChanged, path: path)))
+                } else {
+                    tree.dataWatches.add(path: path, watcher: id)
+                }
+            } else {
+                outputs.append(.notify(id, WatcherEvent(type: .nodeDeleted, path: path)))
+            }
+        }
+        for path in watches.existWatches {
+            if tree.node(path) != nil {
+                outputs.append(.notify(id, WatcherEvent(type: .nodeCreated, path: path)))
+            } else {
+                tree.dataWatches.add(path: path, watcher: id)
+            }
+        }
+        for path in watches.childWatches {
+            if let node = tree.node(path) {
+                if node.stat.pzxid > relativeZxid {
+                    outputs.append(.notify(id, WatcherEvent(type: .nodeChildrenChanged, path: path)))
+                } else {
+                    tree.childWatches.add(path: path, watcher: id)
+                }
+            } else {
+                outputs.append(.notify(id, WatcherEvent(type: .nodeDeleted, path: path)))
+            }
+        }
+        for path in watches.persistentWatches {
+            tree.childWatches.add(path: path, watcher: id, mode: .persistent)
+            tree.dataWatches.add(path: path, watcher: id, mode: .persistent)
+        }
+        for path in watches.persistentRecursiveWatches {
+            tree.dataWatches.add(path: path, watcher: id, mode: .persistentRecursive)
+        }
+    }
+}
+
+extension String {
+    /// Java's String.trim(): drops leading and trailing characters <= U+0020.
+    var trimmingSpaces: Substring {
+        var slice = Substring(self)
+        while let first = slice.unicodeScalars.first, first.value <= 0x20 { slice = slice.dropFirst() }
+        while let last = slice.unicodeScalars.last, last.value <= 0x20 { slice = slice.dropLast() }
+        return slice
+    }
+}

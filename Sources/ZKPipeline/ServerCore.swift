@@ -1,0 +1,353 @@
+import ZKBase
+import ZKTree
+import ZKWire
+
+public typealias ConnectionID = UInt64
+
+/// Settings the core needs; the shell builds them from zoo.cfg.
+public struct CoreConfiguration: Sendable {
+    public var tickMs: Int64
+    public var minSessionTimeoutMs: Int32
+    public var maxSessionTimeoutMs: Int32
+    public var extendedTypesEnabled: Bool
+    /// `super:<base64 sha1>` from DigestAuthenticationProvider.superDigest.
+    public var superDigest: String?
+    public var serverId: Int64
+
+    public init(
+        tickMs: Int64 = 2000, minSessionTimeoutMs: Int32? = nil, maxSessionTimeoutMs: Int32? = nil,
+        extendedTypesEnabled: Bool = false, superDigest: String? = nil, serverId: Int64 = 0
+    ) {
+        self.tickMs = tickMs
+        self.minSessionTimeoutMs = minSessionTimeoutMs ?? Int32(tickMs * 2)
+        self.maxSessionTimeoutMs = maxSessionTimeoutMs ?? Int32(tickMs * 20)
+        self.extendedTypesEnabled = extendedTypesEnabled
+        self.superDigest = superDigest
+        self.serverId = serverId
+    }
+}
+
+/// What the shell must do for the core.
+public enum CoreOutput: Sendable, Equatable {
+    /// Append to the log; call `committed(through:)` once it is durable.
+    case persist(Txn)
+    case connected(ConnectionID, ConnectResponse)
+    case reply(ConnectionID, ReplyHeader, ResponseBody)
+    case notify(ConnectionID, WatcherEvent)
+    /// Close after flushing what was sent before.
+    case close(ConnectionID, reason: String)
+}
+
+/// The standalone server's request pipeline as one value: prep (request -> txn, checked against
+/// the tree plus pending txns), the session tracker, and final (apply, reply, notify). Every
+/// write leaves as a `.persist` txn and changes the tree only when the shell reports it durable.
+/// No I/O, clocks or randomness: time arrives with each input.
+public struct ServerCore: Sendable {
+    enum Queued: Sendable {
+        case connect(zxid: Int64, response: ConnectResponse)
+        case write(zxid: Int64, xid: Int32, opCode: OpCode)
+        case read(ClientRequest)
+    }
+
+    struct Connection: Sendable {
+        var id: ConnectionID
+        var address: String
+        var sessionId: Int64 = 0
+        var authInfo: [Id]
+        var queue: [Queued] = []
+        var queueHead = 0
+        var closing = false
+
+        var hasQueued: Bool { queueHead < queue.count }
+
+        mutating func popFront() -> Queued? {
+            guard hasQueued else { return nil }
+            let item = queue[queueHead]
+            queueHead += 1
+            if queueHead > 64 && queueHead * 2 > queue.count {
+                queue.removeFirst(queueHead)
+                queueHead = 0
+            }
+            return item
+        }
+
+        var front: Queued? { hasQueued ? queue[queueHead] : nil }
+    }
+
+    public let configuration: CoreConfiguration
+    public internal(set) var tree: DataTree
+    public internal(set) var sessions: SessionTracker
+    var pending = PendingChanges()
+    var connections: [ConnectionID: Connection] = [:]
+    var connectionBySession: [Int64: ConnectionID] = [:]
+    /// Txns handed out for persisting, oldest first, not yet applied.
+    var proposed: [Txn] = []
+    var proposedHead = 0
+    /// zxid -> connection waiting for that write's reply.
+    var waitingWrites: [Int64: ConnectionID] = [:]
+    public internal(set) var lastProposedZxid: Int64
+
+    public init(configuration: CoreConfiguration, tree: DataTree = DataTree(), initialSessionId: Int64) {
+        self.configuration = configuration
+        self.tree = tree
+        self.sessions = SessionTracker(tickMs: configuration.tickMs, initialSessionId: initialSessionId)
+        self.lastProposedZxid = tree.lastProcessedZxid
+    }
+
+    /// Re-arms the sessions found in a recovered tree: each gets a full timeout from now.
+    public mutating func trackRecoveredSessions(nowMs: Int64) {
+        for (id, timeout) in tree.sessions.sorted(by: { $0.key < $1.key }) {
+            sessions.track(id: id, timeoutMs: timeout, nowMs: nowMs)
+        }
+    }
+
+    public var lastProcessedZxid: Int64 { tree.lastProcessedZxid }
+    public var outstandingTxnCount: Int { proposed.count - proposedHead }
+    public var connectionCount: Int { connections.count }
+
+    public func sessionId(of connection: ConnectionID) -> Int64? { connections[connection]?.sessionId }
+    public func queuedRequestCount(of connection: ConnectionID) -> Int {
+        guard let state = connections[connection] else { return 0 }
+        return state.queue.count - state.queueHead
+    }
+
+    // MARK: - Connections
+
+    public mutating func connectionOpened(_ id: ConnectionID, address: String) {
+        connections[id] = Connection(id: id, address: address, authInfo: [Id(scheme: "ip", id: address)])
+    }
+
+    /// The socket is gone: its watches go, its session stays until it expires.
+    public mutating func connectionClosed(_ id: ConnectionID) {
+        guard let connection = connections.removeValue(forKey: id) else { return }
+        tree.dataWatches.removeWatcher(id)
+        tree.childWatches.removeWatcher(id)
+        if connection.sessionId != 0 && connectionBySession[connection.sessionId] == id {
+            connectionBySession[connection.sessionId] = nil
+        }
+        for item in connection.queue[connection.queueHead...] {
+            if case .write(let zxid, _, _) = item { waitingWrites[zxid] = nil }
+            if case .connect(let zxid, _) = item { waitingWrites[zxid] = nil }
+        }
+    }
+
+    func negotiatedTimeout(_ requested: Int32) -> Int32 {
+        min(max(requested, configuration.minSessionTimeoutMs), configuration.maxSessionTimeoutMs)
+    }
+
+    public mutating func connect(_ id: ConnectionID, _ request: ConnectRequest, nowMs: Int64, into outputs: inout [CoreOutput]) {
+        guard var connection = connections[id], connection.sessionId == 0 else {
+            outputs.append(.close(id, reason: "second connect request on one connection"))
+            return
+        }
+        if request.lastZxidSeen > lastProposedZxid {
+            outputs.append(.close(id, reason: "client has seen zxid \(ZxidMath.hex(request.lastZxidSeen)), our last zxid is \(ZxidMath.hex(lastProposedZxid)); client must try another server"))
+            return
+        }
+        let timeout = negotiatedTimeout(request.timeoutMs)
+        let readOnlyFlag: Bool? = request.readOnly == nil ? nil : false
+        if request.sessionId == 0 {
+            let sessionId = sessions.allocateSessionId()
+            sessions.track(id: sessionId, timeoutMs: timeout, nowMs: nowMs)
+            connection.sessionId = sessionId
+            let zxid = propose(sessionId: sessionId, cxid: 0, body: .createSession(timeoutMs: timeout), nowMs: nowMs, into: &outputs)
+            let response = ConnectResponse(
+                timeoutMs: timeout, sessionId: sessionId, password: JavaRandom.sessionPassword(sessionId: sessionId),
+                readOnly: readOnlyFlag)
+            connection.queue.append(.connect(zxid: zxid, response: response))
+            waitingWrites[zxid] = id
+            connections[id] = connection
+            connectionBySession[sessionId] = id
+            return
+        }
+        let sessionId = request.sessionId
+        let valid = request.password == JavaRandom.sessionPassword(sessionId: sessionId)
+            && sessions.touch(id: sessionId, nowMs: nowMs, timeoutMs: timeout)
+        guard valid else {
+            outputs.append(.connected(id, ConnectResponse(timeoutMs: 0, sessionId: 0, password: [UInt8](repeating: 0, count: 16), readOnly: readOnlyFlag)))
+            outputs.append(.close(id, reason: "session \(ZxidMath.hex(sessionId)) expired or invalid password"))
+            return
+        }
+        if let previous = connectionBySession[sessionId], previous != id {
+            outputs.append(.close(previous, reason: "session \(ZxidMath.hex(sessionId)) moved to another connection"))
+        }
+        connection.sessionId = sessionId
+        connections[id] = connection
+        connectionBySession[sessionId] = id
+        outputs.append(.connected(id, ConnectResponse(
+            timeoutMs: timeout, sessionId: sessionId, password: request.password, readOnly: readOnlyFlag)))
+    }
+
+    // MARK: - Requests
+
+    public mutating func receive(_ id: ConnectionID, _ request: ClientRequest, nowMs: Int64, into outputs: inout [CoreOutput]) {
+        guard var connection = connections[id], connection.sessionId != 0, !connection.closing else {
+            outputs.append(.close(id, reason: "request before the session was established"))
+            return
+        }
+        let sessionId = connection.sessionId
+        sessions.touch(id: sessionId, nowMs: nowMs)
+        switch request.body {
+        case .auth(_, let scheme, let auth):
+            handleAuth(&connection, xid: request.xid, scheme: scheme, auth: auth, into: &outputs)
+            connections[id] = connection
+            return
+        case .unknown(let type):
+            outputs.append(.reply(id, ReplyHeader(xid: request.xid, zxid: 0, err: ErrorCode.unimplemented.rawValue), .empty))
+            outputs.append(.close(id, reason: "unknown request type \(type)"))
+            return
+        default:
+            break
+        }
+        guard let opCode = request.opCode else { return }
+        if !sessions.isActive(sessionId) {
+            outputs.append(.reply(id, ReplyHeader(xid: request.xid, zxid: lastProcessedZxid, err: ErrorCode.sessionExpired.rawValue), .empty))
+            outputs.append(.close(id, reason: "session \(ZxidMath.hex(sessionId)) expired"))
+            return
+        }
+        if opCode.isWrite {
+            let body = prepare(request.body, sessionId: sessionId, authInfo: connection.authInfo, nowMs: nowMs)
+            let zxid = propose(sessionId: sessionId, cxid: request.xid, body: body, nowMs: nowMs, into: &outputs)
+            if opCode == .closeSession {
+                connection.closing = true
+                sessions.markClosing(sessionId)
+            }
+            connection.queue.append(.write(zxid: zxid, xid: request.xid, opCode: opCode))
+            waitingWrites[zxid] = id
+            connections[id] = connection
+        } else if connection.hasQueued {
+            connection.queue.append(.read(request))
+            connections[id] = connection
+        } else {
+            connections[id] = connection
+            answerRead(id, request, into: &outputs)
+        }
+    }
+
+    mutating func handleAuth(_ connection: inout Connection, xid: Int32, scheme: String, auth: [UInt8], into outputs: inout [CoreOutput]) {
+        var ids: [Id] = []
+        switch scheme {
+        case "digest":
+            let digest = DigestAuthentication.digest(userAndPassword: String(decoding: auth, as: UTF8.self))
+            if let superDigest = configuration.superDigest, digest == superDigest { ids.append(.superUser) }
+            ids.append(Id(scheme: "digest", id: digest))
+        case "ip":
+            ids.append(Id(scheme: "ip", id: connection.address))
+        default:
+            outputs.append(.reply(connection.id, ReplyHeader(xid: xid, zxid: 0, err: ErrorCode.authFailed.rawValue), .empty))
+            outputs.append(.close(connection.id, reason: "no authentication provider for scheme \(scheme)"))
+            return
+        }
+        for id in ids where !connection.authInfo.contains(id) { connection.authInfo.append(id) }
+        outputs.append(.reply(connection.id, ReplyHeader(xid: xid, zxid: 0, err: ErrorCode.ok.rawValue), .empty))
+    }
+
+    @discardableResult
+    mutating func propose(sessionId: Int64, cxid: Int32, body: TxnBody, nowMs: Int64, into outputs: inout [CoreOutput]) -> Int64 {
+        lastProposedZxid += 1
+        let header = TxnHeader(clientId: sessionId, cxid: cxid, zxid: lastProposedZxid, time: nowMs, type: body.opCode.rawValue)
+        let txn = Txn(header: header, body: body)
+        proposed.append(txn)
+        outputs.append(.persist(txn))
+        return lastProposedZxid
+    }
+
+    // MARK: - Commit and apply
+
+    /// The log holds everything through `zxid` durably: apply, reply, notify.
+    public mutating func committed(through zxid: Int64, into outputs: inout [CoreOutput]) {
+        var notifications: [WatchNotification] = []
+        while proposedHead < proposed.count, proposed[proposedHead].zxid <= zxid {
+            let txn = proposed[proposedHead]
+            proposedHead += 1
+            notifications.removeAll(keepingCapacity: true)
+            let result = tree.apply(txn, notifications: &notifications)
+            for notification in notifications where connections[notification.watcher] != nil {
+                outputs.append(.notify(notification.watcher, notification.event))
+            }
+            if case .closeSession = txn.body {
+                sessions.remove(id: txn.header.clientId)
+            }
+            if let connection = waitingWrites.removeValue(forKey: txn.zxid) {
+                finishWrite(connection, txn: txn, result: result, into: &outputs)
+            }
+        }
+        if proposedHead > 1024 && proposedHead * 2 > proposed.count {
+            proposed.removeFirst(proposedHead)
+            proposedHead = 0
+        }
+        pending.applied(through: tree.lastProcessedZxid)
+    }
+
+    mutating func finishWrite(_ id: ConnectionID, txn: Txn, result: TxnResult, into outputs: inout [CoreOutput]) {
+        guard var connection = connections[id], let item = connection.popFront() else { return }
+        switch item {
+        case .connect(let zxid, let response):
+            precondition(zxid == txn.zxid, "connect reply out of order")
+            outputs.append(.connected(id, response))
+        case .write(let zxid, let xid, let opCode):
+            precondition(zxid == txn.zxid, "write reply out of order")
+            let (error, body) = Self.writeReply(opCode: opCode, result: result)
+            outputs.append(.reply(id, ReplyHeader(xid: xid, zxid: txn.zxid, err: error.rawValue), body))
+            if opCode == .closeSession {
+                connections[id] = connection
+                outputs.append(.close(id, reason: "session closed by client"))
+                return
+            }
+        case .read:
+            preconditionFailure("a read cannot be waiting for a txn")
+        }
+        connections[id] = connection
+        drainReads(id, into: &outputs)
+    }
+
+    mutating func drainReads(_ id: ConnectionID, into outputs: inout [CoreOutput]) {
+        while var connection = connections[id], case .read(let request)? = connection.front {
+            _ = connection.popFront()
+            connections[id] = connection
+            answerRead(id, request, into: &outputs)
+        }
+    }
+
+    static func writeReply(opCode: OpCode, result: TxnResult) -> (ErrorCode, ResponseBody) {
+        if opCode == .multi {
+            return (.ok, .multi(result.multiResults.map(multiResult)))
+        }
+        guard result.error == .ok else { return (result.error, .empty) }
+        switch opCode {
+        case .create:
+            return (.ok, .create(path: result.path ?? ""))
+        case .create2, .createTTL, .createContainer:
+            return (.ok, .create2(path: result.path ?? "", stat: result.stat ?? Stat()))
+        case .setData, .setACL:
+            return (.ok, .stat(result.stat ?? Stat()))
+        default:
+            return (.ok, .empty)
+        }
+    }
+
+    static func multiResult(_ result: TxnResult) -> MultiOperationResult {
+        switch result.type {
+        case .check: return .check
+        case .create: return .create(path: result.path ?? "")
+        case .create2, .createTTL, .createContainer: return .create2(path: result.path ?? "", stat: result.stat ?? Stat())
+        case .delete, .deleteContainer: return .delete
+        case .setData: return .setData(stat: result.stat ?? Stat())
+        default: return .error(result.error)
+        }
+    }
+
+    // MARK: - Time
+
+    /// Expires sessions whose deadline passed: each gets a closeSession txn.
+    public mutating func tick(nowMs: Int64, into outputs: inout [CoreOutput]) {
+        for sessionId in sessions.expire(nowMs: nowMs) {
+            let paths = pending.ephemerals(of: sessionId, in: tree)
+            markEphemeralsDeleted(paths, zxid: lastProposedZxid + 1)
+            propose(sessionId: sessionId, cxid: 0, body: .closeSession(pathsToDelete: paths), nowMs: nowMs, into: &outputs)
+            if let connection = connectionBySession[sessionId] {
+                outputs.append(.close(connection, reason: "session \(ZxidMath.hex(sessionId)) expired"))
+            }
+        }
+    }
+}

@@ -1,0 +1,244 @@
+import ZKBase
+import ZKWire
+
+/// The replicated state: every znode, the ephemerals of each session, containers and TTL nodes,
+/// and the watches set on them. It changes only by `apply(_:)` of a txn, on every server and in
+/// replay alike; applying is idempotent so a fuzzy snapshot plus the log gives the same tree.
+public struct DataTree: Sendable {
+    public static let zookeeperPath = "/zookeeper"
+    public static let quotaPath = "/zookeeper/quota"
+    public static let configPath = "/zookeeper/config"
+
+    public private(set) var nodes: [String: DataNode] = [:]
+    public private(set) var ephemerals: [Int64: Set<String>] = [:]
+    public private(set) var containers: Set<String> = []
+    public private(set) var ttlNodes: Set<String> = []
+    public private(set) var lastProcessedZxid: Int64 = 0
+    /// Live sessions and their negotiated timeouts (what ZooKeeper's snapshot keeps as sessionsWithTimeouts).
+    public private(set) var sessions: [Int64: Int32] = [:]
+    public var dataWatches = WatchManager()
+    public var childWatches = WatchManager()
+
+    public init() {
+        var root = DataNode(acl: ACL.openUnsafe)
+        root.children = ["zookeeper"]
+        var zookeeper = DataNode(acl: ACL.openUnsafe)
+        zookeeper.children = ["quota", "config"]
+        var config = DataNode(acl: ACL.readUnsafe)
+        // ZooKeeper sets the config node's ACL with version -1, which stores aversion -1.
+        config.stat.aversion = -1
+        nodes["/"] = root
+        nodes[Self.zookeeperPath] = zookeeper
+        nodes[Self.quotaPath] = DataNode(acl: ACL.openUnsafe)
+        nodes[Self.configPath] = config
+    }
+
+    public func node(_ path: String) -> DataNode? { nodes[path] }
+    public var nodeCount: Int { nodes.count }
+
+    /// Sum of path and data bytes, as ZooKeeper's approximate_data_size.
+    public var approximateDataSize: Int {
+        nodes.reduce(0) { $0 + $1.key.utf8.count + $1.value.data.count }
+    }
+
+    public var ephemeralCount: Int { ephemerals.values.reduce(0) { $0 + $1.count } }
+
+    public static func isSpecialPath(_ path: String) -> Bool {
+        path == "/" || path == zookeeperPath || path == quotaPath || path == configPath
+    }
+
+    /// Number of descendants of `path` (getAllChildrenNumber).
+    public func descendantCount(of path: String) -> Int {
+        guard let node = nodes[path] else { return 0 }
+        var count = 0
+        var stack: [(String, DataNode)] = [(path, node)]
+        while let (current, currentNode) = stack.popLast() {
+            for child in currentNode.children {
+                let childPath = PathValidation.join(current, child)
+                if let childNode = nodes[childPath] {
+                    count += 1
+                    stack.append((childPath, childNode))
+                }
+            }
+        }
+        return count
+    }
+
+    // MARK: - Applying txns
+
+    /// Applies one txn and returns its result; watch notifications are appended to `notifications`.
+    public mutating func apply(_ txn: Txn, notifications: inout [WatchNotification]) -> TxnResult {
+        let result = apply(header: txn.header, body: txn.body, notifications: &notifications)
+        // Only after the whole txn (a multi included) is applied does lastProcessedZxid move.
+        if txn.header.zxid > lastProcessedZxid { lastProcessedZxid = txn.header.zxid }
+        return result
+    }
+
+    public mutating func apply(_ txn: Txn) -> TxnResult {
+        var ignored: [WatchNotification] = []
+        return apply(txn, notifications: &ignored)
+    }
+
+    private mutating func apply(header: TxnHeader, body: TxnBody, notifications: inout [WatchNotification]) -> TxnResult {
+        let zxid = header.zxid
+        switch body {
+        case .create(let txn), .create2(let txn):
+            let owner = txn.ephemeral ? header.clientId : 0
+            return applyCreate(body.opCode, txn, owner: owner, header: header, notifications: &notifications)
+        case .createContainer(let txn):
+            return applyCreate(.createContainer, txn, owner: EphemeralOwner.container, header: header, notifications: &notifications)
+        case .createTTL(let txn):
+            return applyCreate(.createTTL, txn, owner: EphemeralOwner.ttl(txn.ttl), header: header, notifications: &notifications)
+        case .delete(let path), .deleteContainer(let path):
+            let error = deleteNode(path, zxid: zxid, notifications: &notifications)
+            return TxnResult(type: body.opCode, error: error, path: path)
+        case .setData(let path, let data, let version):
+            guard var node = nodes[path] else { return TxnResult(type: .setData, error: .noNode, path: path) }
+            node.data = data
+            node.stat.mtime = header.time
+            node.stat.mzxid = zxid
+            node.stat.version = version
+            nodes[path] = node
+            _ = dataWatches.trigger(path: path, type: .nodeDataChanged, into: &notifications)
+            return TxnResult(type: .setData, path: path, stat: node.fullStat)
+        case .setACL(let path, let acl, let version):
+            guard var node = nodes[path] else { return TxnResult(type: .setACL, error: .noNode, path: path) }
+            node.stat.aversion = version
+            node.acl = acl
+            nodes[path] = node
+            return TxnResult(type: .setACL, path: path, stat: node.fullStat)
+        case .check(let path, _):
+            return TxnResult(type: .check, path: path)
+        case .createSession(let timeoutMs):
+            sessions[header.clientId] = timeoutMs
+            return TxnResult(type: .createSession)
+        case .closeSession(let paths):
+            sessions[header.clientId] = nil
+            killSession(header.clientId, zxid: zxid, pathsInTxn: paths, notifications: &notifications)
+            return TxnResult(type: .closeSession)
+        case .error(let code):
+            return TxnResult(type: .error, error: code)
+        case .multi(let txns):
+            return applyMulti(header: header, txns: txns, notifications: &notifications)
+        }
+    }
+
+    private mutating func applyMulti(header: TxnHeader, txns: [TxnBody], notifications: inout [WatchNotification]) -> TxnResult {
+        let failed = txns.contains { if case .error = $0 { return true } else { return false } }
+        var result = TxnResult(type: .multi)
+        var afterFailure = false
+        for txn in txns {
+            var effective = txn
+            if case .error = txn {
+                afterFailure = true
+            } else if failed {
+                // A failed multi changes nothing: ops before the failure report Ok, after it RuntimeInconsistency.
+                effective = .error(afterFailure ? .runtimeInconsistency : .ok)
+            }
+            var subHeader = header
+            subHeader.type = effective.opCode.rawValue
+            let subResult = apply(header: subHeader, body: effective, notifications: &notifications)
+            result.multiResults.append(subResult)
+            if subResult.error != .ok && result.error == .ok { result.error = subResult.error }
+        }
+        return result
+    }
+
+    private mutating func applyCreate(
+        _ type: OpCode, _ txn: CreateTxn, owner: Int64, header: TxnHeader, notifications: inout [WatchNotification]
+    ) -> TxnResult {
+        let error = createNode(
+            txn.path, data: txn.data, acl: txn.acl, ephemeralOwner: owner, parentCVersion: txn.parentCVersion,
+            zxid: header.zxid, time: header.time, notifications: &notifications)
+        if error == .nodeExists && type == .create {
+            // Replaying a create whose node a fuzzy snapshot already holds (re-created by another
+            // session): bring the parent's cversion and pzxid forward as ZooKeeper does.
+            setCVersionPzxid(PathValidation.parent(of: txn.path), cversion: txn.parentCVersion, zxid: header.zxid)
+        }
+        let stat = error == .ok && type != .create ? nodes[txn.path]?.fullStat : nil
+        return TxnResult(type: type, error: error, path: txn.path, stat: stat)
+    }
+
+    private mutating func setCVersionPzxid(_ path: String, cversion: Int32, zxid: Int64) {
+        guard var parent = nodes[path] else { return }
+        if cversion > parent.stat.cversion {
+            parent.stat.cversion = cversion
+            parent.stat.pzxid = zxid
+            nodes[path] = parent
+        }
+    }
+
+    @discardableResult
+    public mutating func createNode(
+        _ path: String, data: [UInt8], acl: [ACL], ephemeralOwner: Int64, parentCVersion: Int32, zxid: Int64,
+        time: Int64, notifications: inout [WatchNotification]
+    ) -> ErrorCode {
+        let parentPath = PathValidation.parent(of: path)
+        let childName = String(PathValidation.lastComponent(of: path))
+        guard var parent = nodes[parentPath] else { return .noNode }
+        if nodes[path] != nil { return .nodeExists }
+        var newCVersion = parentCVersion
+        if newCVersion == -1 { newCVersion = parent.stat.cversion + 1 }
+        // Replay of a create that a fuzzy snapshot already saw deleted must not move cversion back.
+        if newCVersion > parent.stat.cversion {
+            parent.stat.cversion = newCVersion
+            parent.stat.pzxid = zxid
+        }
+        parent.children.insert(childName)
+        nodes[parentPath] = parent
+        var stat = StatPersisted()
+        stat.czxid = zxid
+        stat.mzxid = zxid
+        stat.pzxid = zxid
+        stat.ctime = time
+        stat.mtime = time
+        stat.ephemeralOwner = ephemeralOwner
+        nodes[path] = DataNode(data: data, acl: acl, stat: stat)
+        if ephemeralOwner == EphemeralOwner.container {
+            containers.insert(path)
+        } else if EphemeralOwner.isTTL(ephemeralOwner) {
+            ttlNodes.insert(path)
+        } else if ephemeralOwner != 0 {
+            ephemerals[ephemeralOwner, default: []].insert(path)
+        }
+        _ = dataWatches.trigger(path: path, type: .nodeCreated, into: &notifications)
+        _ = childWatches.trigger(path: parentPath, type: .nodeChildrenChanged, into: &notifications)
+        return .ok
+    }
+
+    @discardableResult
+    public mutating func deleteNode(_ path: String, zxid: Int64, notifications: inout [WatchNotification]) -> ErrorCode {
+        let parentPath = PathValidation.parent(of: path)
+        let childName = String(PathValidation.lastComponent(of: path))
+        guard var parent = nodes[parentPath] else { return .noNode }
+        // The child may already be gone in a fuzzy snapshot; pzxid still moves forward.
+        parent.children.remove(childName)
+        if zxid > parent.stat.pzxid { parent.stat.pzxid = zxid }
+        nodes[parentPath] = parent
+        guard let node = nodes.removeValue(forKey: path) else { return .noNode }
+        let owner = node.stat.ephemeralOwner
+        if owner == EphemeralOwner.container {
+            containers.remove(path)
+        } else if EphemeralOwner.isTTL(owner) {
+            ttlNodes.remove(path)
+        } else if owner != 0 {
+            ephemerals[owner]?.remove(path)
+            if ephemerals[owner]?.isEmpty == true { ephemerals[owner] = nil }
+        }
+        let fired = dataWatches.trigger(path: path, type: .nodeDeleted, into: &notifications)
+        _ = childWatches.trigger(path: path, type: .nodeDeleted, suppressed: fired, into: &notifications)
+        _ = childWatches.trigger(path: parentPath, type: .nodeChildrenChanged, into: &notifications)
+        return .ok
+    }
+
+    private mutating func killSession(
+        _ session: Int64, zxid: Int64, pathsInTxn: [String], notifications: inout [WatchNotification]
+    ) {
+        var remaining = ephemerals.removeValue(forKey: session) ?? []
+        for path in pathsInTxn {
+            deleteNode(path, zxid: zxid, notifications: &notifications)
+            remaining.remove(path)
+        }
+        for path in remaining.sorted() { deleteNode(path, zxid: zxid, notifications: &notifications) }
+    }
+}

@@ -1,0 +1,118 @@
+import ZKBase
+import ZKWire
+
+/// Identifies who receives notifications: one client connection (watches belong to connections,
+/// not sessions; a reconnecting client re-registers them with setWatches).
+public typealias WatcherID = UInt64
+
+/// A notification to deliver to one watcher.
+public struct WatchNotification: Sendable, Hashable {
+    public var watcher: WatcherID
+    public var event: WatcherEvent
+
+    public init(watcher: WatcherID, event: WatcherEvent) {
+        self.watcher = watcher
+        self.event = event
+    }
+}
+
+public enum WatcherMode: Sendable, Hashable {
+    case standard
+    case persistent
+    case persistentRecursive
+
+    public var isPersistent: Bool { self != .standard }
+}
+
+/// ZooKeeper's WatchManager: path -> watchers, each (watcher, path) with one mode (the last added
+/// wins, as in 3.8). Standard watches are removed when they fire; persistent ones stay; recursive
+/// ones fire for the path and every descendant, except for NodeChildrenChanged.
+public struct WatchManager: Sendable {
+    private var table: [String: [WatcherID: WatcherMode]] = [:]
+    private var pathsByWatcher: [WatcherID: Set<String>] = [:]
+    private var recursiveCount = 0
+
+    public init() {}
+
+    public var watchCount: Int { table.values.reduce(0) { $0 + $1.count } }
+    public var pathCount: Int { table.count }
+    public var watcherCount: Int { pathsByWatcher.count }
+
+    public mutating func add(path: String, watcher: WatcherID, mode: WatcherMode = .standard) {
+        let previous = table[path, default: [:]].updateValue(mode, forKey: watcher)
+        if previous == .persistentRecursive { recursiveCount -= 1 }
+        if mode == .persistentRecursive { recursiveCount += 1 }
+        pathsByWatcher[watcher, default: []].insert(path)
+    }
+
+    public func contains(path: String, watcher: WatcherID) -> Bool { table[path]?[watcher] != nil }
+
+    public func mode(path: String, watcher: WatcherID) -> WatcherMode? { table[path]?[watcher] }
+
+    @discardableResult
+    public mutating func remove(path: String, watcher: WatcherID) -> Bool {
+        guard let mode = table[path]?.removeValue(forKey: watcher) else { return false }
+        if mode == .persistentRecursive { recursiveCount -= 1 }
+        if table[path]?.isEmpty == true { table[path] = nil }
+        pathsByWatcher[watcher]?.remove(path)
+        if pathsByWatcher[watcher]?.isEmpty == true { pathsByWatcher[watcher] = nil }
+        return true
+    }
+
+    /// Drops every watch of a closed connection.
+    public mutating func removeWatcher(_ watcher: WatcherID) {
+        guard let paths = pathsByWatcher.removeValue(forKey: watcher) else { return }
+        for path in paths {
+            if table[path]?.removeValue(forKey: watcher) == .persistentRecursive { recursiveCount -= 1 }
+            if table[path]?.isEmpty == true { table[path] = nil }
+        }
+    }
+
+    /// Fires the watches an event on `path` triggers and returns the watchers notified (sorted, so
+    /// delivery order never depends on hashing). `suppressed` watchers are consumed but not notified.
+    public mutating func trigger(
+        path: String, type: EventType, suppressed: Set<WatcherID> = [], into notifications: inout [WatchNotification]
+    ) -> Set<WatcherID> {
+        var fired = Set<WatcherID>()
+        var current = path
+        var atParent = false
+        while true {
+            if var watchers = table[current] {
+                for (watcher, mode) in watchers {
+                    switch mode {
+                    case .persistentRecursive:
+                        if type != .nodeChildrenChanged { fired.insert(watcher) }
+                    case .persistent:
+                        if !atParent { fired.insert(watcher) }
+                    case .standard:
+                        if !atParent {
+                            fired.insert(watcher)
+                            watchers[watcher] = nil
+                            pathsByWatcher[watcher]?.remove(current)
+                            if pathsByWatcher[watcher]?.isEmpty == true { pathsByWatcher[watcher] = nil }
+                        }
+                    }
+                }
+                table[current] = watchers.isEmpty ? nil : watchers
+            }
+            // Only recursive watches look at ancestors; skip the walk when there are none.
+            if recursiveCount == 0 || current == "/" { break }
+            current = PathValidation.parent(of: current)
+            atParent = true
+        }
+        let event = WatcherEvent(type: type, path: path)
+        for watcher in fired.sorted() where !suppressed.contains(watcher) {
+            notifications.append(WatchNotification(watcher: watcher, event: event))
+        }
+        return fired
+    }
+
+    /// Paths watched by one watcher, sorted (for wchc).
+    public func paths(of watcher: WatcherID) -> [String] { (pathsByWatcher[watcher] ?? []).sorted() }
+
+    /// Watchers of one path, sorted (for wchp).
+    public func watchers(of path: String) -> [WatcherID] { (table[path]?.keys).map { $0.sorted() } ?? [] }
+
+    public var allPaths: [String] { table.keys.sorted() }
+    public var allWatchers: [WatcherID] { pathsByWatcher.keys.sorted() }
+}

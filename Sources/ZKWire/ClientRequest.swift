@@ -1,0 +1,114 @@
+import NIOCore
+import ZKBase
+
+public struct CreateRequest: Sendable, Hashable {
+    public var path: String
+    public var data: [UInt8]
+    public var acl: [ACL]
+    public var flags: Int32
+    /// Only for createTTL (opcode 21) and TTL modes; 0 otherwise.
+    public var ttl: Int64
+
+    public init(path: String, data: [UInt8], acl: [ACL], flags: Int32, ttl: Int64 = 0) {
+        self.path = path
+        self.data = data
+        self.acl = acl
+        self.flags = flags
+        self.ttl = ttl
+    }
+}
+
+public struct SetWatchesRequest: Sendable, Hashable {
+    public var relativeZxid: Int64
+    public var dataWatches: [String]
+    public var existWatches: [String]
+    public var childWatches: [String]
+    public var persistentWatches: [String]
+    public var persistentRecursiveWatches: [String]
+
+    public init(
+        relativeZxid: Int64, dataWatches: [String] = [], existWatches: [String] = [], childWatches: [String] = [],
+        persistentWatches: [String] = [], persistentRecursiveWatches: [String] = []
+    ) {
+        self.relativeZxid = relativeZxid
+        self.dataWatches = dataWatches
+        self.existWatches = existWatches
+        self.childWatches = childWatches
+        self.persistentWatches = persistentWatches
+        self.persistentRecursiveWatches = persistentRecursiveWatches
+    }
+}
+
+/// One operation inside a multi or multiRead.
+public enum MultiOperation: Sendable, Hashable {
+    case create(opCode: OpCode, CreateRequest)
+    case delete(path: String, version: Int32)
+    case setData(path: String, data: [UInt8], version: Int32)
+    case check(path: String, version: Int32)
+    case getChildren(path: String)
+    case getData(path: String)
+
+    public var opCode: OpCode {
+        switch self {
+        case .create(let opCode, _): return opCode
+        case .delete: return .delete
+        case .setData: return .setData
+        case .check: return .check
+        case .getChildren: return .getChildren
+        case .getData: return .getData
+        }
+    }
+
+    public var path: String {
+        switch self {
+        case .create(_, let request): return request.path
+        case .delete(let path, _), .setData(let path, _, _), .check(let path, _), .getChildren(let path),
+            .getData(let path):
+            return path
+        }
+    }
+}
+
+/// A decoded client request body, one case per opcode family.
+public enum RequestBody: Sendable, Hashable {
+    case create(opCode: OpCode, CreateRequest)
+    case delete(path: String, version: Int32)
+    case exists(path: String, watch: Bool)
+    case getData(path: String, watch: Bool)
+    case setData(path: String, data: [UInt8], version: Int32)
+    case getACL(path: String)
+    case setACL(path: String, acl: [ACL], version: Int32)
+    case getChildren(opCode: OpCode, path: String, watch: Bool)
+    case sync(path: String)
+    case check(path: String, version: Int32)
+    case multi([MultiOperation])
+    case multiRead([MultiOperation])
+    case reconfig(joiningServers: String?, leavingServers: String?, newMembers: String?, currentConfigId: Int64)
+    case checkWatches(path: String, type: Int32)
+    case removeWatches(path: String, type: Int32)
+    case auth(type: Int32, scheme: String, auth: [UInt8])
+    case setWatches(opCode: OpCode, SetWatchesRequest)
+    case getEphemerals(prefixPath: String)
+    case getAllChildrenNumber(path: String)
+    case addWatch(path: String, mode: Int32)
+    case whoAmI
+    case ping
+    case closeSession
+    case sasl
+    /// An opcode the server does not know: answered with Unimplemented, then the connection closes.
+    case unknown(type: Int32)
+}
+
+public struct ClientRequest: Sendable, Hashable {
+    public var xid: Int32
+    public var opCodeRaw: Int32
+    public var body: RequestBody
+
+    public init(xid: Int32, opCodeRaw: Int32, body: RequestBody) {
+        self.xid = xid
+        self.opCodeRaw = opCodeRaw
+        self.body = body
+    }
+
+    public var opCode: OpCode? { OpCode(rawValue: opCodeRaw) }
+}

@@ -1,0 +1,134 @@
+import NIOCore
+import ZKBase
+
+/// Why a jute record could not be decoded. Bad input from a peer: the connection is closed, never a crash.
+public enum JuteDecodingError: Error, Equatable, Sendable {
+    case truncated(field: String)
+    case lengthOutOfRange(field: String, length: Int32)
+    case invalidUTF8(field: String)
+    case invalidValue(field: String, value: Int64)
+}
+
+/// Jute's BinaryInputArchive / BinaryOutputArchive: big-endian ints, 1-byte booleans,
+/// int32-length-prefixed buffers and strings (-1 = null), int32-count-prefixed vectors.
+extension ByteBuffer {
+    @inlinable
+    public mutating func writeJuteInt(_ value: Int32) { writeInteger(value, endianness: .big) }
+    @inlinable
+    public mutating func writeJuteLong(_ value: Int64) { writeInteger(value, endianness: .big) }
+    @inlinable
+    public mutating func writeJuteBool(_ value: Bool) { writeInteger(UInt8(value ? 1 : 0)) }
+
+    public mutating func writeJuteString(_ value: String?) {
+        guard let value else {
+            writeJuteInt(-1)
+            return
+        }
+        let lengthIndex = writerIndex
+        writeJuteInt(0)
+        let written = writeString(value)
+        setInteger(Int32(written), at: lengthIndex, endianness: .big)
+    }
+
+    public mutating func writeJuteBuffer(_ value: [UInt8]?) {
+        guard let value else {
+            writeJuteInt(-1)
+            return
+        }
+        writeJuteInt(Int32(value.count))
+        writeBytes(value)
+    }
+
+    public mutating func writeJuteStringVector(_ values: [String]?) {
+        guard let values else {
+            writeJuteInt(-1)
+            return
+        }
+        writeJuteInt(Int32(values.count))
+        for value in values { writeJuteString(value) }
+    }
+
+    public mutating func readJuteInt(_ field: String) throws -> Int32 {
+        guard let value = readInteger(endianness: .big, as: Int32.self) else {
+            throw JuteDecodingError.truncated(field: field)
+        }
+        return value
+    }
+
+    public mutating func readJuteLong(_ field: String) throws -> Int64 {
+        guard let value = readInteger(endianness: .big, as: Int64.self) else {
+            throw JuteDecodingError.truncated(field: field)
+        }
+        return value
+    }
+
+    public mutating func readJuteBool(_ field: String) throws -> Bool {
+        guard let value = readInteger(as: UInt8.self) else { throw JuteDecodingError.truncated(field: field) }
+        return value != 0
+    }
+
+    /// Reads a length and checks it against what is left, so a hostile length never allocates.
+    private mutating func readJuteLength(_ field: String) throws -> Int? {
+        let length = try readJuteInt(field)
+        if length == -1 { return nil }
+        guard length >= 0, Int(length) <= readableBytes else {
+            throw JuteDecodingError.lengthOutOfRange(field: field, length: length)
+        }
+        return Int(length)
+    }
+
+    public mutating func readJuteString(_ field: String) throws -> String? {
+        guard let length = try readJuteLength(field) else { return nil }
+        guard let bytes = readBytes(length: length) else { throw JuteDecodingError.truncated(field: field) }
+        // Java decodes with replacement characters; we do the same so odd bytes stay a wire matter.
+        return String(decoding: bytes, as: UTF8.self)
+    }
+
+    /// A string that must be present (a null is read as "" as Java's readString tolerates).
+    public mutating func readJuteNonNullString(_ field: String) throws -> String {
+        try readJuteString(field) ?? ""
+    }
+
+    public mutating func readJuteBuffer(_ field: String) throws -> [UInt8]? {
+        guard let length = try readJuteLength(field) else { return nil }
+        guard let bytes = readBytes(length: length) else { throw JuteDecodingError.truncated(field: field) }
+        return bytes
+    }
+
+    /// Reads a vector count; each element takes at least `minimumElementBytes`, which bounds the count.
+    public mutating func readJuteVectorCount(_ field: String, minimumElementBytes: Int) throws -> Int? {
+        let count = try readJuteInt(field)
+        if count == -1 { return nil }
+        guard count >= 0, Int(count) * max(1, minimumElementBytes) <= readableBytes else {
+            throw JuteDecodingError.lengthOutOfRange(field: field, length: count)
+        }
+        return Int(count)
+    }
+
+    public mutating func readJuteStringVector(_ field: String) throws -> [String]? {
+        guard let count = try readJuteVectorCount(field, minimumElementBytes: 4) else { return nil }
+        var values: [String] = []
+        values.reserveCapacity(count)
+        for _ in 0..<count { values.append(try readJuteNonNullString(field)) }
+        return values
+    }
+}
+
+/// A jute record: fields in declared order, no tags.
+public protocol JuteRecord: Sendable {
+    func encode(into buffer: inout ByteBuffer)
+    init(from buffer: inout ByteBuffer) throws
+}
+
+extension JuteRecord {
+    public func encodedBytes() -> [UInt8] {
+        var buffer = ByteBufferAllocator().buffer(capacity: 64)
+        encode(into: &buffer)
+        return buffer.readBytes(length: buffer.readableBytes) ?? []
+    }
+
+    public static func decode(bytes: [UInt8]) throws -> Self {
+        var buffer = ByteBufferAllocator().buffer(bytes: bytes)
+        return try Self(from: &buffer)
+    }
+}
