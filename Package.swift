@@ -29,7 +29,7 @@ let package = Package(
         .target(name: "ZKPipeline", dependencies: ["ZKBase", "ZKWire", "ZKTree"], swiftSettings: strictSettings),
         .target(name: "ZKConfig", dependencies: ["ZKBase"], swiftSettings: strictSettings),
         .target(name: "ZKStorage", dependencies: [
-            "ZKBase", "ZKWire", "CLMDB", "CZlib",
+            "ZKBase", "ZKWire", "CLMDB", "CZlib", .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strictSettings),
         .target(name: "ZKServer", dependencies: [
             "ZKBase", "ZKWire", "ZKTree", "ZKPipeline", "ZKConfig", "ZKStorage",

@@ -1,0 +1,63 @@
+import Logging
+import NIOCore
+import ZKPipeline
+import ZKWire
+
+/// One client socket: decodes the connect request, then requests, and hands them to the node.
+/// Bad input (undecodable records, a four-letter word mid-stream) closes this connection only.
+final class ClientConnectionHandler: ChannelInboundHandler {
+    typealias InboundIn = InboundFrame
+    typealias OutboundOut = ByteBuffer
+
+    private let node: ServerNode
+    private var connectionId: ConnectionID?
+    private var handshakeDone = false
+
+    init(node: ServerNode) { self.node = node }
+
+    func channelActive(context: ChannelHandlerContext) {
+        connectionId = node.open(channel: context.channel)
+        if connectionId == nil { context.close(promise: nil) }
+        context.fireChannelActive()
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let connectionId { node.closed(connectionId) }
+        connectionId = nil
+        context.fireChannelInactive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let connectionId else { return }
+        switch unwrapInboundIn(data) {
+        case .fourLetterWord(let word):
+            let text = FourLetterWords.respond(word, node: node, connection: connectionId)
+            var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
+            buffer.writeString(text)
+            context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+            context.close(mode: .output, promise: nil)
+        case .frame(var frame):
+            do {
+                if !handshakeDone {
+                    let request = try ConnectRequest(from: &frame)
+                    handshakeDone = true
+                    node.connect(connectionId, request)
+                } else {
+                    let request = try ClientRequest.decode(from: &frame)
+                    node.receive(connectionId, request)
+                }
+            } catch {
+                node.logger.warning("closing connection from \(context.remoteAddress?.description ?? "?"): undecodable \(handshakeDone ? "request" : "connect request"): \(error)")
+                context.close(promise: nil)
+            }
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        node.logger.warning("closing connection from \(context.remoteAddress?.description ?? "?"): \(error)")
+        context.close(promise: nil)
+    }
+}
+
+@available(*, unavailable)
+extension ClientConnectionHandler: Sendable {}

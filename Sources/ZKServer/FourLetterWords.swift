@@ -1,0 +1,181 @@
+import Foundation
+import ZKBase
+import ZKConfig
+import ZKPipeline
+import ZKTree
+
+/// The four-letter words, answered in the shape ZooKeeper 3.8 prints them.
+enum FourLetterWords {
+    static let version = "3.8.0-paddock-0.1, built on 2026-11-25 00:00 UTC"
+
+    static func respond(_ word: String, node: ServerNode, connection: ConnectionID) -> String {
+        guard node.configuration.fourLetterWordWhitelist.allows(word) else {
+            return "\(word) is not executed because it is not in the whitelist.\n"
+        }
+        switch word {
+        case "ruok": return "imok"
+        case "srvr": return serverSummary(node, withClients: false)
+        case "stat": return serverSummary(node, withClients: true)
+        case "mntr": return monitor(node)
+        case "conf":
+            return node.configuration.confReport(
+                dataDirectorySizeBytes: 0, dataLogDirectorySizeBytes: 0,
+                workingDirectory: FileManager.default.currentDirectoryPath, listeningClientPort: node.listeningPort)
+        case "cons": return connectionsReport(node)
+        case "crst":
+            for id in node.connections.keys { node.connections[id]?.statistics.reset() }
+            return "Connection stats reset.\n"
+        case "srst":
+            node.statistics.reset()
+            return "Server stats reset.\n"
+        case "envi": return environment(node)
+        case "dirs": return "datadir_size: 0\nlogdir_size: 0\n"
+        case "isro": return "rw"
+        case "dump": return dump(node)
+        case "wchs":
+            let tree = node.core.tree
+            let watchers = Set(tree.dataWatches.allWatchers).union(tree.childWatches.allWatchers)
+            let paths = Set(tree.dataWatches.allPaths).union(tree.childWatches.allPaths)
+            return "\(watchers.count) connections watching \(paths.count) paths\nTotal watches:\(tree.dataWatches.watchCount + tree.childWatches.watchCount)\n"
+        case "wchc": return watchesByConnection(node)
+        case "wchp": return watchesByPath(node)
+        case "hash": return "Digest in use: none (txn digests arrive with the storage engine)\n"
+        case "gtmk": return "0\n"
+        case "stmk": return ""
+        default: return "Unknown command \(word)\n"
+        }
+    }
+
+    static func hex(_ value: Int64) -> String { "0x" + String(UInt64(bitPattern: value), radix: 16) }
+
+    static func serverSummary(_ node: ServerNode, withClients: Bool) -> String {
+        let statistics = node.statistics
+        var text = "Zookeeper version: \(version)\n"
+        if withClients {
+            text += "Clients:\n"
+            for id in node.connections.keys.sorted() {
+                guard let entry = node.connections[id] else { continue }
+                text += " /\(entry.address):\(entry.port)[1](queued=\(node.core.queuedRequestCount(of: id)),recved=\(entry.statistics.received),sent=\(entry.statistics.sent))\n"
+            }
+            text += "\n"
+        }
+        text += "Latency min/avg/max: \(statistics.latencyMin)/\(String(format: "%.4f", statistics.latencyAverage))/\(statistics.latencyMaxMs)\n"
+        text += "Received: \(statistics.packetsReceived)\n"
+        text += "Sent: \(statistics.packetsSent)\n"
+        text += "Connections: \(node.connections.count)\n"
+        text += "Outstanding: \(node.core.outstandingTxnCount)\n"
+        text += "Zxid: \(hex(node.core.lastProcessedZxid))\n"
+        text += "Mode: standalone\n"
+        text += "Node count: \(node.core.tree.nodeCount)\n"
+        return text
+    }
+
+    static func openFileDescriptors() -> (open: Int, max: Int) {
+        let open = (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0
+        var limit = rlimit()
+        getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit)
+        return (open, Int(limit.rlim_cur))
+    }
+
+    static func monitor(_ node: ServerNode) -> String {
+        let statistics = node.statistics
+        let tree = node.core.tree
+        let descriptors = openFileDescriptors()
+        let fsyncAverageMs = statistics.fsyncCount == 0 ? 0 : Double(statistics.fsyncTotalMicroseconds) / Double(statistics.fsyncCount) / 1000
+        let batchAverage = statistics.fsyncCount == 0 ? 0 : Double(statistics.batchSizeTotal) / Double(statistics.fsyncCount)
+        let rows: [(String, String)] = [
+            ("zk_version", version),
+            ("zk_server_state", "standalone"),
+            ("zk_ephemerals_count", "\(tree.ephemeralCount)"),
+            ("zk_min_latency", "\(statistics.latencyMin)"),
+            ("zk_avg_latency", String(format: "%.4f", statistics.latencyAverage)),
+            ("zk_max_latency", "\(statistics.latencyMaxMs)"),
+            ("zk_packets_received", "\(statistics.packetsReceived)"),
+            ("zk_packets_sent", "\(statistics.packetsSent)"),
+            ("zk_num_alive_connections", "\(node.connections.count)"),
+            ("zk_outstanding_requests", "\(node.core.outstandingTxnCount)"),
+            ("zk_znode_count", "\(tree.nodeCount)"),
+            ("zk_watch_count", "\(tree.dataWatches.watchCount + tree.childWatches.watchCount)"),
+            ("zk_approximate_data_size", "\(tree.approximateDataSize)"),
+            ("zk_open_file_descriptor_count", "\(descriptors.open)"),
+            ("zk_max_file_descriptor_count", "\(descriptors.max)"),
+            ("zk_uptime", "\(wallClockMs() - node.startedMs)"),
+            ("zk_global_sessions", "\(node.core.sessions.count)"),
+            ("zk_local_sessions", "0"),
+            ("zk_last_client_response_size", "-1"),
+            ("zk_fsync_threshold_exceed_count", "0"),
+            ("zk_fsynctime_count", "\(statistics.fsyncCount)"),
+            ("zk_avg_fsynctime", String(format: "%.4f", fsyncAverageMs)),
+            ("zk_sync_processor_batch_size_count", "\(statistics.fsyncCount)"),
+            ("zk_avg_sync_processor_batch_size", String(format: "%.4f", batchAverage)),
+        ]
+        return rows.map { "\($0.0)\t\($0.1)\n" }.joined()
+    }
+
+    static func connectionsReport(_ node: ServerNode) -> String {
+        var text = ""
+        for id in node.connections.keys.sorted() {
+            guard let entry = node.connections[id] else { continue }
+            let stats = entry.statistics
+            let session = node.core.sessionId(of: id) ?? 0
+            let averageLatency = stats.latencyCount == 0 ? 0 : stats.latencyTotalMs / stats.latencyCount
+            let timeout = node.core.sessions.sessions[session]?.timeoutMs ?? 0
+            text += " /\(entry.address):\(entry.port)[1](queued=\(node.core.queuedRequestCount(of: id)),recved=\(stats.received),sent=\(stats.sent),sid=\(hex(session)),lop=\(stats.lastOperation),est=\(stats.establishedMs),to=\(timeout),lcxid=\(hex(Int64(stats.lastCxid))),lzxid=\(hex(stats.lastZxid)),lresp=\(stats.lastResponseTimeMs),llat=0,minlat=\(stats.latencyCount == 0 ? 0 : stats.latencyMinMs),avglat=\(averageLatency),maxlat=\(stats.latencyMaxMs))\n"
+        }
+        return text + "\n"
+    }
+
+    static func environment(_ node: ServerNode) -> String {
+        var text = "Environment:\n"
+        text += "zookeeper.version=\(version)\n"
+        text += "host.name=\(ProcessInfo.processInfo.hostName)\n"
+        text += "java.version=n/a (Paddock, Swift)\n"
+        text += "os.name=Linux\n"
+        text += "os.version=\(ProcessInfo.processInfo.operatingSystemVersionString)\n"
+        text += "user.dir=\(FileManager.default.currentDirectoryPath)\n"
+        text += "os.memory.free=\(0)MB\n"
+        text += "os.memory.max=\(ProcessInfo.processInfo.physicalMemory / 1_048_576)MB\n"
+        text += "os.memory.total=\(ProcessInfo.processInfo.physicalMemory / 1_048_576)MB\n"
+        return text
+    }
+
+    static func dump(_ node: ServerNode) -> String {
+        let sessions = node.core.sessions.sessions.values.sorted { $0.id < $1.id }
+        var text = "SessionTracker dump:\nGlobal Sessions(\(sessions.count)):\n"
+        for session in sessions {
+            text += "\(hex(session.id))\t\(session.timeoutMs)ms\n"
+        }
+        let ephemerals = node.core.tree.ephemerals
+        text += "ephemeral nodes dump:\nSessions with Ephemerals (\(ephemerals.count)):\n"
+        for session in ephemerals.keys.sorted() {
+            text += "\(hex(session)):\n"
+            for path in (ephemerals[session] ?? []).sorted() { text += "\t\(path)\n" }
+        }
+        text += "Connections with Ephemerals (\(ephemerals.count)):\n"
+        return text
+    }
+
+    static func watchesByConnection(_ node: ServerNode) -> String {
+        let tree = node.core.tree
+        var text = ""
+        for watcher in Set(tree.dataWatches.allWatchers).union(tree.childWatches.allWatchers).sorted() {
+            text += "\(hex(node.core.sessionId(of: watcher) ?? 0))\n"
+            for path in Set(tree.dataWatches.paths(of: watcher)).union(tree.childWatches.paths(of: watcher)).sorted() {
+                text += "\t\(path)\n"
+            }
+        }
+        return text
+    }
+
+    static func watchesByPath(_ node: ServerNode) -> String {
+        let tree = node.core.tree
+        var text = ""
+        for path in Set(tree.dataWatches.allPaths).union(tree.childWatches.allPaths).sorted() {
+            text += "\(path)\n"
+            for watcher in Set(tree.dataWatches.watchers(of: path)).union(tree.childWatches.watchers(of: path)).sorted() {
+                text += "\t\(hex(node.core.sessionId(of: watcher) ?? 0))\n"
+            }
+        }
+        return text
+    }
+}

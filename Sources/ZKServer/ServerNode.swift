@@ -1,0 +1,259 @@
+import Glibc
+import Logging
+import NIOCore
+import NIOPosix
+import ZKBase
+import ZKConfig
+import ZKPipeline
+import ZKStorage
+import ZKTree
+import ZKWire
+
+func wallClockMs() -> Int64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_REALTIME, &spec)
+    return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+}
+
+func monotonicMicroseconds() -> Int64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return Int64(spec.tv_sec) * 1_000_000 + Int64(spec.tv_nsec) / 1000
+}
+
+/// The shell around `ServerCore`: everything here runs on one event loop (the node loop), which
+/// also serves the client sockets, so reads never hop threads. Log appends run on their own
+/// thread, one batch at a time: every txn that arrives while a batch is being made durable joins
+/// the next one (group commit). Replies and notifications leave only after their txn is durable.
+final class ServerNode: @unchecked Sendable {
+    struct ConnectionEntry {
+        var channel: any Channel
+        var address: String
+        var port: Int
+        var statistics = ConnectionStatistics()
+        /// Receive times of requests awaiting a reply, oldest first (replies are FIFO per connection).
+        var receiveTimesMs: [Int64] = []
+        var readingPaused = false
+    }
+
+    let loop: any EventLoop
+    let configuration: ServerConfiguration
+    let logger: Logger
+    let log: any TransactionLog
+    let logThread: NIOThreadPool
+    var core: ServerCore
+    var connections: [ConnectionID: ConnectionEntry] = [:]
+    var connectionsPerAddress: [String: Int] = [:]
+    var nextConnectionId: ConnectionID = 1
+    var batch: [Txn] = []
+    var batchInFlight = false
+    var toFlush: Set<ConnectionID> = []
+    var statistics = ServerStatistics()
+    let startedMs = wallClockMs()
+    var stopped = false
+    var outputs: [CoreOutput] = []
+    var listeningPort: Int? = nil
+
+    /// Above this many queued requests a connection stops being read until it drains.
+    static let queuedRequestsPerConnectionMax = 1000
+
+    init(loop: any EventLoop, configuration: ServerConfiguration, log: any TransactionLog, logger: Logger) {
+        self.loop = loop
+        self.configuration = configuration
+        self.log = log
+        self.logger = logger
+        self.logThread = NIOThreadPool(numberOfThreads: 1)
+        self.logThread.start()
+        let coreConfiguration = CoreConfiguration(
+            tickMs: Int64(configuration.tickTimeMs), minSessionTimeoutMs: Int32(configuration.sessionTimeoutMsMin),
+            maxSessionTimeoutMs: Int32(configuration.sessionTimeoutMsMax),
+            extendedTypesEnabled: configuration.extendedTypesEnabled, superDigest: configuration.superDigest)
+        let initialSessionId = SessionTracker.initialSessionId(serverId: 0, elapsedMs: monotonicMicroseconds() / 1000)
+        self.core = ServerCore(configuration: coreConfiguration, initialSessionId: initialSessionId)
+    }
+
+    func startTimers() {
+        let tick = TimeAmount.milliseconds(Int64(configuration.tickTimeMs))
+        loop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { [self] _ in
+            core.tick(nowMs: wallClockMs(), into: &outputs)
+            runOutputs()
+        }
+        let containerInterval = TimeAmount.milliseconds(Int64(max(configuration.containerCheckIntervalMs, 10)))
+        // maxPerMinute scaled to one pass, at least one deletion per pass.
+        let perPass = max(1, configuration.containerDeletionsPerMinuteMax * max(configuration.containerCheckIntervalMs, 10) / 60_000)
+        loop.scheduleRepeatedTask(initialDelay: containerInterval, delay: containerInterval) { [self] _ in
+            core.reapContainers(nowMs: wallClockMs(), deletionsMax: perPass, into: &outputs)
+            runOutputs()
+        }
+    }
+
+    // MARK: - Connections
+
+    /// Registers a new socket; nil when the address already has maxClientCnxns connections.
+    func open(channel: any Channel) -> ConnectionID? {
+        let address = channel.remoteAddress?.ipAddress ?? "unknown"
+        let port = channel.remoteAddress?.port ?? 0
+        let limit = configuration.clientConnectionsPerHostMax
+        if limit > 0 && connectionsPerAddress[address, default: 0] >= limit {
+            logger.warning("Too many connections from /\(address) - max is \(limit)")
+            return nil
+        }
+        connectionsPerAddress[address, default: 0] += 1
+        let id = nextConnectionId
+        nextConnectionId += 1
+        var entry = ConnectionEntry(channel: channel, address: address, port: port)
+        entry.statistics.establishedMs = wallClockMs()
+        connections[id] = entry
+        core.connectionOpened(id, address: address)
+        return id
+    }
+
+    func closed(_ id: ConnectionID) {
+        guard let entry = connections.removeValue(forKey: id) else { return }
+        connectionsPerAddress[entry.address, default: 1] -= 1
+        if connectionsPerAddress[entry.address] == 0 { connectionsPerAddress[entry.address] = nil }
+        core.connectionClosed(id)
+        toFlush.remove(id)
+    }
+
+    func connect(_ id: ConnectionID, _ request: ConnectRequest) {
+        statistics.packetsReceived += 1
+        connections[id]?.statistics.received += 1
+        core.connect(id, request, nowMs: wallClockMs(), into: &outputs)
+        runOutputs()
+    }
+
+    func receive(_ id: ConnectionID, _ request: ClientRequest) {
+        let now = wallClockMs()
+        statistics.packetsReceived += 1
+        if var entry = connections[id] {
+            entry.statistics.received += 1
+            if request.xid >= 0 { entry.receiveTimesMs.append(now) }
+            entry.statistics.lastOperation = Self.shortName(request.opCode)
+            entry.statistics.lastCxid = request.xid
+            connections[id] = entry
+        }
+        core.receive(id, request, nowMs: now, into: &outputs)
+        runOutputs()
+        pauseReadingIfBusy(id)
+    }
+
+    func pauseReadingIfBusy(_ id: ConnectionID) {
+        guard var entry = connections[id] else { return }
+        let busy = core.queuedRequestCount(of: id) > Self.queuedRequestsPerConnectionMax
+        if busy != entry.readingPaused {
+            entry.readingPaused = busy
+            connections[id] = entry
+            entry.channel.setOption(ChannelOptions.autoRead, value: !busy).whenFailure { _ in }
+        }
+    }
+
+    static func shortName(_ opCode: OpCode?) -> String {
+        switch opCode {
+        case .getData: return "GETD"
+        case .setData: return "SETD"
+        case .create, .create2, .createContainer, .createTTL: return "CREA"
+        case .delete: return "DELE"
+        case .exists: return "EXIS"
+        case .getChildren, .getChildren2: return "GETC"
+        case .ping: return "PING"
+        case .multi: return "MULT"
+        case .sync: return "SYNC"
+        default: return opCode.map { String($0.displayName.prefix(4)).uppercased() } ?? "NA"
+        }
+    }
+
+    // MARK: - Carrying out the core's outputs
+
+    func runOutputs() {
+        var index = 0
+        while index < outputs.count {
+            let output = outputs[index]
+            index += 1
+            switch output {
+            case .persist(let txn):
+                batch.append(txn)
+            case .connected(let id, let response):
+                var buffer = allocator.buffer(capacity: 48)
+                buffer.writeInteger(Int32(0))
+                response.encode(into: &buffer)
+                send(id, frame: &buffer, replyTo: nil)
+            case .reply(let id, let header, let body):
+                var buffer = allocator.buffer(capacity: 64)
+                buffer.writeInteger(Int32(0))
+                header.encode(into: &buffer)
+                body.encode(into: &buffer)
+                send(id, frame: &buffer, replyTo: header)
+            case .notify(let id, let event):
+                var buffer = allocator.buffer(capacity: 48)
+                buffer.writeInteger(Int32(0))
+                ReplyHeader(xid: SpecialXid.notification, zxid: -1, err: 0).encode(into: &buffer)
+                event.encode(into: &buffer)
+                send(id, frame: &buffer, replyTo: nil)
+            case .close(let id, let reason):
+                guard let entry = connections[id] else { continue }
+                logger.info("closing connection \(entry.address):\(entry.port): \(reason)")
+                let channel = entry.channel
+                channel.writeAndFlush(allocator.buffer(capacity: 0)).whenComplete { _ in channel.close(promise: nil) }
+                toFlush.remove(id)
+            }
+        }
+        outputs.removeAll(keepingCapacity: true)
+        for id in toFlush { connections[id]?.channel.flush() }
+        toFlush.removeAll(keepingCapacity: true)
+        submitBatchIfIdle()
+    }
+
+    var allocator: ByteBufferAllocator { ByteBufferAllocator() }
+
+    func send(_ id: ConnectionID, frame buffer: inout ByteBuffer, replyTo header: ReplyHeader?) {
+        guard var entry = connections[id] else { return }
+        buffer.setInteger(Int32(buffer.readableBytes - 4), at: buffer.readerIndex)
+        statistics.packetsSent += 1
+        entry.statistics.sent += 1
+        if let header, header.xid >= 0, !entry.receiveTimesMs.isEmpty {
+            let now = wallClockMs()
+            let latency = now - entry.receiveTimesMs.removeFirst()
+            statistics.recordLatency(latency)
+            entry.statistics.recordLatency(latency)
+            entry.statistics.lastZxid = header.zxid
+            entry.statistics.lastResponseTimeMs = now
+        }
+        connections[id] = entry
+        entry.channel.write(buffer, promise: nil)
+        toFlush.insert(id)
+    }
+
+    // MARK: - Group commit
+
+    func submitBatchIfIdle() {
+        guard !batchInFlight, !batch.isEmpty, !stopped else { return }
+        batchInFlight = true
+        let txns = batch
+        batch = []
+        let log = self.log
+        let started = monotonicMicroseconds()
+        let future = logThread.runIfActive(eventLoop: loop) { () throws -> Void in try log.append(txns) }
+        future.whenComplete { [self] result in
+            batchInFlight = false
+            switch result {
+            case .success:
+                statistics.fsyncCount += 1
+                statistics.fsyncTotalMicroseconds += monotonicMicroseconds() - started
+                statistics.batchSizeTotal += Int64(txns.count)
+                core.committed(through: txns[txns.count - 1].zxid, into: &outputs)
+                runOutputs()
+                for id in connections.keys where connections[id]?.readingPaused == true { pauseReadingIfBusy(id) }
+            case .failure(let error):
+                // Persist before you promise: a log that cannot write stops the node.
+                logger.critical("transaction log append failed, stopping: \(error)")
+                stopped = true
+                for entry in connections.values { entry.channel.close(promise: nil) }
+            }
+        }
+    }
+
+    func shutdown() {
+        try? logThread.syncShutdownGracefully()
+    }
+}

@@ -1,0 +1,82 @@
+import ArgumentParser
+import Foundation
+import Logging
+import ZKConfig
+import ZKServer
+
+@main
+struct Paddock: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "paddock",
+        abstract: "A ZooKeeper-compatible coordination service.",
+        subcommands: [ServerCommand.self])
+}
+
+struct ServerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "server",
+        abstract: "Run a standalone server (ready when the `srvr` four-letter word shows `Mode: standalone`).")
+
+    @Option(name: .long, help: "An Apache ZooKeeper zoo.cfg, read as it is.")
+    var config: String?
+
+    @Option(name: .long, help: "Client port (overrides clientPort).")
+    var port: Int?
+
+    @Option(name: .customLong("data-dir"), help: "Data directory (overrides dataDir).")
+    var dataDirectory: String?
+
+    func run() throws {
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let logger = Logger(label: "paddock")
+        let configuration: ServerConfiguration
+        do {
+            if let config {
+                configuration = try ServerConfiguration.load(path: config).overriding(clientPort: port, dataDirectory: dataDirectory)
+            } else {
+                var defaults = ServerConfiguration(dataDirectory: "./data", clientPort: ServerConfiguration.clientPortDefault)
+                defaults.clientPortAddress = "127.0.0.1"
+                defaults.tickTimeMs = 2000
+                defaults.sessionTimeoutMsMin = 4000
+                defaults.sessionTimeoutMsMax = 40000
+                configuration = try defaults.overriding(clientPort: port, dataDirectory: dataDirectory)
+            }
+        } catch {
+            FileHandle.standardError.write(Data("paddock: configuration error: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let server: PaddockServer
+        do {
+            server = try PaddockServer.start(configuration: configuration, logger: logger)
+        } catch {
+            FileHandle.standardError.write(Data("paddock: cannot start server: \(error)\n".utf8))
+            throw ExitCode(1)
+        }
+        let address = configuration.clientPortAddress ?? "0.0.0.0"
+        say("paddock: standalone server listening on \(address):\(server.localPort), dataDir \(configuration.dataDirectory), tickTime \(configuration.tickTimeMs) ms")
+        say("paddock: WARNING: transaction log is in memory in this build; data does not survive a restart")
+        signal(SIGTERM, SIG_IGN)
+        signal(SIGINT, SIG_IGN)
+        let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
+            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
+            source.setEventHandler {
+                say("paddock: signal \(number), stopping")
+                server.stop()
+                Foundation.exit(0)
+            }
+            source.resume()
+            return source
+        }
+        try server.waitUntilClosed()
+        _ = signals
+    }
+}
+
+/// Unbuffered stdout line (tests wait on these lines).
+func say(_ line: String) {
+    FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
