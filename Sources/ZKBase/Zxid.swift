@@ -10,13 +10,15 @@ public enum ZxidMath {
 public enum EphemeralOwner {
     /// Container nodes have ephemeralOwner = Long.MIN_VALUE (EphemeralType.CONTAINER_EPHEMERAL_OWNER).
     public static let container: Int64 = Int64.min
-    /// TTL nodes: high byte 0xFF, TTL in the low 56 bits (EphemeralType.TTL with extended types).
-    public static let ttlMask: Int64 = Int64(bitPattern: 0xff00_0000_0000_0000)
-    public static let ttlMaximum: Int64 = 0x00ff_ffff_ffff_ffff
+    /// Extended types (EphemeralType): high byte 0xFF, a 16-bit feature number in bits 40-55
+    /// (0 = TTL), and the value in the low 40 bits.
+    public static let extendedMask: Int64 = Int64(bitPattern: 0xff00_0000_0000_0000)
+    public static let featureMask: Int64 = 0x00ff_ff00_0000_0000
+    public static let ttlMaximum: Int64 = 0x0000_00ff_ffff_ffff
 
-    public static func ttl(_ milliseconds: Int64) -> Int64 { ttlMask | (milliseconds & ttlMaximum) }
+    public static func ttl(_ milliseconds: Int64) -> Int64 { extendedMask | (milliseconds & ttlMaximum) }
     public static func isTTL(_ owner: Int64) -> Bool {
-        owner != container && (owner & ttlMask) == ttlMask
+        owner != container && (owner & extendedMask) == extendedMask && (owner & featureMask) == 0
     }
     public static func ttlValue(_ owner: Int64) -> Int64 { owner & ttlMaximum }
     /// True when the owner is a real session (an ephemeral node).

@@ -32,7 +32,7 @@ struct PendingChanges: Sendable {
         guard let node = tree.node(path) else { return nil }
         return ChangeRecord(
             zxid: node.stat.mzxid, stat: node.stat, childCount: node.children.count, acl: node.acl,
-            dataLength: node.data.count)
+            dataLength: node.data?.count ?? 0)
     }
 
     mutating func set(_ path: String, _ record: ChangeRecord) { records[path] = record }

@@ -22,6 +22,8 @@ extension ServerCore {
             return .closeSession(pathsToDelete: paths)
         case .reconfig:
             return .error(.reconfigDisabled)
+        case .malformedMulti:
+            return .error(.marshallingError)
         case .setACL(let path, let acl, let version):
             do {
                 return try prepareSetACL(path: path, acl: acl, version: version, authInfo: authInfo, zxid: zxid)
@@ -142,7 +144,7 @@ extension ServerCore {
             node.stat.version = newVersion
             node.stat.mtime = nowMs
             node.stat.mzxid = zxid
-            node.dataLength = data.count
+            node.dataLength = data?.count ?? 0
             pending.set(path, node)
             return .setData(path: path, data: data, version: newVersion)
         case .check(let path, let version):
@@ -212,7 +214,7 @@ extension ServerCore {
         stat.ctime = nowMs
         stat.mtime = nowMs
         stat.ephemeralOwner = owner
-        pending.set(path, ChangeRecord(zxid: zxid, stat: stat, childCount: 0, acl: acl, dataLength: request.data.count))
+        pending.set(path, ChangeRecord(zxid: zxid, stat: stat, childCount: 0, acl: acl, dataLength: request.data?.count ?? 0))
         switch opCode {
         case .createContainer: return .createContainer(txn)
         case .createTTL: return .createTTL(txn)

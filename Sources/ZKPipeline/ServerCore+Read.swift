@@ -102,7 +102,13 @@ extension ServerCore {
             }
             return .errorResponse(0)
         case .whoAmI:
-            return .whoAmI(authInfo.map { ClientInfo(authScheme: $0.scheme, user: $0.id) })
+            // The provider's user name: digest ids show only the user, not the hash.
+            return .whoAmI(authInfo.map { id in
+                let user = id.scheme == "digest" ? String(id.id.split(separator: ":", maxSplits: 1).first ?? "") : id.id
+                return ClientInfo(authScheme: id.scheme, user: user)
+            })
+        case .malformedMulti:
+            throw PrepError(.marshallingError)
         case .sasl:
             throw PrepError(.unimplemented)
         default:

@@ -193,7 +193,7 @@ public struct ServerCore: Sendable {
             connections[id] = connection
             return
         case .unknown(let type):
-            outputs.append(.reply(id, ReplyHeader(xid: request.xid, zxid: 0, err: ErrorCode.unimplemented.rawValue), .empty))
+            outputs.append(.reply(id, ReplyHeader(xid: request.xid, zxid: -1, err: ErrorCode.unimplemented.rawValue), .empty))
             outputs.append(.close(id, reason: "unknown request type \(type)"))
             return
         default:
@@ -310,7 +310,7 @@ public struct ServerCore: Sendable {
     }
 
     static func writeReply(opCode: OpCode, result: TxnResult) -> (ErrorCode, ResponseBody) {
-        if opCode == .multi {
+        if opCode == .multi && result.type == .multi {
             return (.ok, .multi(result.multiResults.map(multiResult)))
         }
         guard result.error == .ok else { return (result.error, .empty) }

@@ -53,6 +53,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    func channelWritabilityChanged(context: ChannelHandlerContext) {
+        if let connectionId { node.writabilityChanged(connectionId, writable: context.channel.isWritable) }
+        context.fireChannelWritabilityChanged()
+    }
+
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         node.logger.warning("closing connection from \(context.remoteAddress?.description ?? "?"): \(error)")
         context.close(promise: nil)

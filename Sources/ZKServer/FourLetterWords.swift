@@ -59,7 +59,7 @@ enum FourLetterWords {
             }
             text += "\n"
         }
-        text += "Latency min/avg/max: \(statistics.latencyMin)/\(String(format: "%.4f", statistics.latencyAverage))/\(statistics.latencyMaxMs)\n"
+        text += "Latency min/avg/max: \(statistics.latencyMin)/\(statistics.latencyAverage)/\(statistics.latencyMaxMs)\n"
         text += "Received: \(statistics.packetsReceived)\n"
         text += "Sent: \(statistics.packetsSent)\n"
         text += "Connections: \(node.connections.count)\n"
@@ -88,7 +88,7 @@ enum FourLetterWords {
             ("zk_server_state", "standalone"),
             ("zk_ephemerals_count", "\(tree.ephemeralCount)"),
             ("zk_min_latency", "\(statistics.latencyMin)"),
-            ("zk_avg_latency", String(format: "%.4f", statistics.latencyAverage)),
+            ("zk_avg_latency", "\(statistics.latencyAverage)"),
             ("zk_max_latency", "\(statistics.latencyMaxMs)"),
             ("zk_packets_received", "\(statistics.packetsReceived)"),
             ("zk_packets_sent", "\(statistics.packetsSent)"),
@@ -131,6 +131,9 @@ enum FourLetterWords {
         text += "host.name=\(ProcessInfo.processInfo.hostName)\n"
         text += "java.version=n/a (Paddock, Swift)\n"
         text += "os.name=Linux\n"
+        text += "os.arch=\(architecture)\n"
+        text += "user.name=\(ProcessInfo.processInfo.environment["USER"] ?? String(getuid()))\n"
+        text += "user.home=\(ProcessInfo.processInfo.environment["HOME"] ?? "/")\n"
         text += "os.version=\(ProcessInfo.processInfo.operatingSystemVersionString)\n"
         text += "user.dir=\(FileManager.default.currentDirectoryPath)\n"
         text += "os.memory.free=\(0)MB\n"
@@ -139,11 +142,21 @@ enum FourLetterWords {
         return text
     }
 
+    static var architecture: String {
+        var info = utsname()
+        uname(&info)
+        return withUnsafeBytes(of: &info.machine) { String(decoding: $0.prefix { $0 != 0 }, as: UTF8.self) }
+    }
+
+    /// SessionTracker dump as ZooKeeper prints it: sessions grouped by expiry time.
     static func dump(_ node: ServerNode) -> String {
         let sessions = node.core.sessions.sessions.values.sorted { $0.id < $1.id }
-        var text = "SessionTracker dump:\nGlobal Sessions(\(sessions.count)):\n"
-        for session in sessions {
-            text += "\(hex(session.id))\t\(session.timeoutMs)ms\n"
+        let byExpiry = Dictionary(grouping: sessions, by: { $0.expirationMs })
+        var text = "SessionTracker dump:\nSession Sets (\(byExpiry.count))/(\(sessions.count)):\n"
+        for expiry in byExpiry.keys.sorted() {
+            let group = byExpiry[expiry] ?? []
+            text += "\(group.count) expire at \(expiry):\n"
+            for session in group { text += "\t\(hex(session.id))\n" }
         }
         let ephemerals = node.core.tree.ephemerals
         text += "ephemeral nodes dump:\nSessions with Ephemerals (\(ephemerals.count)):\n"

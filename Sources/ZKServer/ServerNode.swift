@@ -34,6 +34,8 @@ final class ServerNode: @unchecked Sendable {
         /// Receive times of requests awaiting a reply, oldest first (replies are FIFO per connection).
         var receiveTimesMs: [Int64] = []
         var readingPaused = false
+        /// The socket's send buffer passed the high-water mark: stop reading until it drains.
+        var outboundFull = false
     }
 
     let loop: any EventLoop
@@ -138,9 +140,16 @@ final class ServerNode: @unchecked Sendable {
         pauseReadingIfBusy(id)
     }
 
+    func writabilityChanged(_ id: ConnectionID, writable: Bool) {
+        connections[id]?.outboundFull = !writable
+        pauseReadingIfBusy(id)
+    }
+
+    /// Bounds each connection: too many queued requests, or replies the client does not read,
+    /// stop reading its socket until it catches up.
     func pauseReadingIfBusy(_ id: ConnectionID) {
         guard var entry = connections[id] else { return }
-        let busy = core.queuedRequestCount(of: id) > Self.queuedRequestsPerConnectionMax
+        let busy = entry.outboundFull || core.queuedRequestCount(of: id) > Self.queuedRequestsPerConnectionMax
         if busy != entry.readingPaused {
             entry.readingPaused = busy
             connections[id] = entry

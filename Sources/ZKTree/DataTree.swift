@@ -33,12 +33,13 @@ public struct DataTree: Sendable {
         nodes[Self.configPath] = config
     }
 
-    public func node(_ path: String) -> DataNode? { nodes[path] }
+    /// ZooKeeper keeps "" as an alias of the root, so reads of "" answer for "/".
+    public func node(_ path: String) -> DataNode? { nodes[path.isEmpty ? "/" : path] }
     public var nodeCount: Int { nodes.count }
 
     /// Sum of path and data bytes, as ZooKeeper's approximate_data_size.
     public var approximateDataSize: Int {
-        nodes.reduce(0) { $0 + $1.key.utf8.count + $1.value.data.count }
+        nodes.reduce(0) { $0 + $1.key.utf8.count + ($1.value.data?.count ?? 0) }
     }
 
     public var ephemeralCount: Int { ephemerals.values.reduce(0) { $0 + $1.count } }
@@ -170,7 +171,7 @@ public struct DataTree: Sendable {
 
     @discardableResult
     public mutating func createNode(
-        _ path: String, data: [UInt8], acl: [ACL], ephemeralOwner: Int64, parentCVersion: Int32, zxid: Int64,
+        _ path: String, data: [UInt8]?, acl: [ACL], ephemeralOwner: Int64, parentCVersion: Int32, zxid: Int64,
         time: Int64, notifications: inout [WatchNotification]
     ) -> ErrorCode {
         let parentPath = PathValidation.parent(of: path)

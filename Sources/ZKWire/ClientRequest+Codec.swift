@@ -39,7 +39,7 @@ extension CreateRequest {
 
     static func decode(from buffer: inout ByteBuffer, withTTL: Bool) throws -> CreateRequest {
         let path = try buffer.readJuteNonNullString("CreateRequest.path")
-        let data = try buffer.readJuteBuffer("CreateRequest.data") ?? []
+        let data = try buffer.readJuteBuffer("CreateRequest.data")
         let acl = try buffer.readACLVector("CreateRequest.acl") ?? []
         let flags = try buffer.readJuteInt("CreateRequest.flags")
         let ttl = withTTL ? try buffer.readJuteLong("CreateTTLRequest.ttl") : -1
@@ -83,7 +83,7 @@ extension ClientRequest {
         case .setData:
             return .setData(
                 path: try buffer.readJuteNonNullString("SetDataRequest.path"),
-                data: try buffer.readJuteBuffer("SetDataRequest.data") ?? [],
+                data: try buffer.readJuteBuffer("SetDataRequest.data"),
                 version: try buffer.readJuteInt("SetDataRequest.version"))
         case .getACL:
             return .getACL(path: try buffer.readJuteNonNullString("GetACLRequest.path"))
@@ -102,10 +102,13 @@ extension ClientRequest {
             return .check(
                 path: try buffer.readJuteNonNullString("CheckVersionRequest.path"),
                 version: try buffer.readJuteInt("CheckVersionRequest.version"))
-        case .multi:
-            return .multi(try decodeMultiOperations(from: &buffer, readOnly: false))
-        case .multiRead:
-            return .multiRead(try decodeMultiOperations(from: &buffer, readOnly: true))
+        case .multi, .multiRead:
+            do {
+                let operations = try decodeMultiOperations(from: &buffer, readOnly: opCode == .multiRead)
+                return opCode == .multi ? .multi(operations) : .multiRead(operations)
+            } catch JuteDecodingError.invalidValue(field: "MultiHeader.type", _) {
+                return .malformedMulti
+            }
         case .reconfig:
             return .reconfig(
                 joiningServers: try buffer.readJuteString("ReconfigRequest.joiningServers"),
@@ -173,10 +176,11 @@ extension ClientRequest {
                 throw JuteDecodingError.invalidValue(field: "MultiHeader.type", value: Int64(header.type))
             }
             switch (opCode, readOnly) {
-            case (.create, false), (.create2, false), (.createContainer, false):
-                operations.append(.create(opCode: opCode, try CreateRequest.decode(from: &buffer, withTTL: false)))
-            case (.createTTL, false):
-                operations.append(.create(opCode: opCode, try CreateRequest.decode(from: &buffer, withTTL: true)))
+            case (.create, false), (.create2, false), (.createContainer, false), (.createTTL, false):
+                // MultiOperationRecord rebuilds every create as Op.create(flags): its type comes from
+                // the mode (container, TTL or plain create), whatever the wire opcode said.
+                let request = try CreateRequest.decode(from: &buffer, withTTL: opCode == .createTTL)
+                operations.append(.create(opCode: Self.multiCreateOpCode(flags: request.flags), request))
             case (.delete, false), (.deleteContainer, false):
                 operations.append(.delete(
                     path: try buffer.readJuteNonNullString("DeleteRequest.path"),
@@ -184,7 +188,7 @@ extension ClientRequest {
             case (.setData, false):
                 operations.append(.setData(
                     path: try buffer.readJuteNonNullString("SetDataRequest.path"),
-                    data: try buffer.readJuteBuffer("SetDataRequest.data") ?? [],
+                    data: try buffer.readJuteBuffer("SetDataRequest.data"),
                     version: try buffer.readJuteInt("SetDataRequest.version")))
             case (.check, false):
                 operations.append(.check(
@@ -202,6 +206,14 @@ extension ClientRequest {
             default:
                 throw JuteDecodingError.invalidValue(field: "MultiHeader.type", value: Int64(header.type))
             }
+        }
+    }
+
+    static func multiCreateOpCode(flags: Int32) -> OpCode {
+        switch CreateMode(rawValue: flags) {
+        case .container: return .createContainer
+        case .persistentWithTTL, .persistentSequentialWithTTL: return .createTTL
+        default: return .create
         }
     }
 
@@ -251,7 +263,7 @@ extension ClientRequest {
                 buffer.writeJuteStringVector(request.persistentWatches)
                 buffer.writeJuteStringVector(request.persistentRecursiveWatches)
             }
-        case .whoAmI, .ping, .closeSession, .sasl, .unknown:
+        case .whoAmI, .ping, .closeSession, .sasl, .unknown, .malformedMulti:
             break
         }
     }

@@ -3,13 +3,14 @@ import ZKBase
 
 public struct CreateRequest: Sendable, Hashable {
     public var path: String
-    public var data: [UInt8]
+    /// nil is a null buffer (length -1), which ZooKeeper stores and returns as null.
+    public var data: [UInt8]?
     public var acl: [ACL]
     public var flags: Int32
     /// Only for createTTL (opcode 21) and TTL modes; 0 otherwise.
     public var ttl: Int64
 
-    public init(path: String, data: [UInt8], acl: [ACL], flags: Int32, ttl: Int64 = 0) {
+    public init(path: String, data: [UInt8]?, acl: [ACL], flags: Int32, ttl: Int64 = 0) {
         self.path = path
         self.data = data
         self.acl = acl
@@ -43,7 +44,7 @@ public struct SetWatchesRequest: Sendable, Hashable {
 public enum MultiOperation: Sendable, Hashable {
     case create(opCode: OpCode, CreateRequest)
     case delete(path: String, version: Int32)
-    case setData(path: String, data: [UInt8], version: Int32)
+    case setData(path: String, data: [UInt8]?, version: Int32)
     case check(path: String, version: Int32)
     case getChildren(path: String)
     case getData(path: String)
@@ -75,7 +76,7 @@ public enum RequestBody: Sendable, Hashable {
     case delete(path: String, version: Int32)
     case exists(path: String, watch: Bool)
     case getData(path: String, watch: Bool)
-    case setData(path: String, data: [UInt8], version: Int32)
+    case setData(path: String, data: [UInt8]?, version: Int32)
     case getACL(path: String)
     case setACL(path: String, acl: [ACL], version: Int32)
     case getChildren(opCode: OpCode, path: String, watch: Bool)
@@ -95,6 +96,9 @@ public enum RequestBody: Sendable, Hashable {
     case ping
     case closeSession
     case sasl
+    /// A multi / multiRead holding an op it may not (ZooKeeper: "Invalid type of op"); answered
+    /// with MarshallingError, the connection stays open.
+    case malformedMulti
     /// An opcode the server does not know: answered with Unimplemented, then the connection closes.
     case unknown(type: Int32)
 }

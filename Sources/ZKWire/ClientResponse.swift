@@ -9,7 +9,7 @@ public enum MultiOperationResult: Sendable, Hashable {
     case setData(stat: Stat)
     case check
     case getChildren(children: [String])
-    case getData(data: [UInt8], stat: Stat)
+    case getData(data: [UInt8]?, stat: Stat)
     case error(ErrorCode)
 }
 
@@ -19,7 +19,7 @@ public enum ResponseBody: Sendable, Hashable {
     case create(path: String)
     case create2(path: String, stat: Stat)
     case stat(Stat)
-    case getData(data: [UInt8], stat: Stat)
+    case getData(data: [UInt8]?, stat: Stat)
     case getACL(acl: [ACL], stat: Stat)
     case children([String])
     case children2([String], stat: Stat)
@@ -28,7 +28,7 @@ public enum ResponseBody: Sendable, Hashable {
     case ephemerals([String])
     case allChildrenNumber(Int32)
     case whoAmI([ClientInfo])
-    case reconfig(data: [UInt8], stat: Stat)
+    case reconfig(data: [UInt8]?, stat: Stat)
     /// ErrorResponse{err}: what addWatch answers with (always 0).
     case errorResponse(Int32)
 
@@ -107,7 +107,7 @@ public enum ResponseBody: Sendable, Hashable {
         case .exists, .setData, .setACL:
             return .stat(try Stat(from: &buffer))
         case .getData:
-            return .getData(data: try buffer.readJuteBuffer("GetDataResponse.data") ?? [], stat: try Stat(from: &buffer))
+            return .getData(data: try buffer.readJuteBuffer("GetDataResponse.data"), stat: try Stat(from: &buffer))
         case .getACL:
             return .getACL(acl: try buffer.readACLVector("GetACLResponse.acl") ?? [], stat: try Stat(from: &buffer))
         case .getChildren:
@@ -158,7 +158,7 @@ public enum ResponseBody: Sendable, Hashable {
             case .getChildren:
                 results.append(.getChildren(children: try buffer.readJuteStringVector("GetChildrenResponse.children") ?? []))
             case .getData:
-                results.append(.getData(data: try buffer.readJuteBuffer("GetDataResponse.data") ?? [], stat: try Stat(from: &buffer)))
+                results.append(.getData(data: try buffer.readJuteBuffer("GetDataResponse.data"), stat: try Stat(from: &buffer)))
             case .error:
                 let raw = try buffer.readJuteInt("ErrorResponse.err")
                 results.append(.error(ErrorCode(rawValue: raw) ?? .systemError))

@@ -38,13 +38,13 @@ public struct TxnHeader: Sendable, Hashable, JuteRecord {
 /// CreateTxn / CreateContainerTxn / CreateTTLTxn share these fields.
 public struct CreateTxn: Sendable, Hashable {
     public var path: String
-    public var data: [UInt8]
+    public var data: [UInt8]?
     public var acl: [ACL]
     public var ephemeral: Bool
     public var parentCVersion: Int32
     public var ttl: Int64
 
-    public init(path: String, data: [UInt8], acl: [ACL], ephemeral: Bool, parentCVersion: Int32, ttl: Int64 = 0) {
+    public init(path: String, data: [UInt8]?, acl: [ACL], ephemeral: Bool, parentCVersion: Int32, ttl: Int64 = 0) {
         self.path = path
         self.data = data
         self.acl = acl
@@ -63,7 +63,7 @@ public indirect enum TxnBody: Sendable, Hashable {
     case createTTL(CreateTxn)
     case delete(path: String)
     case deleteContainer(path: String)
-    case setData(path: String, data: [UInt8], version: Int32)
+    case setData(path: String, data: [UInt8]?, version: Int32)
     case setACL(path: String, acl: [ACL], version: Int32)
     case check(path: String, version: Int32)
     case createSession(timeoutMs: Int32)
@@ -147,7 +147,7 @@ public indirect enum TxnBody: Sendable, Hashable {
         case .create, .create2:
             let txn = CreateTxn(
                 path: try buffer.readJuteNonNullString("CreateTxn.path"),
-                data: try buffer.readJuteBuffer("CreateTxn.data") ?? [],
+                data: try buffer.readJuteBuffer("CreateTxn.data"),
                 acl: try buffer.readACLVector("CreateTxn.acl") ?? [],
                 ephemeral: try buffer.readJuteBool("CreateTxn.ephemeral"),
                 parentCVersion: try buffer.readJuteInt("CreateTxn.parentCVersion"))
@@ -155,13 +155,13 @@ public indirect enum TxnBody: Sendable, Hashable {
         case .createContainer:
             return .createContainer(CreateTxn(
                 path: try buffer.readJuteNonNullString("CreateContainerTxn.path"),
-                data: try buffer.readJuteBuffer("CreateContainerTxn.data") ?? [],
+                data: try buffer.readJuteBuffer("CreateContainerTxn.data"),
                 acl: try buffer.readACLVector("CreateContainerTxn.acl") ?? [],
                 ephemeral: false,
                 parentCVersion: try buffer.readJuteInt("CreateContainerTxn.parentCVersion")))
         case .createTTL:
             let path = try buffer.readJuteNonNullString("CreateTTLTxn.path")
-            let data = try buffer.readJuteBuffer("CreateTTLTxn.data") ?? []
+            let data = try buffer.readJuteBuffer("CreateTTLTxn.data")
             let acl = try buffer.readACLVector("CreateTTLTxn.acl") ?? []
             let parentCVersion = try buffer.readJuteInt("CreateTTLTxn.parentCVersion")
             let ttl = try buffer.readJuteLong("CreateTTLTxn.ttl")
@@ -174,7 +174,7 @@ public indirect enum TxnBody: Sendable, Hashable {
         case .setData:
             return .setData(
                 path: try buffer.readJuteNonNullString("SetDataTxn.path"),
-                data: try buffer.readJuteBuffer("SetDataTxn.data") ?? [],
+                data: try buffer.readJuteBuffer("SetDataTxn.data"),
                 version: try buffer.readJuteInt("SetDataTxn.version"))
         case .setACL:
             return .setACL(
