@@ -1,4 +1,5 @@
 import ZKBase
+import ZKTree
 
 /// ACL checks and fix-ups as ZooKeeper's PrepRequestProcessor.checkACL / fixupACL with the
 /// digest and ip providers (the only server providers without SASL or x509).
@@ -35,7 +36,7 @@ public enum AccessControl {
                 result.append(entry)
             } else if id.scheme == "auth" {
                 // Only ids of authenticating providers count (digest yes; ip is not "authenticated").
-                let authenticated = authInfo.filter { $0.scheme == "digest" }
+                let authenticated = AuthInfoOrder.ordered(authInfo).filter { $0.scheme == "digest" }
                 if authenticated.isEmpty { return nil }
                 for auth in authenticated { result.append(ACL(perms: entry.perms, id: auth)) }
             } else if isValid(id) {
@@ -59,6 +60,30 @@ public enum AccessControl {
         default:
             return false
         }
+    }
+}
+
+/// ZooKeeper keeps a connection's auth ids in a ConcurrentHashMap-backed set, so whoAmI and the
+/// expansion of `auth` ACLs list them in that map's iteration order: buckets of the spread
+/// jute hashCode of Id (37 * (37 * 17 + scheme.hashCode) + id.hashCode), insertion order within
+/// a bucket; the table starts at 16 and doubles once it holds 3/4 of that.
+public enum AuthInfoOrder {
+    public static func javaHashCode(_ id: Id) -> Int32 {
+        let schemeHash = JavaHashOrderedSet.javaHashCode(id.scheme)
+        let idHash = JavaHashOrderedSet.javaHashCode(id.id)
+        return (Int32(37) &* 17 &+ schemeHash) &* 37 &+ idHash
+    }
+
+    public static func ordered(_ ids: [Id]) -> [Id] {
+        var capacity = 16
+        while ids.count >= capacity - capacity / 4 { capacity *= 2 }
+        return ids.enumerated().map { index, id -> (Int, Int, Id) in
+            let hash = UInt32(bitPattern: javaHashCode(id))
+            let spread = (hash ^ (hash >> 16)) & 0x7fff_ffff
+            return (Int(spread & UInt32(capacity - 1)), index, id)
+        }
+        .sorted { ($0.0, $0.1) < ($1.0, $1.1) }
+        .map(\.2)
     }
 }
 

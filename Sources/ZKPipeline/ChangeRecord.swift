@@ -47,17 +47,18 @@ struct PendingChanges: Sendable {
         records = records.filter { $0.value.zxid > zxid }
     }
 
-    /// Pending ephemerals a session is about to own or lose, for closeSession.
+    /// The ephemerals a closeSession must delete, in the order ZooKeeper lists them: a clone of
+    /// the session's HashSet, adjusted by the pending changes in zxid order.
     func ephemerals(of session: Int64, in tree: DataTree) -> [String] {
-        var paths = tree.ephemerals[session] ?? []
-        for (path, record) in records {
+        var paths = tree.ephemerals[session]?.cloned() ?? JavaHashOrderedSet()
+        for (path, record) in records.sorted(by: { ($0.value.zxid, $0.key) < ($1.value.zxid, $1.key) }) {
             if record.exists && record.stat.ephemeralOwner == session {
                 paths.insert(path)
             } else if !record.exists {
                 paths.remove(path)
             }
         }
-        return paths.sorted()
+        return paths.elements
     }
 
     mutating func restore(_ saved: PendingChanges) { self = saved }

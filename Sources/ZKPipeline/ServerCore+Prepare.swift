@@ -22,7 +22,7 @@ extension ServerCore {
             return .closeSession(pathsToDelete: paths)
         case .reconfig:
             return .error(.reconfigDisabled)
-        case .malformedMulti:
+        case .malformedMulti, .wrongKindMulti:
             return .error(.marshallingError)
         case .setACL(let path, let acl, let version):
             do {
@@ -59,6 +59,10 @@ extension ServerCore {
             if failed {
                 txns.append(.error(.runtimeInconsistency))
                 continue
+            }
+            if case .createTTLWithoutTTL = operation {
+                pending.restore(saved)
+                return .error(.marshallingError)
             }
             do {
                 txns.append(try prepare(operation, sessionId: sessionId, authInfo: authInfo, zxid: zxid, nowMs: nowMs))
@@ -152,7 +156,7 @@ extension ServerCore {
             let node = try record(path)
             try checkACL(node, .read, authInfo)
             return .check(path: path, version: try Self.checkAndIncrementVersion(current: node.stat.version, expected: version))
-        case .getChildren, .getData:
+        case .getChildren, .getData, .createTTLWithoutTTL:
             throw PrepError(.badArguments)
         }
     }

@@ -17,6 +17,11 @@ extension ServerCore {
             outputs.append(.reply(id, ReplyHeader(xid: request.xid, zxid: zxid, err: 0), .empty))
             return
         }
+        if case .wrongKindMulti = request.body {
+            // A multiRead of write ops fails on its first op, after the (empty) response exists.
+            outputs.append(.reply(id, ReplyHeader(xid: request.xid, zxid: zxid, err: ErrorCode.marshallingError.rawValue), .multi([])))
+            return
+        }
         let result = read(request.body, connection: connection)
         switch result {
         case .success(let body):
@@ -76,7 +81,7 @@ extension ServerCore {
             _ = try readableNode(path, authInfo)
             return .allChildrenNumber(Int32(tree.descendantCount(of: path)))
         case .getEphemerals(let prefix):
-            let all = (tree.ephemerals[connection.sessionId] ?? []).sorted()
+            let all = tree.ephemerals[connection.sessionId]?.cloned().elements ?? []
             let trimmed = prefix.trimmingSpaces
             if trimmed.isEmpty || trimmed == "/" { return .ephemerals(all) }
             return .ephemerals(all.filter { $0.hasPrefix(prefix) })
@@ -85,29 +90,30 @@ extension ServerCore {
         case .multiRead(let operations):
             return .multi(operations.map { readOperation($0, authInfo: authInfo) })
         case .checkWatches(let path, let type), .removeWatches(let path, let type):
-            guard let watcherType = WatcherType(rawValue: type) else { throw PrepError(.badArguments) }
+            // 3.8's WatcherType knows only Children, Data and Any; other values fail to decode.
+            guard let watcherType = WatcherType(rawValue: type), watcherType.rawValue <= WatcherType.any.rawValue else {
+                throw PrepError(.marshallingError)
+            }
             let remove: Bool
             if case .removeWatches = body { remove = true } else { remove = false }
-            if !watchOperation(path: path, type: watcherType, watcher: watcher, remove: remove) {
+            if !(try watchOperation(path: path, type: watcherType, watcher: watcher, remove: remove)) {
                 throw PrepError(.noWatcher)
             }
             return .empty
         case .addWatch(let path, let mode):
-            guard let watchMode = AddWatchMode(rawValue: mode) else { throw PrepError(.badArguments) }
-            if watchMode == .persistentRecursive {
-                tree.dataWatches.add(path: path, watcher: watcher, mode: .persistentRecursive)
-            } else {
-                tree.dataWatches.add(path: path, watcher: watcher, mode: .persistent)
-                tree.childWatches.add(path: path, watcher: watcher, mode: .persistent)
-            }
+            guard let watchMode = AddWatchMode(rawValue: mode) else { throw PrepError(.marshallingError) }
+            // ZooKeeper 3.8 registers both modes in both tables (removeWatches/checkWatches see that).
+            let mode: WatcherMode = watchMode == .persistentRecursive ? .persistentRecursive : .persistent
+            tree.dataWatches.add(path: path, watcher: watcher, mode: mode)
+            tree.childWatches.add(path: path, watcher: watcher, mode: mode)
             return .errorResponse(0)
         case .whoAmI:
             // The provider's user name: digest ids show only the user, not the hash.
-            return .whoAmI(authInfo.map { id in
-                let user = id.scheme == "digest" ? String(id.id.split(separator: ":", maxSplits: 1).first ?? "") : id.id
+            return .whoAmI(AuthInfoOrder.ordered(authInfo).map { id in
+                let user = id.scheme == "digest" ? String(id.id.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first ?? "") : id.id
                 return ClientInfo(authScheme: id.scheme, user: user)
             })
-        case .malformedMulti:
+        case .malformedMulti, .wrongKindMulti:
             throw PrepError(.marshallingError)
         case .sasl:
             throw PrepError(.unimplemented)
@@ -133,19 +139,22 @@ extension ServerCore {
     }
 
     /// checkWatches / removeWatches: ZooKeeper 3.8 looks only at the data and child tables.
-    mutating func watchOperation(path: String, type: WatcherType, watcher: WatcherID, remove: Bool) -> Bool {
-        var found = false
-        if type == .children || type == .any {
-            found = remove ? tree.childWatches.remove(path: path, watcher: watcher) : tree.childWatches.contains(path: path, watcher: watcher)
+    mutating func watchOperation(path: String, type: WatcherType, watcher: WatcherID, remove: Bool) throws(PrepError) -> Bool {
+        if remove {
+            var found = false
+            if type == .children || type == .any { found = tree.childWatches.remove(path: path, watcher: watcher) }
+            if type == .data || type == .any { found = tree.dataWatches.remove(path: path, watcher: watcher) || found }
+            return found
         }
-        if type == .data || type == .any {
-            if remove {
-                found = tree.dataWatches.remove(path: path, watcher: watcher) || found
-            } else if !found {
-                found = tree.dataWatches.contains(path: path, watcher: watcher)
+        let tables = type == .children ? [tree.childWatches] : type == .data ? [tree.dataWatches] : [tree.childWatches, tree.dataWatches]
+        for table in tables {
+            switch table.checkWatches(path: path, watcher: watcher) {
+            case .found: return true
+            case .notFound: continue
+            case .malformedPath: throw PrepError(.marshallingError)
             }
         }
-        return found
+        return false
     }
 
     /// setWatches on reconnect: anything that changed since relativeZxid fires at once.
@@ -185,6 +194,7 @@ extension ServerCore {
             tree.dataWatches.add(path: path, watcher: id, mode: .persistent)
         }
         for path in watches.persistentRecursiveWatches {
+            tree.childWatches.add(path: path, watcher: id, mode: .persistentRecursive)
             tree.dataWatches.add(path: path, watcher: id, mode: .persistentRecursive)
         }
     }

@@ -161,15 +161,18 @@ public struct ServerCore: Sendable {
             return
         }
         let sessionId = request.sessionId
+        // As ZooKeeper does (serverCnxnFactory.closeSession before reopenSession): a connect naming a
+        // session closes that session's current connection first, whether or not the password is right.
+        if let previous = connectionBySession[sessionId], previous != id {
+            connectionBySession[sessionId] = nil
+            outputs.append(.close(previous, reason: "session \(ZxidMath.hex(sessionId)) reconnected on another connection"))
+        }
         let valid = request.password == JavaRandom.sessionPassword(sessionId: sessionId)
             && sessions.touch(id: sessionId, nowMs: nowMs, timeoutMs: timeout)
         guard valid else {
             outputs.append(.connected(id, ConnectResponse(timeoutMs: 0, sessionId: 0, password: [UInt8](repeating: 0, count: 16), readOnly: readOnlyFlag)))
             outputs.append(.close(id, reason: "session \(ZxidMath.hex(sessionId)) expired or invalid password"))
             return
-        }
-        if let previous = connectionBySession[sessionId], previous != id {
-            outputs.append(.close(previous, reason: "session \(ZxidMath.hex(sessionId)) moved to another connection"))
         }
         connection.sessionId = sessionId
         connections[id] = connection
@@ -262,7 +265,9 @@ public struct ServerCore: Sendable {
             proposedHead += 1
             notifications.removeAll(keepingCapacity: true)
             let result = tree.apply(txn, notifications: &notifications)
-            for notification in notifications where connections[notification.watcher] != nil {
+            for notification in notifications {
+                guard let watcher = connections[notification.watcher] else { continue }
+                if let acl = notification.acl, !AccessControl.check(acl, .read, authInfo: watcher.authInfo) { continue }
                 outputs.append(.notify(notification.watcher, notification.event))
             }
             if case .closeSession = txn.body {

@@ -162,7 +162,7 @@ enum FourLetterWords {
         text += "ephemeral nodes dump:\nSessions with Ephemerals (\(ephemerals.count)):\n"
         for session in ephemerals.keys.sorted() {
             text += "\(hex(session)):\n"
-            for path in (ephemerals[session] ?? []).sorted() { text += "\t\(path)\n" }
+            for path in (ephemerals[session]?.elements ?? []).sorted() { text += "\t\(path)\n" }
         }
         text += "Connections with Ephemerals (\(ephemerals.count)):\n"
         return text

@@ -10,7 +10,7 @@ public struct DataTree: Sendable {
     public static let configPath = "/zookeeper/config"
 
     public private(set) var nodes: [String: DataNode] = [:]
-    public private(set) var ephemerals: [Int64: Set<String>] = [:]
+    public private(set) var ephemerals: [Int64: JavaHashOrderedSet] = [:]
     public private(set) var containers: Set<String> = []
     public private(set) var ttlNodes: Set<String> = []
     public private(set) var lastProcessedZxid: Int64 = 0
@@ -100,7 +100,7 @@ public struct DataTree: Sendable {
             node.stat.mzxid = zxid
             node.stat.version = version
             nodes[path] = node
-            _ = dataWatches.trigger(path: path, type: .nodeDataChanged, into: &notifications)
+            _ = dataWatches.trigger(path: path, type: .nodeDataChanged, acl: node.acl, into: &notifications)
             return TxnResult(type: .setData, path: path, stat: node.fullStat)
         case .setACL(let path, let acl, let version):
             guard var node = nodes[path] else { return TxnResult(type: .setACL, error: .noNode, path: path) }
@@ -187,6 +187,7 @@ public struct DataTree: Sendable {
         }
         parent.children.insert(childName)
         nodes[parentPath] = parent
+        let parentACL = parent.acl
         var stat = StatPersisted()
         stat.czxid = zxid
         stat.mzxid = zxid
@@ -200,10 +201,10 @@ public struct DataTree: Sendable {
         } else if EphemeralOwner.isTTL(ephemeralOwner) {
             ttlNodes.insert(path)
         } else if ephemeralOwner != 0 {
-            ephemerals[ephemeralOwner, default: []].insert(path)
+            ephemerals[ephemeralOwner, default: JavaHashOrderedSet()].insert(path)
         }
-        _ = dataWatches.trigger(path: path, type: .nodeCreated, into: &notifications)
-        _ = childWatches.trigger(path: parentPath, type: .nodeChildrenChanged, into: &notifications)
+        _ = dataWatches.trigger(path: path, type: .nodeCreated, acl: acl, into: &notifications)
+        _ = childWatches.trigger(path: parentPath, type: .nodeChildrenChanged, acl: parentACL, into: &notifications)
         return .ok
     }
 
@@ -226,20 +227,20 @@ public struct DataTree: Sendable {
             ephemerals[owner]?.remove(path)
             if ephemerals[owner]?.isEmpty == true { ephemerals[owner] = nil }
         }
-        let fired = dataWatches.trigger(path: path, type: .nodeDeleted, into: &notifications)
-        _ = childWatches.trigger(path: path, type: .nodeDeleted, suppressed: fired, into: &notifications)
-        _ = childWatches.trigger(path: parentPath, type: .nodeChildrenChanged, into: &notifications)
+        let fired = dataWatches.trigger(path: path, type: .nodeDeleted, acl: node.acl, into: &notifications)
+        _ = childWatches.trigger(path: path, type: .nodeDeleted, acl: node.acl, suppressed: fired, into: &notifications)
+        _ = childWatches.trigger(path: parentPath, type: .nodeChildrenChanged, acl: parent.acl, into: &notifications)
         return .ok
     }
 
     private mutating func killSession(
         _ session: Int64, zxid: Int64, pathsInTxn: [String], notifications: inout [WatchNotification]
     ) {
-        var remaining = ephemerals.removeValue(forKey: session) ?? []
+        var remaining = ephemerals.removeValue(forKey: session) ?? JavaHashOrderedSet()
         for path in pathsInTxn {
             deleteNode(path, zxid: zxid, notifications: &notifications)
             remaining.remove(path)
         }
-        for path in remaining.sorted() { deleteNode(path, zxid: zxid, notifications: &notifications) }
+        for path in remaining.elements { deleteNode(path, zxid: zxid, notifications: &notifications) }
     }
 }

@@ -9,10 +9,14 @@ public typealias WatcherID = UInt64
 public struct WatchNotification: Sendable, Hashable {
     public var watcher: WatcherID
     public var event: WatcherEvent
+    /// The ACL of the node the event is about: ZooKeeper (since the CVE-2024-23944 fix, which
+    /// Debian's 3.8 carries) delivers an event only to watchers with READ on it. nil = no check.
+    public var acl: [ACL]?
 
-    public init(watcher: WatcherID, event: WatcherEvent) {
+    public init(watcher: WatcherID, event: WatcherEvent, acl: [ACL]? = nil) {
         self.watcher = watcher
         self.event = event
+        self.acl = acl
     }
 }
 
@@ -47,6 +51,33 @@ public struct WatchManager: Sendable {
 
     public func contains(path: String, watcher: WatcherID) -> Bool { table[path]?[watcher] != nil }
 
+    public enum CheckWatchesOutcome: Sendable { case found, notFound, malformedPath }
+
+    /// checkWatches as ZooKeeper 3.8's WatchManager.containsWatcher answers it, walking the path
+    /// the way its PathParentIterator does: true when *any* watcher watches the path itself (3.8
+    /// does not look for this watcher in the set), or this watcher's watch there is recursive. A
+    /// path the walk cannot take apart (no '/') throws in ZooKeeper: `.malformedPath`.
+    public func checkWatches(path: String, watcher: WatcherID) -> CheckWatchesOutcome {
+        let recursiveHere = table[path]?[watcher] == .persistentRecursive
+        var current = path
+        var level = -1
+        let levelMax = recursiveCount > 0 ? Int.max : 0
+        while !current.isEmpty && level < levelMax {
+            let local = current
+            level += 1
+            if current == "/" {
+                current = ""
+            } else {
+                guard let slash = current.utf8.lastIndex(of: UInt8(ascii: "/")) else { return .malformedPath }
+                current = String(current[current.startIndex..<slash])
+                if current.isEmpty { current = "/" }
+            }
+            if level == 0 && table[local] != nil { return .found }
+            if recursiveHere { return .found }
+        }
+        return .notFound
+    }
+
     public func mode(path: String, watcher: WatcherID) -> WatcherMode? { table[path]?[watcher] }
 
     @discardableResult
@@ -71,7 +102,8 @@ public struct WatchManager: Sendable {
     /// Fires the watches an event on `path` triggers and returns the watchers notified (sorted, so
     /// delivery order never depends on hashing). `suppressed` watchers are consumed but not notified.
     public mutating func trigger(
-        path: String, type: EventType, suppressed: Set<WatcherID> = [], into notifications: inout [WatchNotification]
+        path: String, type: EventType, acl: [ACL]? = nil, suppressed: Set<WatcherID> = [],
+        into notifications: inout [WatchNotification]
     ) -> Set<WatcherID> {
         var fired = Set<WatcherID>()
         var current = path
@@ -102,7 +134,7 @@ public struct WatchManager: Sendable {
         }
         let event = WatcherEvent(type: type, path: path)
         for watcher in fired.sorted() where !suppressed.contains(watcher) {
-            notifications.append(WatchNotification(watcher: watcher, event: event))
+            notifications.append(WatchNotification(watcher: watcher, event: event, acl: acl))
         }
         return fired
     }

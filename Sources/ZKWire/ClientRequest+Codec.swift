@@ -104,7 +104,9 @@ extension ClientRequest {
                 version: try buffer.readJuteInt("CheckVersionRequest.version"))
         case .multi, .multiRead:
             do {
-                let operations = try decodeMultiOperations(from: &buffer, readOnly: opCode == .multiRead)
+                let operations = try decodeMultiOperations(from: &buffer)
+                // Decoded, but of the wrong kind for the opcode: processing fails with MarshallingError.
+                if operations.contains(where: { $0.isRead != (opCode == .multiRead) }) { return .wrongKindMulti(opCode: opCode) }
                 return opCode == .multi ? .multi(operations) : .multiRead(operations)
             } catch JuteDecodingError.invalidValue(field: "MultiHeader.type", _) {
                 return .malformedMulti
@@ -164,48 +166,60 @@ extension ClientRequest {
         return request
     }
 
-    static func decodeMultiOperations(from buffer: inout ByteBuffer, readOnly: Bool) throws -> [MultiOperation] {
+    /// MultiOperationRecord.deserialize: every op type a multi may carry is decoded; an unknown
+    /// type, a TTL mode sent without its TTL, or read ops mixed with write ops fail the whole record
+    /// (JuteDecodingError.invalidValue on "MultiHeader.type", answered with MarshallingError).
+    static func decodeMultiOperations(from buffer: inout ByteBuffer) throws -> [MultiOperation] {
         var operations: [MultiOperation] = []
+        var readKind: Bool? = nil
         while true {
             let header = try MultiHeader(from: &buffer)
             if header.done { return operations }
             guard operations.count < multiOperationsMax else {
                 throw JuteDecodingError.lengthOutOfRange(field: "MultiHeader", length: Int32(operations.count))
             }
-            guard let opCode = OpCode(rawValue: header.type) else {
-                throw JuteDecodingError.invalidValue(field: "MultiHeader.type", value: Int64(header.type))
-            }
-            switch (opCode, readOnly) {
-            case (.create, false), (.create2, false), (.createContainer, false), (.createTTL, false):
-                // MultiOperationRecord rebuilds every create as Op.create(flags): its type comes from
-                // the mode (container, TTL or plain create), whatever the wire opcode said.
+            let invalid = JuteDecodingError.invalidValue(field: "MultiHeader.type", value: Int64(header.type))
+            guard let opCode = OpCode(rawValue: header.type) else { throw invalid }
+            let operation: MultiOperation
+            switch opCode {
+            case .create, .create2, .createContainer, .createTTL:
+                // Every create is rebuilt as Op.create(flags): its type comes from the mode
+                // (container, TTL or plain create), whatever the wire opcode said.
                 let request = try CreateRequest.decode(from: &buffer, withTTL: opCode == .createTTL)
-                operations.append(.create(opCode: Self.multiCreateOpCode(flags: request.flags), request))
-            case (.delete, false), (.deleteContainer, false):
-                operations.append(.delete(
+                if opCode != .createTTL && Self.multiCreateOpCode(flags: request.flags) == .createTTL {
+                    operation = .createTTLWithoutTTL(request)
+                } else {
+                    operation = .create(opCode: Self.multiCreateOpCode(flags: request.flags), request)
+                }
+            case .delete:
+                operation = .delete(
                     path: try buffer.readJuteNonNullString("DeleteRequest.path"),
-                    version: try buffer.readJuteInt("DeleteRequest.version")))
-            case (.setData, false):
-                operations.append(.setData(
+                    version: try buffer.readJuteInt("DeleteRequest.version"))
+            case .setData:
+                operation = .setData(
                     path: try buffer.readJuteNonNullString("SetDataRequest.path"),
                     data: try buffer.readJuteBuffer("SetDataRequest.data"),
-                    version: try buffer.readJuteInt("SetDataRequest.version")))
-            case (.check, false):
-                operations.append(.check(
+                    version: try buffer.readJuteInt("SetDataRequest.version"))
+            case .check:
+                operation = .check(
                     path: try buffer.readJuteNonNullString("CheckVersionRequest.path"),
-                    version: try buffer.readJuteInt("CheckVersionRequest.version")))
-            case (.getChildren, true):
-                // Op.GetChildren is sent as a full GetChildrenRequest, watch flag included (always false).
+                    version: try buffer.readJuteInt("CheckVersionRequest.version"))
+            case .getChildren:
+                // Op.GetChildren is sent as a full GetChildrenRequest, watch flag included.
                 let path = try buffer.readJuteNonNullString("GetChildrenRequest.path")
                 _ = try buffer.readJuteBool("GetChildrenRequest.watch")
-                operations.append(.getChildren(path: path))
-            case (.getData, true):
+                operation = .getChildren(path: path)
+            case .getData:
                 let path = try buffer.readJuteNonNullString("GetDataRequest.path")
                 _ = try buffer.readJuteBool("GetDataRequest.watch")
-                operations.append(.getData(path: path))
+                operation = .getData(path: path)
             default:
-                throw JuteDecodingError.invalidValue(field: "MultiHeader.type", value: Int64(header.type))
+                throw invalid
             }
+            let isRead = operation.isRead
+            if let kind = readKind, kind != isRead { throw invalid }
+            readKind = isRead
+            operations.append(operation)
         }
     }
 
@@ -263,16 +277,19 @@ extension ClientRequest {
                 buffer.writeJuteStringVector(request.persistentWatches)
                 buffer.writeJuteStringVector(request.persistentRecursiveWatches)
             }
-        case .whoAmI, .ping, .closeSession, .sasl, .unknown, .malformedMulti:
+        case .whoAmI, .ping, .closeSession, .sasl, .unknown, .malformedMulti, .wrongKindMulti:
             break
         }
     }
 
     static func encode(_ operation: MultiOperation, into buffer: inout ByteBuffer) {
-        MultiHeader(type: operation.opCode.rawValue, done: false, err: -1).encode(into: &buffer)
+        let wireType = operation.isTTLWithoutTTL ? OpCode.create : operation.opCode
+        MultiHeader(type: wireType.rawValue, done: false, err: -1).encode(into: &buffer)
         switch operation {
         case .create(let opCode, let request):
             request.encode(into: &buffer, withTTL: opCode == .createTTL)
+        case .createTTLWithoutTTL(let request):
+            request.encode(into: &buffer, withTTL: false)
         case .delete(let path, let version), .check(let path, let version):
             buffer.writeJuteString(path)
             buffer.writeJuteInt(version)

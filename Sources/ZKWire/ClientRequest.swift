@@ -48,6 +48,9 @@ public enum MultiOperation: Sendable, Hashable {
     case check(path: String, version: Int32)
     case getChildren(path: String)
     case getData(path: String)
+    /// A create whose flags ask for a TTL but that came as a plain create op (no TTL field):
+    /// ZooKeeper decodes it, then fails the whole multi with MarshallingError when it reaches it.
+    case createTTLWithoutTTL(CreateRequest)
 
     public var opCode: OpCode {
         switch self {
@@ -57,12 +60,25 @@ public enum MultiOperation: Sendable, Hashable {
         case .check: return .check
         case .getChildren: return .getChildren
         case .getData: return .getData
+        case .createTTLWithoutTTL: return .createTTL
+        }
+    }
+
+    var isTTLWithoutTTL: Bool {
+        if case .createTTLWithoutTTL = self { return true }
+        return false
+    }
+
+    public var isRead: Bool {
+        switch self {
+        case .getChildren, .getData: return true
+        default: return false
         }
     }
 
     public var path: String {
         switch self {
-        case .create(_, let request): return request.path
+        case .create(_, let request), .createTTLWithoutTTL(let request): return request.path
         case .delete(let path, _), .setData(let path, _, _), .check(let path, _), .getChildren(let path),
             .getData(let path):
             return path
@@ -99,6 +115,9 @@ public enum RequestBody: Sendable, Hashable {
     /// A multi / multiRead holding an op it may not (ZooKeeper: "Invalid type of op"); answered
     /// with MarshallingError, the connection stays open.
     case malformedMulti
+    /// A multi holding only read ops, or a multiRead holding only write ops: decodable, but
+    /// ZooKeeper fails it while processing (MarshallingError; a multiRead also sends an empty result).
+    case wrongKindMulti(opCode: OpCode)
     /// An opcode the server does not know: answered with Unimplemented, then the connection closes.
     case unknown(type: Int32)
 }

@@ -26,7 +26,26 @@ extension ByteBuffer {
         }
         let lengthIndex = writerIndex
         writeJuteInt(0)
-        let written = writeString(value)
+        var written = 0
+        // Jute encodes a Java string one UTF-16 unit at a time, so characters beyond the BMP go
+        // out as two 3-byte surrogate sequences (CESU-8), not as 4-byte UTF-8.
+        if value.utf8.contains(where: { $0 >= 0xF0 }) {
+            for unit in value.utf16 {
+                switch unit {
+                case 0..<0x80:
+                    written += writeInteger(UInt8(unit))
+                case 0x80..<0x800:
+                    written += writeInteger(UInt8(0xC0 | (unit >> 6)))
+                    written += writeInteger(UInt8(0x80 | (unit & 0x3F)))
+                default:
+                    written += writeInteger(UInt8(0xE0 | (unit >> 12)))
+                    written += writeInteger(UInt8(0x80 | ((unit >> 6) & 0x3F)))
+                    written += writeInteger(UInt8(0x80 | (unit & 0x3F)))
+                }
+            }
+        } else {
+            written = writeString(value)
+        }
         setInteger(Int32(written), at: lengthIndex, endianness: .big)
     }
 

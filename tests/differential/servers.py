@@ -1,0 +1,168 @@
+"""Start/stop Apache ZooKeeper 3.8 (Debian package) and Paddock for tests.
+
+Both read the same zoo.cfg.  Apache unknown zoo.cfg keys become
+"zookeeper.<key>" system properties, so the keys that Apache only reads as
+JVM properties are also passed with -D.
+"""
+
+import glob
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+from zkwire import four_letter
+
+JAVA = shutil.which('java') or '/usr/bin/java'
+
+# The Debian zookeeper.jar carries a Class-Path manifest for its dependencies;
+# an slf4j binding must be added explicitly.
+ZK_JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/zookeeper-jute.jar',
+           '/usr/share/java/slf4j-api.jar', '/usr/share/java/slf4j-simple.jar']
+
+# ContainerManager (containers + TTL reaping) runs on a timer; a huge interval
+# keeps runs deterministic (reaping would depend on wall-clock time).
+CONTAINER_CHECK_MS = 3600000
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def write_cfg(workdir, port, extra=None):
+    data = os.path.join(workdir, 'data')
+    os.makedirs(data, exist_ok=True)
+    lines = [
+        'tickTime=2000',
+        'initLimit=10',
+        'syncLimit=5',
+        'dataDir=%s' % data,
+        'clientPort=%d' % port,
+        'clientPortAddress=127.0.0.1',
+        'maxClientCnxns=0',
+        '4lw.commands.whitelist=*',
+        'admin.enableServer=false',
+        'extendedTypesEnabled=true',
+        'znode.container.checkIntervalMs=%d' % CONTAINER_CHECK_MS,
+        'autopurge.purgeInterval=0',
+    ]
+    for k, v in (extra or {}).items():
+        lines.append('%s=%s' % (k, v))
+    cfg = os.path.join(workdir, 'zoo.cfg')
+    with open(cfg, 'w') as f:
+        f.write('\n'.join(lines) + '\n')
+    return cfg
+
+
+class Server:
+    kind = '?'
+
+    def __init__(self, name, extra_cfg=None, keep_dir=False):
+        self.name = name
+        self.workdir = tempfile.mkdtemp(prefix='zkdiff-%s-' % name)
+        self.port = free_port()
+        self.cfg = write_cfg(self.workdir, self.port, extra_cfg)
+        self.proc = None
+        self.keep_dir = keep_dir
+        self.log_path = os.path.join(self.workdir, 'server.log')
+        self.logf = None
+
+    def command(self):
+        raise NotImplementedError
+
+    def start(self, ready_timeout=60.0):
+        self.logf = open(self.log_path, 'wb')
+        self.proc = subprocess.Popen(self.command(), cwd=self.workdir, stdout=self.logf,
+                                     stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                     start_new_session=True)
+        deadline = time.monotonic() + ready_timeout
+        last = ''
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError('%s (%s) exited with %s before becoming ready; log %s:\n%s' % (
+                    self.name, self.kind, self.proc.returncode, self.log_path, self.tail()))
+            try:
+                last = four_letter('127.0.0.1', self.port, 'srvr', timeout=2.0)
+                if 'Mode: standalone' in last:
+                    return self
+            except OSError as e:
+                last = repr(e)
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError('%s (%s) not ready on 127.0.0.1:%d after %.0fs (srvr said: %r); log %s:\n%s'
+                                   % (self.name, self.kind, self.port, ready_timeout, last[:200],
+                                      self.log_path, self.tail()))
+            time.sleep(0.05)  # poll interval, bounded by the deadline above
+
+    def tail(self, n=30):
+        try:
+            with open(self.log_path, 'rb') as f:
+                return b'\n'.join(f.read().splitlines()[-n:]).decode('utf-8', 'replace')
+        except OSError:
+            return ''
+
+    def stop(self):
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                try:
+                    os.killpg(self.proc.pid, signal.SIGKILL)
+                except ProcessLookupError:
+                    pass
+                self.proc.wait(timeout=10)
+        if self.logf:
+            self.logf.close()
+            self.logf = None
+        if not self.keep_dir:
+            shutil.rmtree(self.workdir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *a):
+        self.stop()
+
+
+class ApacheServer(Server):
+    kind = 'apache-zookeeper-3.8'
+
+    def command(self):
+        jars = [j for j in ZK_JARS if os.path.exists(j)]
+        if not os.path.exists(ZK_JARS[0]):
+            cand = sorted(glob.glob('/usr/share/java/zookeeper-3*.jar'))
+            if not cand:
+                raise RuntimeError('Apache ZooKeeper jar not found in /usr/share/java')
+            jars.insert(0, cand[0])
+        return [JAVA, '-Xmx512m',
+                '-Dzookeeper.extendedTypesEnabled=true',
+                '-Dzookeeper.admin.enableServer=false',
+                '-Dzookeeper.4lw.commands.whitelist=*',
+                '-Dznode.container.checkIntervalMs=%d' % CONTAINER_CHECK_MS,
+                '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+                '-cp', ':'.join(jars),
+                'org.apache.zookeeper.server.ZooKeeperServerMain', self.cfg]
+
+
+class PaddockServer(Server):
+    kind = 'paddock'
+
+    def __init__(self, name, binary, **kw):
+        self.binary = binary
+        super().__init__(name, **kw)
+
+    def command(self):
+        if not os.path.exists(self.binary):
+            raise RuntimeError('paddock binary not found: %s' % self.binary)
+        return [self.binary, 'server', '--config', self.cfg]
