@@ -28,8 +28,10 @@ let package = Package(
         .target(name: "ZKTree", dependencies: ["ZKBase", "ZKWire"], swiftSettings: strictSettings),
         .target(name: "ZKPipeline", dependencies: ["ZKBase", "ZKWire", "ZKTree"], swiftSettings: strictSettings),
         .target(name: "ZKConfig", dependencies: ["ZKBase"], swiftSettings: strictSettings),
+        .target(name: "ZKFormat", dependencies: ["ZKBase", "ZKWire", "ZKTree", "CZlib"],
+                exclude: ["FORMAT.md"], swiftSettings: strictSettings),
         .target(name: "ZKStorage", dependencies: [
-            "ZKBase", "ZKWire", "CLMDB", "CZlib", .product(name: "NIOCore", package: "swift-nio"),
+            "ZKBase", "ZKWire", "ZKTree", "ZKFormat", "CLMDB", "CZlib", .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strictSettings),
         .target(name: "ZKServer", dependencies: [
             "ZKBase", "ZKWire", "ZKTree", "ZKPipeline", "ZKConfig", "ZKStorage",
@@ -49,6 +51,8 @@ let package = Package(
         .testTarget(name: "ZKTreeTests", dependencies: ["ZKBase", "ZKWire", "ZKTree"]),
         .testTarget(name: "ZKPipelineTests", dependencies: ["ZKBase", "ZKWire", "ZKTree", "ZKPipeline"]),
         .testTarget(name: "ZKConfigTests", dependencies: ["ZKBase", "ZKConfig"]),
+        .testTarget(name: "ZKFormatTests", dependencies: ["ZKBase", "ZKWire", "ZKTree", "ZKFormat"]),
+        .testTarget(name: "ZKStorageTests", dependencies: ["ZKBase", "ZKWire", "ZKTree", "ZKFormat", "ZKStorage", "CLMDB"]),
         .testTarget(name: "ZKServerTests", dependencies: [
             "ZKServer", "ZKWire", "ZKBase",
             .product(name: "NIOCore", package: "swift-nio"),

@@ -8,22 +8,28 @@ struct ChangeRecord: Sendable {
     var stat: StatPersisted
     var childCount: Int
     var acl: [ACL]
-    var dataLength: Int
+    var data: [UInt8]?
     /// False for a record that says "deleted by a pending txn".
     var exists: Bool
 
-    init(zxid: Int64, stat: StatPersisted, childCount: Int, acl: [ACL], dataLength: Int, exists: Bool = true) {
+    init(zxid: Int64, stat: StatPersisted, childCount: Int, acl: [ACL], data: [UInt8]?, exists: Bool = true) {
         self.zxid = zxid
         self.stat = stat
         self.childCount = childCount
         self.acl = acl
-        self.dataLength = dataLength
+        self.data = data
         self.exists = exists
     }
+
+    func digest(path: String) -> UInt64 { DataTree.nodeDigest(path: path, data: data, stat: stat) }
 }
 
 struct PendingChanges: Sendable {
     private(set) var records: [String: ChangeRecord] = [:]
+    /// Digest of the tree with every pending txn applied: what each new txn records in the log.
+    private(set) var digest: UInt64
+
+    init(digest: UInt64) { self.digest = digest }
 
     var isEmpty: Bool { records.isEmpty }
 
@@ -31,14 +37,18 @@ struct PendingChanges: Sendable {
         if let record = records[path] { return record.exists ? record : nil }
         guard let node = tree.node(path) else { return nil }
         return ChangeRecord(
-            zxid: node.stat.mzxid, stat: node.stat, childCount: node.children.count, acl: node.acl,
-            dataLength: node.data?.count ?? 0)
+            zxid: node.stat.mzxid, stat: node.stat, childCount: node.children.count, acl: node.acl, data: node.data)
     }
 
-    mutating func set(_ path: String, _ record: ChangeRecord) { records[path] = record }
+    mutating func set(_ path: String, _ record: ChangeRecord, in tree: DataTree) {
+        if let old = self.record(for: path, in: tree) { digest &-= old.digest(path: path) }
+        records[path] = record
+        digest &+= record.digest(path: path)
+    }
 
-    mutating func markDeleted(_ path: String, zxid: Int64) {
-        records[path] = ChangeRecord(zxid: zxid, stat: StatPersisted(), childCount: 0, acl: [], dataLength: 0, exists: false)
+    mutating func markDeleted(_ path: String, zxid: Int64, in tree: DataTree) {
+        if let old = record(for: path, in: tree) { digest &-= old.digest(path: path) }
+        records[path] = ChangeRecord(zxid: zxid, stat: StatPersisted(), childCount: 0, acl: [], data: nil, exists: false)
     }
 
     /// Forgets records the tree has caught up with.

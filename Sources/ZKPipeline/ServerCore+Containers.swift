@@ -33,8 +33,8 @@ extension ServerCore {
             parent.zxid = zxid
             parent.childCount -= 1
             parent.stat.pzxid = zxid
-            pending.set(parentKey, parent)
-            pending.markDeleted(path, zxid: zxid)
+            pending.set(parentKey, parent, in: tree)
+            pending.markDeleted(path, zxid: zxid, in: tree)
             return .deleteContainer(path: path)
         } catch {
             return .error(error.code)

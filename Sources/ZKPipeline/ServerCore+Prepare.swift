@@ -82,9 +82,9 @@ extension ServerCore {
                 parent.zxid = zxid
                 parent.childCount -= 1
                 parent.stat.pzxid = zxid
-                pending.set(parentPath, parent)
+                pending.set(parentPath, parent, in: tree)
             }
-            pending.markDeleted(path, zxid: zxid)
+            pending.markDeleted(path, zxid: zxid, in: tree)
         }
     }
 
@@ -136,8 +136,8 @@ extension ServerCore {
             parent.zxid = zxid
             parent.childCount -= 1
             parent.stat.pzxid = zxid
-            pending.set(parentPath.isEmpty ? "/" : parentPath, parent)
-            pending.markDeleted(path, zxid: zxid)
+            pending.set(parentPath.isEmpty ? "/" : parentPath, parent, in: tree)
+            pending.markDeleted(path, zxid: zxid, in: tree)
             return .delete(path: path)
         case .setData(let path, let data, let version):
             try Self.validate(path)
@@ -148,8 +148,8 @@ extension ServerCore {
             node.stat.version = newVersion
             node.stat.mtime = nowMs
             node.stat.mzxid = zxid
-            node.dataLength = data?.count ?? 0
-            pending.set(path, node)
+            node.data = data
+            pending.set(path, node, in: tree)
             return .setData(path: path, data: data, version: newVersion)
         case .check(let path, let version):
             try Self.validate(path)
@@ -170,7 +170,7 @@ extension ServerCore {
         node.zxid = zxid
         node.stat.aversion = newVersion
         node.acl = fixed
-        pending.set(path, node)
+        pending.set(path, node, in: tree)
         return .setACL(path: path, acl: fixed, version: newVersion)
     }
 
@@ -196,11 +196,13 @@ extension ServerCore {
         if pending.record(for: path, in: tree) != nil { throw PrepError(.nodeExists) }
         if EphemeralOwner.isSession(parent.stat.ephemeralOwner) { throw PrepError(.noChildrenForEphemerals) }
         let newCVersion = parent.stat.cversion &+ 1
+        // The owner the applied node will have, which follows the txn type (as DataTree applies
+        // it), not the mode: a container mode sent with a plain create opcode makes a plain node.
         var owner: Int64 = 0
         let txn: CreateTxn
-        if mode.isContainer {
+        if opCode == .createContainer {
             owner = EphemeralOwner.container
-        } else if mode.isTTL {
+        } else if opCode == .createTTL {
             owner = EphemeralOwner.ttl(ttl)
         } else if mode.isEphemeral {
             owner = sessionId
@@ -210,7 +212,7 @@ extension ServerCore {
         parent.childCount += 1
         parent.stat.cversion = newCVersion
         parent.stat.pzxid = zxid
-        pending.set(parentKey, parent)
+        pending.set(parentKey, parent, in: tree)
         var stat = StatPersisted()
         stat.czxid = zxid
         stat.mzxid = zxid
@@ -218,7 +220,7 @@ extension ServerCore {
         stat.ctime = nowMs
         stat.mtime = nowMs
         stat.ephemeralOwner = owner
-        pending.set(path, ChangeRecord(zxid: zxid, stat: stat, childCount: 0, acl: acl, dataLength: request.data?.count ?? 0))
+        pending.set(path, ChangeRecord(zxid: zxid, stat: stat, childCount: 0, acl: acl, data: request.data), in: tree)
         switch opCode {
         case .createContainer: return .createContainer(txn)
         case .createTTL: return .createTTL(txn)

@@ -29,13 +29,16 @@ public struct CoreConfiguration: Sendable {
 
 /// What the shell must do for the core.
 public enum CoreOutput: Sendable, Equatable {
-    /// Append to the log; call `committed(through:)` once it is durable.
-    case persist(Txn)
+    /// Append to the log with the tree digest after it; call `committed(through:)` once durable.
+    case persist(Txn, digest: UInt64)
     case connected(ConnectionID, ConnectResponse)
     case reply(ConnectionID, ReplyHeader, ResponseBody)
     case notify(ConnectionID, WatcherEvent)
     /// Close after flushing what was sent before.
     case close(ConnectionID, reason: String)
+    /// Applying a txn gave another digest than prep predicted: prep and apply disagree (a bug);
+    /// the shell logs it and counts digest_mismatches_count.
+    case digestMismatch(zxid: Int64, expected: UInt64, actual: UInt64)
 }
 
 /// The standalone server's request pipeline as one value: prep (request -> txn, checked against
@@ -47,6 +50,8 @@ public struct ServerCore: Sendable {
         case connect(zxid: Int64, response: ConnectResponse)
         case write(zxid: Int64, xid: Int32, opCode: OpCode)
         case read(ClientRequest)
+        /// A write whose txn the log could not make durable: answered with SystemError, in order.
+        case failedWrite(xid: Int32, opCode: OpCode)
     }
 
     struct Connection: Sendable {
@@ -77,11 +82,11 @@ public struct ServerCore: Sendable {
     public let configuration: CoreConfiguration
     public internal(set) var tree: DataTree
     public internal(set) var sessions: SessionTracker
-    var pending = PendingChanges()
+    var pending: PendingChanges
     var connections: [ConnectionID: Connection] = [:]
     var connectionBySession: [Int64: ConnectionID] = [:]
-    /// Txns handed out for persisting, oldest first, not yet applied.
-    var proposed: [Txn] = []
+    /// Txns handed out for persisting, oldest first, not yet applied, with their predicted digest.
+    var proposed: [(txn: Txn, digest: UInt64)] = []
     var proposedHead = 0
     /// zxid -> connection waiting for that write's reply.
     var waitingWrites: [Int64: ConnectionID] = [:]
@@ -92,7 +97,10 @@ public struct ServerCore: Sendable {
         self.tree = tree
         self.sessions = SessionTracker(tickMs: configuration.tickMs, initialSessionId: initialSessionId)
         self.lastProposedZxid = tree.lastProcessedZxid
+        self.pending = PendingChanges(digest: tree.digest)
     }
+
+    public private(set) var digestMismatchCount = 0
 
     /// Re-arms the sessions found in a recovered tree: each gets a full timeout from now.
     public mutating func trackRecoveredSessions(nowMs: Int64) {
@@ -250,8 +258,8 @@ public struct ServerCore: Sendable {
         lastProposedZxid += 1
         let header = TxnHeader(clientId: sessionId, cxid: cxid, zxid: lastProposedZxid, time: nowMs, type: body.opCode.rawValue)
         let txn = Txn(header: header, body: body)
-        proposed.append(txn)
-        outputs.append(.persist(txn))
+        proposed.append((txn, pending.digest))
+        outputs.append(.persist(txn, digest: pending.digest))
         return lastProposedZxid
     }
 
@@ -260,11 +268,15 @@ public struct ServerCore: Sendable {
     /// The log holds everything through `zxid` durably: apply, reply, notify.
     public mutating func committed(through zxid: Int64, into outputs: inout [CoreOutput]) {
         var notifications: [WatchNotification] = []
-        while proposedHead < proposed.count, proposed[proposedHead].zxid <= zxid {
-            let txn = proposed[proposedHead]
+        while proposedHead < proposed.count, proposed[proposedHead].txn.zxid <= zxid {
+            let (txn, expectedDigest) = proposed[proposedHead]
             proposedHead += 1
             notifications.removeAll(keepingCapacity: true)
             let result = tree.apply(txn, notifications: &notifications)
+            if tree.digest != expectedDigest {
+                digestMismatchCount += 1
+                outputs.append(.digestMismatch(zxid: txn.zxid, expected: expectedDigest, actual: tree.digest))
+            }
             for notification in notifications {
                 guard let watcher = connections[notification.watcher] else { continue }
                 if let acl = notification.acl, !AccessControl.check(acl, .read, authInfo: watcher.authInfo) { continue }
@@ -299,18 +311,28 @@ public struct ServerCore: Sendable {
                 outputs.append(.close(id, reason: "session closed by client"))
                 return
             }
-        case .read:
-            preconditionFailure("a read cannot be waiting for a txn")
+        case .read, .failedWrite:
+            preconditionFailure("only writes wait for a txn")
         }
         connections[id] = connection
         drainReads(id, into: &outputs)
     }
 
     mutating func drainReads(_ id: ConnectionID, into outputs: inout [CoreOutput]) {
-        while var connection = connections[id], case .read(let request)? = connection.front {
-            _ = connection.popFront()
-            connections[id] = connection
-            answerRead(id, request, into: &outputs)
+        while var connection = connections[id], let front = connection.front {
+            switch front {
+            case .read(let request):
+                _ = connection.popFront()
+                connections[id] = connection
+                answerRead(id, request, into: &outputs)
+            case .failedWrite(let xid, let opCode):
+                _ = connection.popFront()
+                connections[id] = connection
+                outputs.append(.reply(id, ReplyHeader(xid: xid, zxid: tree.lastProcessedZxid, err: ErrorCode.systemError.rawValue), .empty))
+                if opCode == .closeSession { outputs.append(.close(id, reason: "session close could not be logged")) }
+            case .write, .connect:
+                return
+            }
         }
     }
 
@@ -340,6 +362,44 @@ public struct ServerCore: Sendable {
         case .setData: return .setData(stat: result.stat ?? Stat())
         default: return .error(result.error)
         }
+    }
+
+    /// The log could not make txns from `zxid` on durable (disk or quota full). None of them is
+    /// applied: their requests get SystemError, sessions they would have created or closed go
+    /// back to what the tree says, and prep starts again from the applied tree.
+    public mutating func persistFailed(from zxid: Int64, nowMs: Int64, into outputs: inout [CoreOutput]) {
+        var touched = Set<ConnectionID>()
+        while proposedHead < proposed.count, let last = proposed.last, last.txn.zxid >= zxid {
+            let txn = proposed.removeLast().txn
+            switch txn.body {
+            case .createSession:
+                sessions.remove(id: txn.header.clientId)
+            case .closeSession:
+                // Still open in the tree: give it a fresh deadline, so expiry tries again later.
+                if let timeout = tree.sessions[txn.header.clientId] {
+                    sessions.track(id: txn.header.clientId, timeoutMs: timeout, nowMs: nowMs)
+                }
+            default:
+                break
+            }
+            guard let connectionId = waitingWrites.removeValue(forKey: txn.zxid), var connection = connections[connectionId] else { continue }
+            for index in connection.queueHead..<connection.queue.count {
+                switch connection.queue[index] {
+                case .write(let queuedZxid, let xid, let opCode) where queuedZxid == txn.zxid:
+                    connection.queue[index] = .failedWrite(xid: xid, opCode: opCode)
+                case .connect(let queuedZxid, _) where queuedZxid == txn.zxid:
+                    connection.closing = true
+                    outputs.append(.close(connectionId, reason: "transaction log full: session not created"))
+                default:
+                    break
+                }
+            }
+            connections[connectionId] = connection
+            touched.insert(connectionId)
+        }
+        lastProposedZxid = proposedHead < proposed.count ? proposed[proposed.count - 1].txn.zxid : tree.lastProcessedZxid
+        pending = PendingChanges(digest: tree.digest)
+        for connectionId in touched.sorted() { drainReads(connectionId, into: &outputs) }
     }
 
     // MARK: - Time

@@ -104,6 +104,7 @@ enum FourLetterWords {
             ("zk_local_sessions", "0"),
             ("zk_last_client_response_size", "-1"),
             ("zk_fsync_threshold_exceed_count", "0"),
+            ("zk_digest_mismatches_count", "\(node.core.digestMismatchCount)"),
             ("zk_fsynctime_count", "\(statistics.fsyncCount)"),
             ("zk_avg_fsynctime", String(format: "%.4f", fsyncAverageMs)),
             ("zk_sync_processor_batch_size_count", "\(statistics.fsyncCount)"),

@@ -180,8 +180,10 @@ final class ServerNode: @unchecked Sendable {
             let output = outputs[index]
             index += 1
             switch output {
-            case .persist(let txn):
+            case .persist(let txn, _):
                 batch.append(txn)
+            case .digestMismatch(let zxid, let expected, let actual):
+                logger.error("digest mismatch at zxid \(ZxidMath.hex(zxid)): prep predicted \(expected), apply gave \(actual)")
             case .connected(let id, let response):
                 var buffer = allocator.buffer(capacity: 48)
                 buffer.writeInteger(Int32(0))

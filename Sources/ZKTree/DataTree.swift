@@ -16,6 +16,8 @@ public struct DataTree: Sendable {
     public private(set) var lastProcessedZxid: Int64 = 0
     /// Live sessions and their negotiated timeouts (what ZooKeeper's snapshot keeps as sessionsWithTimeouts).
     public private(set) var sessions: [Int64: Int32] = [:]
+    /// ZooKeeper's tree digest (FORMAT.md section 4), kept up to date on every change.
+    public private(set) var digest: UInt64 = 0
     public var dataWatches = WatchManager()
     public var childWatches = WatchManager()
 
@@ -31,7 +33,78 @@ public struct DataTree: Sendable {
         nodes[Self.zookeeperPath] = zookeeper
         nodes[Self.quotaPath] = DataNode(acl: ACL.openUnsafe)
         nodes[Self.configPath] = config
+        digest = computeDigest()
     }
+
+    // MARK: - Digest
+
+    /// One node's digest: CRC32 of path, data and 60 bytes of stat; 0 for the /zookeeper/ subtree.
+    public static func nodeDigest(path: String, node: DataNode) -> UInt64 {
+        nodeDigest(path: path, data: node.data, stat: node.stat)
+    }
+
+    public static func nodeDigest(path: String, data: [UInt8]?, stat s: StatPersisted) -> UInt64 {
+        if path.hasPrefix("/zookeeper/") || path.isEmpty { return 0 }
+        var crc = Array(path.utf8).withUnsafeBytes { CRC32.checksum($0) }
+        if let data { crc = data.withUnsafeBytes { CRC32.checksum($0, seed: crc) } }
+        var stat = [UInt8]()
+        stat.reserveCapacity(60)
+        for value in [s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime] { appendBigEndian(&stat, UInt64(bitPattern: value)) }
+        for value in [s.version, s.cversion, s.aversion] { appendBigEndian(&stat, UInt32(bitPattern: value)) }
+        appendBigEndian(&stat, UInt64(bitPattern: s.ephemeralOwner))
+        crc = stat.withUnsafeBytes { CRC32.checksum($0, seed: crc) }
+        return UInt64(crc)
+    }
+
+    static func appendBigEndian<T: FixedWidthInteger>(_ bytes: inout [UInt8], _ value: T) {
+        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+    }
+
+    /// The digest recomputed from every node (for verification; `digest` is the running value).
+    public func computeDigest() -> UInt64 {
+        nodes.reduce(UInt64(0)) { $0 &+ Self.nodeDigest(path: $1.key, node: $1.value) }
+    }
+
+    /// Replaces a node, keeping the running digest in step.
+    private mutating func store(_ path: String, _ node: DataNode?) {
+        if let old = nodes[path] { digest &-= Self.nodeDigest(path: path, node: old) }
+        nodes[path] = node
+        if let node { digest &+= Self.nodeDigest(path: path, node: node) }
+    }
+
+    // MARK: - Loading a snapshot
+
+    /// Starts from nothing: a snapshot supplies every node, the root included.
+    public static func emptyForLoading() -> DataTree {
+        var tree = DataTree()
+        tree.nodes = [:]
+        tree.digest = 0
+        return tree
+    }
+
+    /// Adds a node read from a snapshot (pre-order: its parent was loaded before it).
+    public mutating func loadNode(path: String, data: [UInt8]?, acl: [ACL], stat: StatPersisted) {
+        store(path, DataNode(data: data, acl: acl, stat: stat))
+        if path != "/" {
+            let parentPath = PathValidation.parent(of: path)
+            if var parent = nodes[parentPath] {
+                parent.children.insert(String(PathValidation.lastComponent(of: path)))
+                nodes[parentPath] = parent
+            }
+        }
+        let owner = stat.ephemeralOwner
+        if owner == EphemeralOwner.container {
+            containers.insert(path)
+        } else if EphemeralOwner.isTTL(owner) {
+            ttlNodes.insert(path)
+        } else if owner != 0 {
+            ephemerals[owner, default: JavaHashOrderedSet()].insert(path)
+        }
+    }
+
+    public mutating func loadSession(id: Int64, timeoutMs: Int32) { sessions[id] = timeoutMs }
+
+    public mutating func finishLoading(lastProcessedZxid zxid: Int64) { lastProcessedZxid = zxid }
 
     /// ZooKeeper keeps "" as an alias of the root, so reads of "" answer for "/".
     public func node(_ path: String) -> DataNode? { nodes[path.isEmpty ? "/" : path] }
@@ -99,14 +172,14 @@ public struct DataTree: Sendable {
             node.stat.mtime = header.time
             node.stat.mzxid = zxid
             node.stat.version = version
-            nodes[path] = node
+            store(path, node)
             _ = dataWatches.trigger(path: path, type: .nodeDataChanged, acl: node.acl, into: &notifications)
             return TxnResult(type: .setData, path: path, stat: node.fullStat)
         case .setACL(let path, let acl, let version):
             guard var node = nodes[path] else { return TxnResult(type: .setACL, error: .noNode, path: path) }
             node.stat.aversion = version
             node.acl = acl
-            nodes[path] = node
+            store(path, node)
             return TxnResult(type: .setACL, path: path, stat: node.fullStat)
         case .check(let path, _):
             return TxnResult(type: .check, path: path)
@@ -165,7 +238,7 @@ public struct DataTree: Sendable {
         if cversion > parent.stat.cversion {
             parent.stat.cversion = cversion
             parent.stat.pzxid = zxid
-            nodes[path] = parent
+            store(path, parent)
         }
     }
 
@@ -186,7 +259,7 @@ public struct DataTree: Sendable {
             parent.stat.pzxid = zxid
         }
         parent.children.insert(childName)
-        nodes[parentPath] = parent
+        store(parentPath, parent)
         let parentACL = parent.acl
         var stat = StatPersisted()
         stat.czxid = zxid
@@ -195,7 +268,7 @@ public struct DataTree: Sendable {
         stat.ctime = time
         stat.mtime = time
         stat.ephemeralOwner = ephemeralOwner
-        nodes[path] = DataNode(data: data, acl: acl, stat: stat)
+        store(path, DataNode(data: data, acl: acl, stat: stat))
         if ephemeralOwner == EphemeralOwner.container {
             containers.insert(path)
         } else if EphemeralOwner.isTTL(ephemeralOwner) {
@@ -216,8 +289,9 @@ public struct DataTree: Sendable {
         // The child may already be gone in a fuzzy snapshot; pzxid still moves forward.
         parent.children.remove(childName)
         if zxid > parent.stat.pzxid { parent.stat.pzxid = zxid }
-        nodes[parentPath] = parent
-        guard let node = nodes.removeValue(forKey: path) else { return .noNode }
+        store(parentPath, parent)
+        guard let node = nodes[path] else { return .noNode }
+        store(path, nil)
         let owner = node.stat.ephemeralOwner
         if owner == EphemeralOwner.container {
             containers.remove(path)

@@ -37,7 +37,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 import zkwire  # noqa: E402
-from zkwire import (Session, Op, ERR_NAMES, ConnectionClosed, ZKWireError,  # noqa: E402
+from zkwire import (Session, Op, ERR_NAMES, ConnectionClosed, ZKWireError, four_letter,  # noqa: E402
                     OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, digest_id)
 from servers import ApacheServer, PaddockServer  # noqa: E402
 
@@ -770,7 +770,7 @@ def main(argv=None):
     ap.add_argument('--seed', type=int, default=None)
     ap.add_argument('--ops', type=int, default=10000)
     ap.add_argument('--sessions', type=int, default=4)
-    ap.add_argument('--paddock-bin', default=os.environ.get('PADDOCK_BIN', '/work/main/.build/debug/paddock'))
+    ap.add_argument('--paddock-bin', default=os.environ.get('PADDOCK_BIN', os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '.build', 'debug', 'paddock')))
     ap.add_argument('--against-apache-twice', action='store_true',
                     help='side B is a second, independent Apache ZooKeeper (validates the driver)')
     ap.add_argument('--session-timeout', type=int, default=30000)
@@ -834,6 +834,14 @@ def main(argv=None):
                 args.seed, runner.index, op_repr(runner.cur_op or {}), type(e).__name__, e))
             traceback.print_exc()
             return 4
+        if not args.against_apache_twice:
+            # Paddock predicts each txn's tree digest in prep and checks it on apply; any
+            # disagreement is a prep/apply bug even when every reply matched.
+            mntr = dict(line.split('\t', 1) for line in four_letter('127.0.0.1', b.port, 'mntr').splitlines() if '\t' in line)
+            mismatches = int(mntr.get('zk_digest_mismatches_count', '-1'))
+            if mismatches != 0:
+                print('DIGEST MISMATCHES seed=%d: zk_digest_mismatches_count=%d (see the paddock log)' % (args.seed, mismatches))
+                return 1
         dt = time.monotonic() - t0
         total = sum(v for k, v in runner.counts.items() if not k.startswith('('))
         print('PASS seed=%d ops=%d sessions=%d time=%.1fs events_compared=%d audits=%d' % (
