@@ -1,0 +1,1 @@
+// ZKFormat: see FORMAT.md
