@@ -109,8 +109,9 @@ enum IPAddressMatch {
 
     static func isValid(expression: String) -> Bool {
         guard let (address, bits) = split(expression) else { return false }
+        // ZooKeeper 3.8's IPAuthenticationProvider accepts IPv4 only.
         if let v4 = parseIPv4(address) { return (bits ?? 32) <= v4.count * 8 }
-        return address.contains(":") && (bits ?? 128) <= 128
+        return false
     }
 
     static func matches(address: String, expression: String) -> Bool {

@@ -207,7 +207,9 @@ extension ServerCore {
         } else if mode.isEphemeral {
             owner = sessionId
         }
-        txn = CreateTxn(path: path, data: request.data, acl: acl, ephemeral: mode.isEphemeral, parentCVersion: newCVersion, ttl: ttl)
+        txn = CreateTxn(
+            path: path, data: request.data, acl: acl, ephemeral: mode.isEphemeral, parentCVersion: newCVersion,
+            ttl: opCode == .createTTL ? ttl : 0)
         parent.zxid = zxid
         parent.childCount += 1
         parent.stat.cversion = newCVersion

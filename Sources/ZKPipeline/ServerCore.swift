@@ -52,6 +52,8 @@ public struct ServerCore: Sendable {
         case read(ClientRequest)
         /// A write whose txn the log could not make durable: answered with SystemError, in order.
         case failedWrite(xid: Int32, opCode: OpCode)
+        /// Outputs held back until the session exists (ZooKeeper reads nothing before that).
+        case deferred([CoreOutput])
     }
 
     struct Connection: Sendable {
@@ -200,12 +202,20 @@ public struct ServerCore: Sendable {
         sessions.touch(id: sessionId, nowMs: nowMs)
         switch request.body {
         case .auth(_, let scheme, let auth):
-            handleAuth(&connection, xid: request.xid, scheme: scheme, auth: auth, into: &outputs)
+            // Applied at once (later pipelined requests run with it), answered at once unless the
+            // session's own connect response has not gone out yet.
+            var answers: [CoreOutput] = []
+            handleAuth(&connection, xid: request.xid, scheme: scheme, auth: auth, into: &answers)
+            emitOrDefer(&connection, answers, into: &outputs)
             connections[id] = connection
             return
         case .unknown(let type):
-            outputs.append(.reply(id, ReplyHeader(xid: request.xid, zxid: -1, err: ErrorCode.unimplemented.rawValue), .empty))
-            outputs.append(.close(id, reason: "unknown request type \(type)"))
+            let answers: [CoreOutput] = [
+                .reply(id, ReplyHeader(xid: request.xid, zxid: -1, err: ErrorCode.unimplemented.rawValue), .empty),
+                .close(id, reason: "unknown request type \(type)"),
+            ]
+            emitOrDefer(&connection, answers, into: &outputs)
+            connections[id] = connection
             return
         default:
             break
@@ -232,6 +242,14 @@ public struct ServerCore: Sendable {
         } else {
             connections[id] = connection
             answerRead(id, request, into: &outputs)
+        }
+    }
+
+    func emitOrDefer(_ connection: inout Connection, _ answers: [CoreOutput], into outputs: inout [CoreOutput]) {
+        if case .connect? = connection.front {
+            connection.queue.append(.deferred(answers))
+        } else {
+            outputs.append(contentsOf: answers)
         }
     }
 
@@ -311,7 +329,7 @@ public struct ServerCore: Sendable {
                 outputs.append(.close(id, reason: "session closed by client"))
                 return
             }
-        case .read, .failedWrite:
+        case .read, .failedWrite, .deferred:
             preconditionFailure("only writes wait for a txn")
         }
         connections[id] = connection
@@ -330,6 +348,10 @@ public struct ServerCore: Sendable {
                 connections[id] = connection
                 outputs.append(.reply(id, ReplyHeader(xid: xid, zxid: tree.lastProcessedZxid, err: ErrorCode.systemError.rawValue), .empty))
                 if opCode == .closeSession { outputs.append(.close(id, reason: "session close could not be logged")) }
+            case .deferred(let answers):
+                _ = connection.popFront()
+                connections[id] = connection
+                outputs.append(contentsOf: answers)
             case .write, .connect:
                 return
             }

@@ -3,21 +3,62 @@ import NIOCore
 import NIOPosix
 import ZKConfig
 import ZKStorage
+import ZKTree
 
-/// A standalone server: binds the client port and runs the node loop until stopped.
+/// Why the server could not start: one line for the operator.
+public struct StartupError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+/// A standalone server: opens the data directory, recovers, binds the client port and runs the
+/// node loop until stopped.
 public final class PaddockServer: Sendable {
     public let configuration: ServerConfiguration
     let group: MultiThreadedEventLoopGroup
     let node: ServerNode
     let channel: any Channel
+    public let recovery: RecoveryReport
 
     public var localPort: Int { channel.localAddress?.port ?? 0 }
 
     public static func start(configuration: ServerConfiguration, logger: Logger) throws -> PaddockServer {
+        let dataDirectory: DataDirectory
+        do {
+            dataDirectory = try DataDirectory.open(
+                dataDirectory: configuration.dataDirectory, dataLogDirectory: configuration.configuredDataLogDirectory,
+                createIfMissing: true, lock: true)
+        } catch {
+            throw StartupError(description: "data directory: \(error)")
+        }
+        let log: LMDBTransactionLog
+        do {
+            log = try LMDBTransactionLog(
+                directory: dataDirectory.logDirectory,
+                configuration: LMDBConfiguration(forceSync: configuration.forceSync))
+        } catch {
+            dataDirectory.release()
+            throw StartupError(description: "transaction log in \(dataDirectory.logDirectory): \(error)")
+        }
+        let tree: DataTree
+        let report: RecoveryReport
+        do {
+            (tree, report) = try Recovery.recover(snapshotDirectory: dataDirectory.snapshotDirectory, log: log)
+        } catch {
+            log.close()
+            dataDirectory.release()
+            throw StartupError(description: "\(error)")
+        }
+        for skipped in report.skippedSnapshots {
+            logger.warning("snapshot \(skipped.path) is invalid and was passed over: \(skipped.reason)")
+        }
+        logger.info("recovered in \(report.elapsedMs) ms: snapshot \(report.snapshotPath ?? "none") (\(report.snapshotLoadMs) ms), \(report.txnsReplayed) txns replayed (\(report.replayMs) ms), last zxid 0x\(String(UInt64(bitPattern: report.lastZxid), radix: 16)), \(tree.nodeCount) znodes, \(tree.sessions.count) sessions")
+
         // One loop: the node core and every client socket live on it (no hops on the read path).
         let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
         let loop = group.next()
-        let node = ServerNode(loop: loop, configuration: configuration, log: InMemoryTransactionLog(), logger: logger)
+        let node = ServerNode(
+            loop: loop, configuration: configuration, dataDirectory: dataDirectory, log: log, tree: tree,
+            recovery: report, logger: logger)
         let frameBytesMax = configuration.juteBufferBytesMax
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: Int32(configuration.clientPortListenBacklog > 0 ? configuration.clientPortListenBacklog : 128))
@@ -38,24 +79,30 @@ public final class PaddockServer: Sendable {
         } catch {
             try? group.syncShutdownGracefully()
             node.shutdown()
-            throw error
+            throw StartupError(description: "cannot listen on \(host):\(port): \(error)")
         }
         let boundPort = channel.localAddress?.port
         try loop.submit {
             node.listeningPort = boundPort
+            node.onFatal = { channel.close(promise: nil) }
             node.startTimers()
         }.wait()
-        return PaddockServer(configuration: configuration, group: group, node: node, channel: channel)
+        return PaddockServer(configuration: configuration, group: group, node: node, channel: channel, recovery: report)
     }
 
-    init(configuration: ServerConfiguration, group: MultiThreadedEventLoopGroup, node: ServerNode, channel: any Channel) {
+    init(configuration: ServerConfiguration, group: MultiThreadedEventLoopGroup, node: ServerNode, channel: any Channel, recovery: RecoveryReport) {
         self.configuration = configuration
         self.group = group
         self.node = node
         self.channel = channel
+        self.recovery = recovery
     }
 
-    public func waitUntilClosed() throws { try channel.closeFuture.wait() }
+    /// Blocks until the server stops; returns the fatal message when it stopped on an error.
+    public func waitUntilClosed() throws -> String? {
+        try channel.closeFuture.wait()
+        return try node.loop.submit { self.node.fatalMessage }.wait()
+    }
 
     public func stop() {
         try? channel.close().wait()

@@ -4,6 +4,7 @@ import NIOCore
 import NIOPosix
 import ZKBase
 import ZKConfig
+import ZKFormat
 import ZKPipeline
 import ZKStorage
 import ZKTree
@@ -41,13 +42,26 @@ final class ServerNode: @unchecked Sendable {
     let loop: any EventLoop
     let configuration: ServerConfiguration
     let logger: Logger
-    let log: any TransactionLog
+    let log: LMDBTransactionLog
+    let dataDirectory: DataDirectory
     let logThread: NIOThreadPool
+    let snapshotThread: NIOThreadPool
+    let snapshotLevel: Int32
     var core: ServerCore
+    var recovery: RecoveryReport
+    var snapshotInProgress = false
+    var snapshotWalk = FuzzySnapshotWalk()
+    var snapshotStartedMicroseconds: Int64 = 0
+    var txnsSinceSnapshot = 0
+    var snapshotThreshold: Int
+    /// Set when the node had to stop (the log could not write); the process exits non-zero.
+    var fatalMessage: String?
+    var onFatal: (@Sendable () -> Void)?
+    var logFullReported = false
     var connections: [ConnectionID: ConnectionEntry] = [:]
     var connectionsPerAddress: [String: Int] = [:]
     var nextConnectionId: ConnectionID = 1
-    var batch: [Txn] = []
+    var batch: [LoggedTxn] = []
     var batchInFlight = false
     var toFlush: Set<ConnectionID> = []
     var statistics = ServerStatistics()
@@ -59,19 +73,30 @@ final class ServerNode: @unchecked Sendable {
     /// Above this many queued requests a connection stops being read until it drains.
     static let queuedRequestsPerConnectionMax = 1000
 
-    init(loop: any EventLoop, configuration: ServerConfiguration, log: any TransactionLog, logger: Logger) {
+    init(
+        loop: any EventLoop, configuration: ServerConfiguration, dataDirectory: DataDirectory, log: LMDBTransactionLog,
+        tree: DataTree, recovery: RecoveryReport, logger: Logger
+    ) {
         self.loop = loop
         self.configuration = configuration
+        self.dataDirectory = dataDirectory
         self.log = log
         self.logger = logger
+        self.recovery = recovery
+        self.snapshotLevel = SnapshotWriter.defaultLevel
+        self.snapshotThreshold = Self.nextSnapshotThreshold(snapCount: configuration.transactionsPerSnapshot)
+        // One thread owns every LMDB write transaction (appends and purges); snapshots compress on another.
         self.logThread = NIOThreadPool(numberOfThreads: 1)
         self.logThread.start()
+        self.snapshotThread = NIOThreadPool(numberOfThreads: 1)
+        self.snapshotThread.start()
         let coreConfiguration = CoreConfiguration(
             tickMs: Int64(configuration.tickTimeMs), minSessionTimeoutMs: Int32(configuration.sessionTimeoutMsMin),
             maxSessionTimeoutMs: Int32(configuration.sessionTimeoutMsMax),
             extendedTypesEnabled: configuration.extendedTypesEnabled, superDigest: configuration.superDigest)
         let initialSessionId = SessionTracker.initialSessionId(serverId: 0, elapsedMs: monotonicMicroseconds() / 1000)
-        self.core = ServerCore(configuration: coreConfiguration, initialSessionId: initialSessionId)
+        self.core = ServerCore(configuration: coreConfiguration, tree: tree, initialSessionId: initialSessionId)
+        self.core.trackRecoveredSessions(nowMs: wallClockMs())
     }
 
     func startTimers() {
@@ -86,6 +111,10 @@ final class ServerNode: @unchecked Sendable {
         loop.scheduleRepeatedTask(initialDelay: containerInterval, delay: containerInterval) { [self] _ in
             core.reapContainers(nowMs: wallClockMs(), deletionsMax: perPass, into: &outputs)
             runOutputs()
+        }
+        if configuration.autopurgeIntervalHours > 0 {
+            let interval = TimeAmount.hours(Int64(configuration.autopurgeIntervalHours))
+            loop.scheduleRepeatedTask(initialDelay: interval, delay: interval) { [self] _ in purge() }
         }
     }
 
@@ -180,8 +209,8 @@ final class ServerNode: @unchecked Sendable {
             let output = outputs[index]
             index += 1
             switch output {
-            case .persist(let txn, _):
-                batch.append(txn)
+            case .persist(let txn, let digest):
+                batch.append(LoggedTxn(txn: txn, digest: digest))
             case .digestMismatch(let zxid, let expected, let actual):
                 logger.error("digest mismatch at zxid \(ZxidMath.hex(zxid)): prep predicted \(expected), apply gave \(actual)")
             case .connected(let id, let response):
@@ -240,31 +269,61 @@ final class ServerNode: @unchecked Sendable {
     func submitBatchIfIdle() {
         guard !batchInFlight, !batch.isEmpty, !stopped else { return }
         batchInFlight = true
-        let txns = batch
+        let records = batch
         batch = []
         let log = self.log
         let started = monotonicMicroseconds()
-        let future = logThread.runIfActive(eventLoop: loop) { () throws -> Void in try log.append(txns) }
+        let future = logThread.runIfActive(eventLoop: loop) { () throws -> Void in try log.append(records) }
         future.whenComplete { [self] result in
             batchInFlight = false
             switch result {
             case .success:
+                let elapsed = monotonicMicroseconds() - started
                 statistics.fsyncCount += 1
-                statistics.fsyncTotalMicroseconds += monotonicMicroseconds() - started
-                statistics.batchSizeTotal += Int64(txns.count)
-                core.committed(through: txns[txns.count - 1].zxid, into: &outputs)
+                statistics.fsyncTotalMicroseconds += elapsed
+                statistics.batchSizeTotal += Int64(records.count)
+                if elapsed / 1000 > Int64(configuration.fsyncWarningThresholdMs) {
+                    statistics.fsyncThresholdExceededCount += 1
+                    logger.warning("fsync-ing the write ahead log took \(elapsed / 1000)ms which will adversely effect operation latency (\(records.count) txns in the batch)")
+                }
+                if logFullReported {
+                    logFullReported = false
+                    logger.notice("transaction log accepts writes again")
+                }
+                core.committed(through: records[records.count - 1].txn.zxid, into: &outputs)
+                noteCommitted(records.count)
                 runOutputs()
                 for id in connections.keys where connections[id]?.readingPaused == true { pauseReadingIfBusy(id) }
+            case .failure(let error as LogError) where error.kind == .full:
+                // Writes fail with an error to their clients, reads go on, nothing written is
+                // touched, and the next write tries again (it succeeds once space returns).
+                if !logFullReported {
+                    logFullReported = true
+                    logger.error("transaction log is full (disk or map quota): writes fail until space returns: \(error)")
+                }
+                batch.removeAll()
+                core.persistFailed(from: records[0].txn.zxid, nowMs: wallClockMs(), into: &outputs)
+                runOutputs()
             case .failure(let error):
                 // Persist before you promise: a log that cannot write stops the node.
-                logger.critical("transaction log append failed, stopping: \(error)")
-                stopped = true
-                for entry in connections.values { entry.channel.close(promise: nil) }
+                fail("transaction log append failed: \(error); inspect with `paddock data verify \(dataDirectory.dataDirectory)`")
             }
         }
     }
 
+    func fail(_ message: String) {
+        guard fatalMessage == nil else { return }
+        fatalMessage = message
+        logger.critical("\(message); stopping")
+        stopped = true
+        for entry in connections.values { entry.channel.close(promise: nil) }
+        onFatal?()
+    }
+
     func shutdown() {
         try? logThread.syncShutdownGracefully()
+        try? snapshotThread.syncShutdownGracefully()
+        log.close()
+        dataDirectory.release()
     }
 }

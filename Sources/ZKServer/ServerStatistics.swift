@@ -9,6 +9,9 @@ struct ServerStatistics {
     var fsyncCount: Int64 = 0
     var fsyncTotalMicroseconds: Int64 = 0
     var batchSizeTotal: Int64 = 0
+    var fsyncThresholdExceededCount: Int64 = 0
+    var snapshotCount: Int64 = 0
+    var snapshotLastMs: Int64 = 0
 
     mutating func recordLatency(_ milliseconds: Int64) {
         latencyMinMs = min(latencyMinMs, milliseconds)
@@ -21,9 +24,15 @@ struct ServerStatistics {
     var latencyAverage: Double { latencyCount == 0 ? 0 : Double(latencyTotalMs) / Double(latencyCount) }
 
     mutating func reset() {
-        let fsync = (fsyncCount, fsyncTotalMicroseconds, batchSizeTotal)
-        self = ServerStatistics()
-        (fsyncCount, fsyncTotalMicroseconds, batchSizeTotal) = fsync
+        // srst resets request counters; storage counters describe the process and stay.
+        var kept = ServerStatistics()
+        kept.fsyncCount = fsyncCount
+        kept.fsyncTotalMicroseconds = fsyncTotalMicroseconds
+        kept.batchSizeTotal = batchSizeTotal
+        kept.fsyncThresholdExceededCount = fsyncThresholdExceededCount
+        kept.snapshotCount = snapshotCount
+        kept.snapshotLastMs = snapshotLastMs
+        self = kept
     }
 }
 

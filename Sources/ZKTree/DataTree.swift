@@ -233,8 +233,9 @@ public struct DataTree: Sendable {
         return TxnResult(type: type, error: error, path: txn.path, stat: stat)
     }
 
-    private mutating func setCVersionPzxid(_ path: String, cversion: Int32, zxid: Int64) {
+    private mutating func setCVersionPzxid(_ path: String, cversion requested: Int32, zxid: Int64) {
         guard var parent = nodes[path] else { return }
+        let cversion = requested == -1 ? parent.stat.cversion &+ 1 : requested
         if cversion > parent.stat.cversion {
             parent.stat.cversion = cversion
             parent.stat.pzxid = zxid

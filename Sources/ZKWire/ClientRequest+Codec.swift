@@ -42,7 +42,7 @@ extension CreateRequest {
         let data = try buffer.readJuteBuffer("CreateRequest.data")
         let acl = try buffer.readACLVector("CreateRequest.acl") ?? []
         let flags = try buffer.readJuteInt("CreateRequest.flags")
-        let ttl = withTTL ? try buffer.readJuteLong("CreateTTLRequest.ttl") : -1
+        let ttl = withTTL ? try buffer.readJuteLong("CreateTTLRequest.ttl") : 0
         return CreateRequest(path: path, data: data, acl: acl, flags: flags, ttl: ttl)
     }
 }

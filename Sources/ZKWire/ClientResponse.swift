@@ -123,6 +123,10 @@ public enum ResponseBody: Sendable, Hashable {
             return .ephemerals(try buffer.readJuteStringVector("GetEphemeralsResponse.ephemerals") ?? [])
         case .getAllChildrenNumber:
             return .allChildrenNumber(try buffer.readJuteInt("GetAllChildrenNumberResponse.totalNumber"))
+        case .addWatch:
+            return .errorResponse(try buffer.readJuteInt("ErrorResponse.err"))
+        case .reconfig:
+            return .reconfig(data: try buffer.readJuteBuffer("GetDataResponse.data"), stat: try Stat(from: &buffer))
         case .whoAmI:
             guard let count = try buffer.readJuteVectorCount("WhoAmIResponse.clientInfo", minimumElementBytes: 8) else {
                 return .whoAmI([])

@@ -96,10 +96,30 @@ extension ByteBuffer {
         return Int(length)
     }
 
+    static func collapsingEncodedSurrogates(_ bytes: [UInt8]) -> [UInt8] {
+        var output: [UInt8] = []
+        output.reserveCapacity(bytes.count)
+        var index = 0
+        while index < bytes.count {
+            if bytes[index] == 0xED, index + 2 < bytes.count, (0xA0...0xBF).contains(bytes[index + 1]),
+                (0x80...0xBF).contains(bytes[index + 2]) {
+                output.append(contentsOf: [0xEF, 0xBF, 0xBD])
+                index += 3
+            } else {
+                output.append(bytes[index])
+                index += 1
+            }
+        }
+        return output
+    }
+
     public mutating func readJuteString(_ field: String) throws -> String? {
         guard let length = try readJuteLength(field) else { return nil }
-        guard let bytes = readBytes(length: length) else { throw JuteDecodingError.truncated(field: field) }
+        guard var bytes = readBytes(length: length) else { throw JuteDecodingError.truncated(field: field) }
         // Java decodes with replacement characters; we do the same so odd bytes stay a wire matter.
+        // Java's decoder turns each 3-byte encoded surrogate (0xED 0xA0-0xBF ..) into one U+FFFD,
+        // where Swift would give one per byte: make them one replacement each first.
+        if bytes.contains(0xED) { bytes = Self.collapsingEncodedSurrogates(bytes) }
         return String(decoding: bytes, as: UTF8.self)
     }
 

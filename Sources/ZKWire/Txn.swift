@@ -201,6 +201,10 @@ public indirect enum TxnBody: Sendable, Hashable {
             var txns: [TxnBody] = []
             for _ in 0..<count {
                 let subType = try buffer.readJuteInt("Txn.type")
+                // A multi never nests: refuse before decoding, so hostile input cannot recurse.
+                if subType == OpCode.multi.rawValue {
+                    throw JuteDecodingError.invalidValue(field: "Txn.type", value: Int64(subType))
+                }
                 guard let bytes = try buffer.readJuteBuffer("Txn.data") else {
                     throw JuteDecodingError.truncated(field: "Txn.data")
                 }

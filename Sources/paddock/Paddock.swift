@@ -58,7 +58,11 @@ struct ServerCommand: ParsableCommand {
         }
         let address = configuration.clientPortAddress ?? "0.0.0.0"
         say("paddock: standalone server listening on \(address):\(server.localPort), dataDir \(configuration.dataDirectory), tickTime \(configuration.tickTimeMs) ms")
-        say("paddock: WARNING: transaction log is in memory in this build; data does not survive a restart")
+        let recovery = server.recovery
+        say("paddock: recovered \(recovery.txnsReplayed) txns after snapshot \(recovery.snapshotPath ?? "none") in \(recovery.elapsedMs) ms; last zxid 0x\(String(UInt64(bitPattern: recovery.lastZxid), radix: 16))")
+        if !configuration.forceSync {
+            say("paddock: WARNING: forceSync=no: commits are not fsynced; acknowledged writes can be lost if the machine crashes (for benchmarks only)")
+        }
         signal(SIGTERM, SIG_IGN)
         signal(SIGINT, SIG_IGN)
         let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
@@ -71,8 +75,13 @@ struct ServerCommand: ParsableCommand {
             source.resume()
             return source
         }
-        try server.waitUntilClosed()
+        let fatal = try server.waitUntilClosed()
         _ = signals
+        if let fatal {
+            FileHandle.standardError.write(Data("paddock: stopped: \(fatal)\n".utf8))
+            server.stop()
+            throw ExitCode(1)
+        }
     }
 }
 

@@ -1,1 +1,0 @@
-// ZKFormat: see FORMAT.md

@@ -1,0 +1,245 @@
+import CLMDB
+import Glibc
+
+/// Settings of the LMDB environment that holds the transaction log (FORMAT.md section 2).
+public struct LMDBConfiguration: Sendable, Equatable {
+    /// false opens with MDB_NOSYNC: a process crash loses nothing committed, an OS crash may
+    /// lose the newest commits (integrity is kept on file systems that keep write order).
+    public var forceSync: Bool
+    /// The map size at open (the map is address space, not disk; the file grows as used).
+    public var mapSizeBytesInitial: Int
+    /// The quota: appends that need a larger map fail with `LogError.Kind.full`.
+    public var mapSizeBytesMax: Int
+    /// Extra map a purge or truncate may use beyond the quota, so a full log can still purge.
+    public var maintenanceHeadroomBytes: Int
+    /// Slots in LMDB's reader table (concurrent read transactions across all processes).
+    public var readersMax: Int
+    /// MDB_RDONLY: for tools that read next to a live server. Every write is then refused.
+    public var readOnly: Bool
+
+    public init(
+        forceSync: Bool = true,
+        mapSizeBytesInitial: Int = 64 << 20,
+        mapSizeBytesMax: Int = 64 << 30,
+        maintenanceHeadroomBytes: Int? = nil,
+        readersMax: Int = 126,
+        readOnly: Bool = false
+    ) {
+        self.forceSync = forceSync
+        self.mapSizeBytesInitial = mapSizeBytesInitial
+        self.mapSizeBytesMax = mapSizeBytesMax
+        self.maintenanceHeadroomBytes = maintenanceHeadroomBytes ?? min(64 << 20, max(256 << 10, mapSizeBytesMax / 16))
+        self.readersMax = readersMax
+        self.readOnly = readOnly
+    }
+}
+
+/// One open LMDB environment (`data.mdb` + `lock.mdb` in a directory), opened with MDB_NOTLS.
+///
+/// Threading rules (STORAGE-NOTES.md section 4):
+/// - Every write transaction runs on the log's one writer thread, begun and committed inside one
+///   synchronous call (`withWriteTransaction`), never across an `await`.
+/// - Read transactions may run on any thread. They hold a shared lock for their whole life, so
+///   they must be short: copy values out and end the transaction (bulk reads go in chunks).
+/// - Growing the map (`mdb_env_set_mapsize`) needs no transaction active in this process. Only the
+///   writer thread grows it, between its own write transactions, and it waits for readers by
+///   taking the lock exclusively. So a long reader delays the writer's growth, never breaks it.
+/// - Open each environment once per process (LMDB's rule), and never use it after fork().
+public final class LMDBEnvironment: @unchecked Sendable {
+    public let path: String
+    public let configuration: LMDBConfiguration
+    let environment: OpaquePointer
+    /// Shared by read transactions, exclusive for resize and close.
+    private let resizeLock = ReadWriteLock()
+    /// Guarded by `resizeLock`: true after close, or after a failed remap left no usable map.
+    private var unusableReason: String?
+    private let pageBytes: Int
+
+    /// Opens (creating when allowed) the environment in the existing directory `path`.
+    public init(path: String, configuration: LMDBConfiguration = .init()) throws(LogError) {
+        precondition(configuration.mapSizeBytesInitial > 0 && configuration.mapSizeBytesMax > 0, "map sizes must be positive")
+        self.path = path
+        self.configuration = configuration
+        self.pageBytes = max(4096, sysconf(Int32(_SC_PAGESIZE)))
+        environment = try Self.open(path: path, configuration: configuration, pageBytes: pageBytes)
+    }
+
+    /// Creates, configures and opens the LMDB environment; closes it again on any failure.
+    /// (Kept out of init: a throw after every property is set would run deinit, closing twice.)
+    private static func open(path: String, configuration: LMDBConfiguration, pageBytes: Int) throws(LogError) -> OpaquePointer {
+        var created: OpaquePointer?
+        try check(mdb_env_create(&created), "mdb_env_create", path)
+        guard let pointer = created else { throw LogError(kind: .io("mdb_env_create returned no environment"), detail: path) }
+        do throws(LogError) {
+            try check(mdb_env_set_maxdbs(pointer, 4), "mdb_env_set_maxdbs", path)
+            try check(mdb_env_set_maxreaders(pointer, UInt32(configuration.readersMax)), "mdb_env_set_maxreaders", path)
+            let initial = min(configuration.mapSizeBytesInitial, configuration.mapSizeBytesMax)
+            try check(mdb_env_set_mapsize(pointer, max(pageBytes, initial / pageBytes * pageBytes)), "mdb_env_set_mapsize", path)
+            var flags = MDB_NOTLS
+            if !configuration.forceSync { flags |= MDB_NOSYNC }
+            if configuration.readOnly { flags |= MDB_RDONLY }
+            try check(mdb_env_open(pointer, path, UInt32(flags), 0o644), "mdb_env_open", path)
+            var dead: Int32 = 0
+            try check(mdb_reader_check(pointer, &dead), "mdb_reader_check", path)
+            return pointer
+        } catch {
+            mdb_env_close(pointer)
+            throw error
+        }
+    }
+
+    deinit { close() }
+
+    /// Closes the environment (idempotent); waits for running read transactions. Calls after
+    /// this fail with `.io`.
+    public func close() {
+        resizeLock.withWriteLock {
+            guard unusableReason != "closed" else { return }
+            unusableReason = "closed"
+            mdb_env_close(environment)
+        }
+    }
+
+    /// The current map size in bytes.
+    public var mapSizeBytes: Int {
+        resizeLock.withReadLock {
+            var info = MDB_envinfo()
+            return unusableReason == nil && mdb_env_info(environment, &info) == 0 ? info.me_mapsize : 0
+        }
+    }
+
+    /// The size of `data.mdb` on disk (bytes in use up to the high-water mark; never shrinks).
+    public var fileSizeBytes: Int {
+        var info = stat()
+        return stat(path + "/data.mdb", &info) == 0 ? Int(info.st_size) : 0
+    }
+
+    // MARK: - Transactions
+
+    /// Runs `body` in a read transaction (MDB_RDONLY) and aborts it afterwards (commits it with
+    /// `keepDatabaseHandles`, which keeps handles opened in it). Values seen in `body` point
+    /// into the map: copy them before returning.
+    func withReadTransaction<T>(
+        keepDatabaseHandles: Bool = false, _ body: (OpaquePointer) throws(LogError) -> T
+    ) throws(LogError) -> T {
+        var resized = false
+        while true {
+            let outcome = try resizeLock.withReadLock { () throws(LogError) -> T? in
+                if let unusableReason { throw LogError(kind: .io("environment \(unusableReason)"), detail: path) }
+                var transaction: OpaquePointer?
+                let code = mdb_txn_begin(environment, nil, UInt32(MDB_RDONLY), &transaction)
+                if code == MDB_MAP_RESIZED && !resized { return nil }
+                try Self.check(code, "mdb_txn_begin (read)", path)
+                let result: T
+                do throws(LogError) {
+                    result = try body(transaction!)
+                } catch {
+                    mdb_txn_abort(transaction)
+                    throw error
+                }
+                if keepDatabaseHandles {
+                    try Self.check(mdb_txn_commit(transaction), "mdb_txn_commit (read)", path)
+                } else {
+                    mdb_txn_abort(transaction)
+                }
+                return result
+            }
+            if let outcome { return outcome }
+            // Another process grew the map: adopt its size (needs no transaction active here).
+            resized = true
+            try resizeLock.withWriteLock { () throws(LogError) in
+                try Self.check(mdb_env_set_mapsize(environment, 0), "mdb_env_set_mapsize (adopt)", path)
+            }
+        }
+    }
+
+    /// Runs `body` in a write transaction and commits it; on any error the transaction is
+    /// aborted and nothing is written. On MDB_MAP_FULL the map grows (doubling, up to `limit`)
+    /// and `body` runs again from scratch, so it must be repeatable. Call only on the writer thread.
+    func withWriteTransaction<T>(
+        growingUpTo limit: Int, _ body: (OpaquePointer) throws(LogError) -> T
+    ) throws(LogError) -> T {
+        precondition(!configuration.readOnly, "write transaction on a read-only LMDB environment")
+        while true {
+            do {
+                return try attemptWrite(body)
+            } catch {
+                guard error.code == MDB_MAP_FULL else { throw error }
+                try grow(upTo: limit, after: error)
+            }
+        }
+    }
+
+    private func attemptWrite<T>(_ body: (OpaquePointer) throws(LogError) -> T) throws(LogError) -> T {
+        if let unusableReason { throw LogError(kind: .io("environment \(unusableReason)"), detail: path) }
+        var transaction: OpaquePointer?
+        var code = mdb_txn_begin(environment, nil, 0, &transaction)
+        if code == MDB_MAP_RESIZED {
+            try resizeLock.withWriteLock { () throws(LogError) in
+                try Self.check(mdb_env_set_mapsize(environment, 0), "mdb_env_set_mapsize (adopt)", path)
+            }
+            code = mdb_txn_begin(environment, nil, 0, &transaction)
+        }
+        try Self.check(code, "mdb_txn_begin (write)", path)
+        let result: T
+        do {
+            result = try body(transaction!)
+        } catch {
+            mdb_txn_abort(transaction)
+            throw error
+        }
+        // mdb_txn_commit frees the transaction on failure too: no abort after it.
+        try Self.check(mdb_txn_commit(transaction), "mdb_txn_commit", path)
+        return result
+    }
+
+    /// Doubles the map, up to `limit`; `.full` when it is already there or the remap fails.
+    private func grow(upTo limit: Int, after failure: LogError) throws(LogError) {
+        let current = mapSizeBytes
+        let target = roundDown(min(limit, max(current * 2, current + pageBytes)))
+        guard target > current else {
+            throw LogError(
+                kind: .full,
+                detail: "map size limit of \(limit) bytes reached (map \(current) bytes, data.mdb \(fileSizeBytes) bytes; "
+                    + "raise mapSizeBytesMax or purge) [\(failure.detail)]",
+                code: nil)
+        }
+        try resize(to: target)
+    }
+
+    /// Sets the map size; shrinking stops at the pages in use (LMDB rounds up silently).
+    func resize(to requestedBytes: Int) throws(LogError) {
+        let bytes = roundDown(requestedBytes)
+        try resizeLock.withWriteLock { () throws(LogError) in
+            if let unusableReason { throw LogError(kind: .io("environment \(unusableReason)"), detail: path) }
+            let code = mdb_env_set_mapsize(environment, bytes)
+            guard code == 0 else {
+                // LMDB unmapped the old map before failing to map the new one: nothing works now.
+                unusableReason = "unusable after a failed map resize to \(bytes) bytes (reopen it)"
+                throw LogError(kind: .full, detail: Self.describe(code, "mdb_env_set_mapsize(\(bytes))", path), code: code)
+            }
+        }
+    }
+
+    private func roundDown(_ bytes: Int) -> Int { max(pageBytes, bytes / pageBytes * pageBytes) }
+
+    // MARK: - Errors
+
+    /// Throws the LogError for an LMDB return code (0 = success).
+    static func check(_ code: Int32, _ operation: String, _ path: String) throws(LogError) {
+        guard code != 0 else { return }
+        throw error(code, operation, path)
+    }
+
+    static func error(_ code: Int32, _ operation: String, _ path: String) -> LogError {
+        let detail = describe(code, operation, path)
+        switch code {
+        case MDB_MAP_FULL, ENOSPC, EDQUOT: return LogError(kind: .full, detail: detail, code: code)
+        default: return LogError(kind: .io(detail), detail: "", code: code)
+        }
+    }
+
+    static func describe(_ code: Int32, _ operation: String, _ path: String) -> String {
+        "\(operation) in \(path): \(String(cString: mdb_strerror(code))) (code \(code))"
+    }
+}

@@ -1,0 +1,237 @@
+import Foundation
+import Glibc
+import Logging
+import NIOCore
+import ZKBase
+import ZKConfig
+import ZKServer
+import ZKWire
+
+struct TestFailure: Error, CustomStringConvertible {
+    var description: String
+    init(_ description: String) { self.description = description }
+}
+
+func monotonicMs() -> Int64 {
+    var spec = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &spec)
+    return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
+}
+
+/// Runs blocking socket work on its own thread, so the test never blocks the cooperative pool.
+func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        let thread = Thread {
+            do { continuation.resume(returning: try body()) } catch { continuation.resume(throwing: error) }
+        }
+        thread.stackSize = 8 << 20
+        thread.start()
+    }
+}
+
+/// A PaddockServer on 127.0.0.1, an ephemeral port and a scratch data directory.
+final class TestServer: Sendable {
+    let server: PaddockServer
+    let dataDirectory: String
+    var port: Int { server.localPort }
+
+    init(whitelist: FourLetterWordWhitelist = .only(["ruok", "srvr"])) throws {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("paddock-test-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+        var configuration = ServerConfiguration(dataDirectory: directory, clientPort: 0)
+        configuration.clientPortAddress = "127.0.0.1"
+        configuration.tickTimeMs = 2000
+        configuration.sessionTimeoutMsMin = 4000
+        configuration.sessionTimeoutMsMax = 40_000
+        configuration.fourLetterWordWhitelist = whitelist
+        let logger = Logger(label: "paddock-test") { _ in SwiftLogNoOpLogHandler() }
+        server = try PaddockServer.start(configuration: configuration, logger: logger)
+        dataDirectory = directory
+    }
+
+    func stop() {
+        server.stop()
+        try? FileManager.default.removeItem(atPath: dataDirectory)
+    }
+}
+
+enum ReadOutcome: Equatable {
+    case data([UInt8])
+    case closed
+    case timedOut
+}
+
+/// A blocking TCP client with every wait bounded.
+final class RawSocket {
+    let fd: Int32
+
+    init(port: Int, timeoutMs: Int = 5000) throws {
+        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        guard fd >= 0 else { throw TestFailure("socket() failed: errno \(errno)") }
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_port = in_port_t(UInt16(port).bigEndian)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var timeout = timeval(tv_sec: timeoutMs / 1000, tv_usec: Int((timeoutMs % 1000) * 1000))
+        setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        let result = withUnsafePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+        }
+        guard result == 0 else {
+            let error = errno
+            Glibc.close(fd)
+            throw TestFailure("connect to 127.0.0.1:\(port) failed: errno \(error)")
+        }
+    }
+
+    deinit { Glibc.close(fd) }
+
+    /// Sends everything; false when the peer already closed (EPIPE/ECONNRESET), which is fine for hostile input.
+    @discardableResult
+    func send(_ bytes: [UInt8]) -> Bool {
+        var offset = 0
+        while offset < bytes.count {
+            let sent = bytes[offset...].withUnsafeBytes { Glibc.send(fd, $0.baseAddress, $0.count, Int32(MSG_NOSIGNAL)) }
+            if sent < 0 {
+                if errno == EINTR { continue }
+                return false
+            }
+            offset += sent
+        }
+        return true
+    }
+
+    func shutdownWrite() { shutdown(fd, Int32(SHUT_WR)) }
+
+    /// One read of up to `count` bytes, waiting at most until `deadlineMs` (monotonic).
+    func read(upTo count: Int, deadlineMs: Int64) -> ReadOutcome {
+        while true {
+            let remaining = deadlineMs - monotonicMs()
+            if remaining <= 0 { return .timedOut }
+            var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+            let ready = poll(&descriptor, 1, Int32(min(remaining, 1000)))
+            if ready < 0 && errno == EINTR { continue }
+            if ready <= 0 { continue }
+            var buffer = [UInt8](repeating: 0, count: count)
+            let received = buffer.withUnsafeMutableBytes { recv(fd, $0.baseAddress, count, 0) }
+            if received > 0 { return .data(Array(buffer[0..<received])) }
+            if received == 0 { return .closed }
+            if errno == EINTR || errno == EAGAIN { continue }
+            return .closed // ECONNRESET and friends: the server dropped us
+        }
+    }
+
+    /// Reads until the server closes; returns everything it sent, or nil on timeout.
+    func readUntilClosed(timeoutMs: Int64 = 5000) -> [UInt8]? {
+        let deadline = monotonicMs() + timeoutMs
+        var received: [UInt8] = []
+        while true {
+            switch read(upTo: 65536, deadlineMs: deadline) {
+            case .data(let bytes): received += bytes
+            case .closed: return received
+            case .timedOut: return nil
+            }
+        }
+    }
+
+    /// Reads exactly `count` bytes.
+    func readExactly(_ count: Int, deadlineMs: Int64) throws -> [UInt8] {
+        var received: [UInt8] = []
+        while received.count < count {
+            switch read(upTo: count - received.count, deadlineMs: deadlineMs) {
+            case .data(let bytes): received += bytes
+            case .closed: throw TestFailure("server closed after \(received.count) of \(count) bytes")
+            case .timedOut: throw TestFailure("timed out after \(received.count) of \(count) bytes")
+            }
+        }
+        return received
+    }
+
+    /// Reads one length-prefixed frame and returns its payload.
+    func readFrame(timeoutMs: Int64 = 5000) throws -> [UInt8] {
+        let deadline = monotonicMs() + timeoutMs
+        let prefix = try readExactly(4, deadlineMs: deadline)
+        let length = Int(Int32(bitPattern: UInt32(prefix[0]) << 24 | UInt32(prefix[1]) << 16 | UInt32(prefix[2]) << 8 | UInt32(prefix[3])))
+        guard length >= 0, length < 1 << 20 else { throw TestFailure("bad frame length \(length)") }
+        return try readExactly(length, deadlineMs: deadline)
+    }
+}
+
+func frame(_ payload: [UInt8]) -> [UInt8] {
+    let length = UInt32(payload.count)
+    return [UInt8(length >> 24), UInt8(length >> 16 & 0xff), UInt8(length >> 8 & 0xff), UInt8(length & 0xff)] + payload
+}
+
+func frame(_ request: ClientRequest) -> [UInt8] {
+    var buffer = ByteBufferAllocator().buffer(capacity: 64)
+    request.encode(into: &buffer)
+    return frame(buffer.readBytes(length: buffer.readableBytes) ?? [])
+}
+
+func connectFrame(timeoutMs: Int32 = 10_000) -> [UInt8] {
+    frame(ConnectRequest(timeoutMs: timeoutMs).encodedBytes())
+}
+
+/// Splits a byte stream into frame payloads (a trailing partial frame is ignored).
+func payloads(of stream: [UInt8]) -> [[UInt8]] {
+    var result: [[UInt8]] = []
+    var index = 0
+    while index + 4 <= stream.count {
+        let length = Int(UInt32(stream[index]) << 24 | UInt32(stream[index + 1]) << 16 | UInt32(stream[index + 2]) << 8 | UInt32(stream[index + 3]))
+        guard index + 4 + length <= stream.count else { break }
+        result.append(Array(stream[(index + 4)..<(index + 4 + length)]))
+        index += 4 + length
+    }
+    return result
+}
+
+func residentSetBytes() -> Int {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8) else { return 0 }
+    for line in status.split(separator: "\n") where line.hasPrefix("VmRSS:") {
+        let kilobytes = line.split(separator: " ").dropFirst().first.flatMap { Int($0) } ?? 0
+        return kilobytes * 1024
+    }
+    return 0
+}
+
+/// A well-behaved client: connect, create, getData, all encoded with ZKWire.
+func wellFormedSession(port: Int, path: String) throws {
+    let socket = try RawSocket(port: port)
+    guard socket.send(connectFrame()) else { throw TestFailure("could not send ConnectRequest") }
+    let response = try ConnectResponse.decode(bytes: socket.readFrame())
+    guard response.sessionId != 0, response.timeoutMs == 10_000, response.password.count == 16 else {
+        throw TestFailure("bad ConnectResponse \(response)")
+    }
+    let data = Array("payload".utf8)
+    socket.send(frame(ClientRequest(xid: 1, opCodeRaw: OpCode.create.rawValue, body: .create(opCode: .create, CreateRequest(
+        path: path, data: data, acl: ACL.openUnsafe, flags: CreateMode.persistent.rawValue, ttl: 0)))))
+    socket.send(frame(ClientRequest(xid: 2, opCodeRaw: OpCode.getData.rawValue, body: .getData(path: path, watch: false))))
+    var createReply = ByteBufferAllocator().buffer(bytes: try socket.readFrame())
+    let createHeader = try ReplyHeader(from: &createReply)
+    guard createHeader.xid == 1, createHeader.err == 0 else { throw TestFailure("create failed: \(createHeader)") }
+    guard try ResponseBody.decode(opCode: .create, from: &createReply) == .create(path: path) else {
+        throw TestFailure("create reply names the wrong path")
+    }
+    var getReply = ByteBufferAllocator().buffer(bytes: try socket.readFrame())
+    let getHeader = try ReplyHeader(from: &getReply)
+    guard getHeader.xid == 2, getHeader.err == 0, getHeader.zxid == createHeader.zxid else {
+        throw TestFailure("getData failed: \(getHeader)")
+    }
+    guard case .getData(let read, let stat) = try ResponseBody.decode(opCode: .getData, from: &getReply),
+          read == data, stat.czxid == createHeader.zxid else {
+        throw TestFailure("getData returned the wrong data")
+    }
+}
+
+/// SplitMix64: seeded, so a failing attack can be replayed.
+struct SplitMix64: RandomNumberGenerator {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}

@@ -1,0 +1,110 @@
+import Testing
+import ZKBase
+import ZKStorage
+
+@Suite struct LMDBEnvironmentTests {
+    @Test func mapGrowsTransparentlyFromATinyStart() throws {
+        try withTemporaryDirectory { path in
+            let configuration = LMDBConfiguration(mapSizeBytesInitial: 1 << 20)
+            let log = try LMDBTransactionLog(directory: path, configuration: configuration)
+            defer { log.close() }
+            #expect(log.environment.mapSizeBytes == 1 << 20)
+            // ~8 MiB of records, in batches of 200 (each batch alone is bigger than a quarter of the map).
+            for start in stride(from: Int64(1), through: 5801, by: 200) {
+                try log.append(makeRecords(start...(start + 199), payloadBytes: 1000))
+            }
+            let statistics = try log.statistics
+            #expect(statistics.recordCount == 6000)
+            #expect(statistics.mapSizeBytes >= 8 << 20 && statistics.fileSizeBytes > 6 << 20)
+            #expect(try readAll(log).count == 6000)
+            #expect(log.verify().isEmpty)
+        }
+    }
+
+    @Test func quotaReachedReturnsFullKeepsEarlierRecordsAndLiftsWithABiggerQuota() throws {
+        try withTemporaryDirectory { path in
+            let quota = LMDBConfiguration(mapSizeBytesInitial: 256 << 10, mapSizeBytesMax: 2 << 20)
+            let log = try LMDBTransactionLog(directory: path, configuration: quota)
+            var next: Int64 = 1
+            var full: LogError?
+            while full == nil && next < 100_000 {
+                do throws(LogError) {
+                    try log.append(makeRecords(next...(next + 19), payloadBytes: 1000))
+                    next += 20
+                } catch {
+                    full = error
+                }
+            }
+            let appended = next - 1
+            #expect(full?.kind == .full, "\(String(describing: full))")
+            #expect(full.map { "\($0)" }?.contains("mapSizeBytesMax") == true)
+            #expect(appended > 500 && log.lastZxid == zxid(appended))
+            #expect(log.environment.mapSizeBytes <= 2 << 20)
+            // Nothing of the refused batch is visible, everything before it reads and verifies.
+            #expect(logged(try readAll(log)) == makeRecords(1...appended, payloadBytes: 1000))
+            #expect(log.verify().isEmpty)
+            // Still full: the next append fails the same way and damages nothing.
+            #expect(throws: LogError.self) { try log.append(makeRecords((appended + 1)...(appended + 20), payloadBytes: 1000)) }
+            log.close()
+
+            let raised = LMDBConfiguration(mapSizeBytesInitial: 256 << 10, mapSizeBytesMax: 64 << 20)
+            let reopened = try LMDBTransactionLog(directory: path, configuration: raised)
+            defer { reopened.close() }
+            #expect(reopened.lastZxid == zxid(appended))
+            try reopened.append(makeRecords((appended + 1)...(appended + 2000), payloadBytes: 1000))
+            #expect(try readAll(reopened).count == Int(appended) + 2000)
+            #expect(reopened.verify().isEmpty)
+        }
+    }
+
+    @Test func aFullLogCanStillPurgeAndThenAppendAgain() throws {
+        try withTemporaryDirectory { path in
+            let quota = LMDBConfiguration(mapSizeBytesInitial: 256 << 10, mapSizeBytesMax: 2 << 20)
+            let log = try LMDBTransactionLog(directory: path, configuration: quota)
+            defer { log.close() }
+            var next: Int64 = 1
+            while true {
+                do throws(LogError) {
+                    try log.append(makeRecords(next...(next + 19), payloadBytes: 1000))
+                    next += 20
+                } catch {
+                    #expect(error.kind == .full)
+                    break
+                }
+            }
+            try log.purge(through: zxid(next - 1 - 100))  // keep the newest 100
+            #expect(log.environment.mapSizeBytes <= (2 << 20) + quota.maintenanceHeadroomBytes)
+            // The freed pages take the next appends without growing past the quota.
+            for _ in 0..<20 {
+                try log.append(makeRecords(next...(next + 19), payloadBytes: 1000))
+                next += 20
+            }
+            #expect(try readAll(log, after: log.firstZxid! - 1).count == 100 + 400)
+            #expect(log.verify().isEmpty)
+        }
+    }
+
+    @Test func readOnlyEnvironmentReadsAndRefusesToOpenAMissingLog() throws {
+        try withTemporaryDirectory { path in
+            let writer = try LMDBTransactionLog(directory: path, configuration: smallMap)
+            try writer.append(makeRecords(1...10))
+            writer.close()
+            let reader = try LMDBTransactionLog(directory: path, configuration: LMDBConfiguration(readOnly: true))
+            #expect(logged(try readAll(reader)) == makeRecords(1...10))
+            #expect(reader.verify().isEmpty)
+            reader.close()
+        }
+        try withTemporaryDirectory { path in
+            #expect(throws: LogError.self) { try LMDBTransactionLog(directory: path, configuration: LMDBConfiguration(readOnly: true)) }
+        }
+    }
+
+    @Test func missingDirectoryIsAClearIOError() throws {
+        let error = #expect(throws: LogError.self) { try LMDBEnvironment(path: "/tmp/paddock-does-not-exist/log") }
+        guard case .io(let message)? = error?.kind else {
+            Issue.record("expected .io, got \(String(describing: error))")
+            return
+        }
+        #expect(message.contains("mdb_env_open") && message.contains("No such file or directory"))
+    }
+}
