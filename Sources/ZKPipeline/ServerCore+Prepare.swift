@@ -198,9 +198,11 @@ extension ServerCore {
         let newCVersion = parent.stat.cversion &+ 1
         // The owner the applied node will have, which follows the txn type (as DataTree applies
         // it), not the mode: a container mode sent with a plain create opcode makes a plain node.
+        // A container mode makes a container whatever the create opcode (as in ZooKeeper).
+        let txnType: OpCode = mode.isContainer ? .createContainer : opCode
         var owner: Int64 = 0
         let txn: CreateTxn
-        if opCode == .createContainer {
+        if txnType == .createContainer {
             owner = EphemeralOwner.container
         } else if opCode == .createTTL {
             owner = EphemeralOwner.ttl(ttl)
@@ -223,7 +225,7 @@ extension ServerCore {
         stat.mtime = nowMs
         stat.ephemeralOwner = owner
         pending.set(path, ChangeRecord(zxid: zxid, stat: stat, childCount: 0, acl: acl, data: request.data), in: tree)
-        switch opCode {
+        switch txnType {
         case .createContainer: return .createContainer(txn)
         case .createTTL: return .createTTL(txn)
         case .create2: return .create2(txn)

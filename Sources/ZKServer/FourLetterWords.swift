@@ -46,6 +46,9 @@ enum FourLetterWords {
         }
     }
 
+    /// ZooKeeper's node map holds the root twice ("" and "/"), and its counts show it.
+    static func zooKeeperNodeCount(_ node: ServerNode) -> Int { node.core.tree.nodeCount + 1 }
+
     static func hex(_ value: Int64) -> String { "0x" + String(UInt64(bitPattern: value), radix: 16) }
 
     static func serverSummary(_ node: ServerNode, withClients: Bool) -> String {
@@ -66,7 +69,7 @@ enum FourLetterWords {
         text += "Outstanding: \(node.core.outstandingTxnCount)\n"
         text += "Zxid: \(hex(node.core.lastProcessedZxid))\n"
         text += "Mode: standalone\n"
-        text += "Node count: \(node.core.tree.nodeCount)\n"
+        text += "Node count: \(zooKeeperNodeCount(node))\n"
         return text
     }
 
@@ -94,7 +97,7 @@ enum FourLetterWords {
             ("zk_packets_sent", "\(statistics.packetsSent)"),
             ("zk_num_alive_connections", "\(node.connections.count)"),
             ("zk_outstanding_requests", "\(node.core.outstandingTxnCount)"),
-            ("zk_znode_count", "\(tree.nodeCount)"),
+            ("zk_znode_count", "\(zooKeeperNodeCount(node))"),
             ("zk_watch_count", "\(tree.dataWatches.watchCount + tree.childWatches.watchCount)"),
             ("zk_approximate_data_size", "\(tree.approximateDataSize)"),
             ("zk_open_file_descriptor_count", "\(descriptors.open)"),

@@ -3,7 +3,7 @@
 Two kinds, chosen by the environment variable ``ZK_TARGET``:
 
 * ``paddock`` (default): ``$PADDOCK_BIN server --config <zoo.cfg>``
-  (``PADDOCK_BIN`` defaults to ``/work/main/.build/debug/paddock``).
+  (``PADDOCK_BIN`` defaults to ``.build/debug/paddock`` in the repository).
 * ``apache``: Apache ZooKeeper 3.8 standalone from the Debian ``zookeeper``
   package, ``java -cp ... org.apache.zookeeper.server.ZooKeeperServerMain zoo.cfg``.
 
@@ -36,7 +36,7 @@ SUPER_PASSWORD = "test"
 READY_TIMEOUT_S = 30.0
 STOP_TIMEOUT_S = 10.0
 
-DEFAULT_PADDOCK_BIN = "/work/main/.build/debug/paddock"
+DEFAULT_PADDOCK_BIN = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", ".build", "debug", "paddock")
 
 # Debian's zookeeper.jar carries a manifest Class-Path naming its dependencies
 # in /usr/share/java; slf4j-simple is added so the server log is not dropped.
