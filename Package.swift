@@ -53,7 +53,7 @@ let package = Package(
         .testTarget(name: "ZKConfigTests", dependencies: ["ZKBase", "ZKConfig"]),
         // Golden files are read from the source tree (#filePath), so later code is checked against them.
         .testTarget(name: "ZKFormatTests", dependencies: ["ZKBase", "ZKWire", "ZKTree", "ZKFormat"], exclude: ["Golden"]),
-        .testTarget(name: "ZKStorageTests", dependencies: ["ZKBase", "ZKWire", "ZKTree", "ZKFormat", "ZKStorage", "CLMDB"]),
+        .testTarget(name: "ZKStorageTests", dependencies: ["ZKBase", "ZKWire", "ZKTree", "ZKPipeline", "ZKFormat", "ZKStorage", "CLMDB"]),
         .testTarget(name: "ZKServerTests", dependencies: [
             "ZKServer", "ZKWire", "ZKBase",
             .product(name: "NIOCore", package: "swift-nio"),
