@@ -97,6 +97,14 @@ extension ServerConfiguration {
         case "autopurge.snapRetainCount": configuration.autopurgeSnapshotRetainCount = max(3, try ValueParsing.integer(entry))
         case "autopurge.purgeInterval": configuration.autopurgeIntervalHours = max(0, try ValueParsing.integer(entry))
         case "forceSync": configuration.forceSync = try ValueParsing.yesNo(entry)
+        // Paddock's own keys (Apache ZooKeeper ignores unknown keys, so a shared zoo.cfg still works).
+        case "paddock.logQuotaMB": configuration.logQuotaBytes = try ValueParsing.positiveInteger(entry) << 20
+        case "paddock.snapshotCompressionLevel":
+            let level = try ValueParsing.nonNegativeInteger(entry)
+            guard level <= 9 else {
+                throw ConfigurationError(kind: .invalidValue, key: entry.key, message: "invalid value for paddock.snapshotCompressionLevel: \"\(entry.value)\" (expected 0 to 9)", line: entry.line)
+            }
+            configuration.snapshotCompressionLevel = level
         case "fsync.warningthresholdms": configuration.fsyncWarningThresholdMs = try ValueParsing.nonNegativeInteger(entry)
         case "DigestAuthenticationProvider.superDigest": configuration.superDigest = try superDigest(entry)
         case "znode.container.checkIntervalMs": configuration.containerCheckIntervalMs = try ValueParsing.positiveInteger(entry)

@@ -44,6 +44,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var autopurgeIntervalHours: Int = 0
     /// `forceSync` (`yes`/`no`): fsync the transaction log before acknowledging.
     public var forceSync: Bool = true
+    /// `paddock.logQuotaMB`: the most the LMDB log may grow to; past it writes fail until purge frees room.
+    public var logQuotaBytes: Int = 64 << 30
+    /// `paddock.snapshotCompressionLevel`: zlib level for snapshots (0 = uncompressed), default by measurement.
+    public var snapshotCompressionLevel: Int = 1
     /// `fsync.warningthresholdms`: log a warning when an fsync takes longer.
     public var fsyncWarningThresholdMs: Int = 1000
     /// `DigestAuthenticationProvider.superDigest`: `super:<base64 sha1>`.

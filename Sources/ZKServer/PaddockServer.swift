@@ -34,7 +34,9 @@ public final class PaddockServer: Sendable {
         do {
             log = try LMDBTransactionLog(
                 directory: dataDirectory.logDirectory,
-                configuration: LMDBConfiguration(forceSync: configuration.forceSync))
+                configuration: LMDBConfiguration(
+                    forceSync: configuration.forceSync, mapSizeBytesInitial: min(64 << 20, configuration.logQuotaBytes),
+                    mapSizeBytesMax: configuration.logQuotaBytes))
         } catch {
             dataDirectory.release()
             throw StartupError(description: "transaction log in \(dataDirectory.logDirectory): \(error)")

@@ -83,7 +83,7 @@ final class ServerNode: @unchecked Sendable {
         self.log = log
         self.logger = logger
         self.recovery = recovery
-        self.snapshotLevel = SnapshotWriter.defaultLevel
+        self.snapshotLevel = Int32(configuration.snapshotCompressionLevel)
         self.snapshotThreshold = Self.nextSnapshotThreshold(snapCount: configuration.transactionsPerSnapshot)
         // One thread owns every LMDB write transaction (appends and purges); snapshots compress on another.
         self.logThread = NIOThreadPool(numberOfThreads: 1)
