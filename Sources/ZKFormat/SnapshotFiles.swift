@@ -82,6 +82,7 @@ public enum SnapshotFiles {
     }
 
     private static func structureProblem(path: String, tree: DataTree) -> String? {
+        guard path.hasPrefix("/"), path == "/" || !path.hasSuffix("/") else { return "node path \"\(path)\" is not absolute" }
         if tree.nodeCount == 0 { return path == "/" ? nil : "first node is \(path), not the root" }
         if tree.nodes[path] != nil { return "node \(path) appears twice" }
         if path == "/" { return "root appears twice" }

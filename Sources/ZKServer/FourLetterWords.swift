@@ -18,8 +18,9 @@ enum FourLetterWords {
         case "stat": return serverSummary(node, withClients: true)
         case "mntr": return monitor(node)
         case "conf":
+            let sizes = directorySizes(node)
             return node.configuration.confReport(
-                dataDirectorySizeBytes: 0, dataLogDirectorySizeBytes: 0,
+                dataDirectorySizeBytes: sizes.data, dataLogDirectorySizeBytes: sizes.log,
                 workingDirectory: FileManager.default.currentDirectoryPath, listeningClientPort: node.listeningPort)
         case "cons": return connectionsReport(node)
         case "crst":
@@ -29,7 +30,9 @@ enum FourLetterWords {
             node.statistics.reset()
             return "Server stats reset.\n"
         case "envi": return environment(node)
-        case "dirs": return "datadir_size: 0\nlogdir_size: 0\n"
+        case "dirs":
+            let sizes = directorySizes(node)
+            return "datadir_size: \(sizes.data)\nlogdir_size: \(sizes.log)\n"
         case "isro": return "rw"
         case "dump": return dump(node)
         case "wchs":
@@ -44,6 +47,18 @@ enum FourLetterWords {
         case "stmk": return ""
         default: return "Unknown command \(word)\n"
         }
+    }
+
+    /// Bytes of the snapshot files and of the LMDB log files.
+    static func directorySizes(_ node: ServerNode) -> (data: Int64, log: Int64) {
+        func size(_ directory: String) -> Int64 {
+            let names = (try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []
+            return names.reduce(Int64(0)) { total, name in
+                let attributes = try? FileManager.default.attributesOfItem(atPath: directory + "/" + name)
+                return total + ((attributes?[.size] as? NSNumber)?.int64Value ?? 0)
+            }
+        }
+        return (size(node.dataDirectory.snapshotDirectory), size(node.dataDirectory.logDirectory))
     }
 
     /// ZooKeeper's node map holds the root twice ("" and "/"), and its counts show it.
@@ -84,8 +99,6 @@ enum FourLetterWords {
         let statistics = node.statistics
         let tree = node.core.tree
         let descriptors = openFileDescriptors()
-        let fsyncAverageMs = statistics.fsyncCount == 0 ? 0 : Double(statistics.fsyncTotalMicroseconds) / Double(statistics.fsyncCount) / 1000
-        let batchAverage = statistics.fsyncCount == 0 ? 0 : Double(statistics.batchSizeTotal) / Double(statistics.fsyncCount)
         let rows: [(String, String)] = [
             ("zk_version", version),
             ("zk_server_state", "standalone"),
@@ -106,13 +119,17 @@ enum FourLetterWords {
             ("zk_global_sessions", "\(node.core.sessions.count)"),
             ("zk_local_sessions", "0"),
             ("zk_last_client_response_size", "-1"),
-            ("zk_fsync_threshold_exceed_count", "0"),
+            ("zk_fsync_threshold_exceed_count", "\(statistics.fsyncThresholdExceededCount)"),
             ("zk_digest_mismatches_count", "\(node.core.digestMismatchCount)"),
-            ("zk_fsynctime_count", "\(statistics.fsyncCount)"),
-            ("zk_avg_fsynctime", String(format: "%.4f", fsyncAverageMs)),
-            ("zk_sync_processor_batch_size_count", "\(statistics.fsyncCount)"),
-            ("zk_avg_sync_processor_batch_size", String(format: "%.4f", batchAverage)),
-        ]
+            ("zk_last_proposal_size", "-1"),
+            ("zk_startup_txns_loaded", "\(node.recovery.txnsReplayed)"),
+            ("zk_startup_txns_load_time", "\(node.recovery.replayMs)"),
+            ("zk_startup_snap_load_time", "\(node.recovery.snapshotLoadMs)"),
+            ("zk_snap_count", "\(statistics.snapshotCount)"),
+        ] + statistics.fsyncTimeMs.rows("fsynctime") + statistics.syncBatchSize.rows("sync_processor_batch_size")
+            + statistics.snapshotTimeMs.rows("snapshottime")
+            + Summary(count: 1, sum: Double(node.recovery.elapsedMs), minimum: Double(node.recovery.elapsedMs),
+                      maximum: Double(node.recovery.elapsedMs)).rows("dbinittime")
         return rows.map { "\($0.0)\t\($0.1)\n" }.joined()
     }
 

@@ -88,6 +88,7 @@ extension ServerNode {
                 let elapsedMs = (monotonicMicroseconds() - snapshotStartedMicroseconds) / 1000
                 statistics.snapshotCount += 1
                 statistics.snapshotLastMs = elapsedMs
+                statistics.snapshotTimeMs.record(Double(elapsedMs))
                 logger.info("snapshot \(path): \(nodeCount) nodes, zxids \(ZxidMath.hex(job.startZxid))...\(ZxidMath.hex(endZxid)), \(elapsedMs) ms")
             case .failure(let error):
                 snapshotFailed(job, error)

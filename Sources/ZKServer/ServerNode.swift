@@ -282,6 +282,8 @@ final class ServerNode: @unchecked Sendable {
                 statistics.fsyncCount += 1
                 statistics.fsyncTotalMicroseconds += elapsed
                 statistics.batchSizeTotal += Int64(records.count)
+                statistics.fsyncTimeMs.record(Double(elapsed) / 1000)
+                statistics.syncBatchSize.record(Double(records.count))
                 if elapsed / 1000 > Int64(configuration.fsyncWarningThresholdMs) {
                     statistics.fsyncThresholdExceededCount += 1
                     logger.warning("fsync-ing the write ahead log took \(elapsed / 1000)ms which will adversely effect operation latency (\(records.count) txns in the batch)")

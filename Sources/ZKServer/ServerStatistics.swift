@@ -1,5 +1,28 @@
+/// ZooKeeper's summary metric as mntr prints it: avg/min/max/cnt/sum.
+struct Summary {
+    var count: Int64 = 0
+    var sum: Double = 0
+    var minimum: Double = 0
+    var maximum: Double = 0
+
+    mutating func record(_ value: Double) {
+        minimum = count == 0 ? value : min(minimum, value)
+        maximum = count == 0 ? value : max(maximum, value)
+        count += 1
+        sum += value
+    }
+
+    func rows(_ name: String) -> [(String, String)] {
+        [("zk_avg_\(name)", "\(count == 0 ? 0 : sum / Double(count))"), ("zk_min_\(name)", "\(minimum)"),
+         ("zk_max_\(name)", "\(maximum)"), ("zk_cnt_\(name)", "\(count)"), ("zk_sum_\(name)", "\(sum)")]
+    }
+}
+
 /// Counters behind srvr / stat / mntr / cons, reset by srst (and crst for connections).
 struct ServerStatistics {
+    var fsyncTimeMs = Summary()
+    var syncBatchSize = Summary()
+    var snapshotTimeMs = Summary()
     var packetsReceived: Int64 = 0
     var packetsSent: Int64 = 0
     var latencyMinMs: Int64 = Int64.max
@@ -32,6 +55,9 @@ struct ServerStatistics {
         kept.fsyncThresholdExceededCount = fsyncThresholdExceededCount
         kept.snapshotCount = snapshotCount
         kept.snapshotLastMs = snapshotLastMs
+        kept.fsyncTimeMs = fsyncTimeMs
+        kept.syncBatchSize = syncBatchSize
+        kept.snapshotTimeMs = snapshotTimeMs
         self = kept
     }
 }
