@@ -188,30 +188,37 @@ struct OSThread {
     func join() { pthread_join(thread, nil) }
 }
 
-/// A pthread mutex with one condition variable.
+/// A pthread mutex with `conditions` condition variables (so a waker can wake exactly the
+/// thread it means instead of every waiter).
 final class Monitor: @unchecked Sendable {
     private let mutex = UnsafeMutablePointer<pthread_mutex_t>.allocate(capacity: 1)
-    private let condition = UnsafeMutablePointer<pthread_cond_t>.allocate(capacity: 1)
+    private let conditions: UnsafeMutablePointer<pthread_cond_t>
+    private let conditionCount: Int
 
-    init() {
+    init(conditions: Int = 1) {
+        conditionCount = max(1, conditions)
+        self.conditions = .allocate(capacity: conditionCount)
         mutex.initialize(to: pthread_mutex_t())
-        condition.initialize(to: pthread_cond_t())
         pthread_mutex_init(mutex, nil)
-        pthread_cond_init(condition, nil)
+        for index in 0..<conditionCount {
+            (self.conditions + index).initialize(to: pthread_cond_t())
+            pthread_cond_init(self.conditions + index, nil)
+        }
     }
 
     deinit {
-        pthread_cond_destroy(condition)
+        for index in 0..<conditionCount { pthread_cond_destroy(conditions + index) }
         pthread_mutex_destroy(mutex)
-        condition.deallocate()
+        conditions.deallocate()
         mutex.deallocate()
     }
 
     func lock() { pthread_mutex_lock(mutex) }
     func unlock() { pthread_mutex_unlock(mutex) }
     /// Only with the mutex held.
-    func wait() { pthread_cond_wait(condition, mutex) }
-    func broadcast() { pthread_cond_broadcast(condition) }
+    func wait(_ condition: Int = 0) { pthread_cond_wait(conditions + condition, mutex) }
+    func signal(_ condition: Int) { pthread_cond_signal(conditions + condition) }
+    func broadcast(_ condition: Int = 0) { pthread_cond_broadcast(conditions + condition) }
 
     func withLock<T>(_ body: () throws -> T) rethrows -> T {
         lock()

@@ -10,16 +10,17 @@ import ZKTree
 ///
 /// `init` checks the header and takes the trailer from the end of the file, so every length in
 /// the stream is bounded by the trailer's stream length (itself bounded by the file size) before
-/// anything is allocated. Then `readSessions()` once, `nextNode()` until it returns nil; the nil comes only
-/// after the whole stream matched the trailer, and `trailer` is set then. Until that nil, what
-/// was returned is unverified: a loader must discard it when any call throws.
+/// anything is allocated. Then `readSessions()` once, `nextNode()` until it returns nil; the nil
+/// comes only after the whole stream matched the trailer, and `trailer` is set then. Until that
+/// nil, what was returned is unverified: a loader must discard it when any call throws.
+/// Memory: two 256 KiB buffers (compressed input, stream window), plus the largest record.
 public final class SnapshotReader {
     public let path: String
     public let header: SnapshotHeader
     /// Set once the stream has been read to its end and matched the trailer.
     public private(set) var trailer: SnapshotTrailer?
 
-    /// Window sizes: the window grows only for a single record larger than this.
+    /// The window grows only for a single record larger than this.
     static let windowBytesInitial = 256 * 1024
 
     private var fd: Int32

@@ -79,7 +79,8 @@ extension ServerCore {
             return .getACL(acl: masked, stat: node.fullStat)
         case .getAllChildrenNumber(let path):
             _ = try readableNode(path, authInfo)
-            return .allChildrenNumber(Int32(tree.descendantCount(of: path)))
+            // ZooKeeper counts map keys under `path + "/"`; for "" that is every node, the root included.
+            return .allChildrenNumber(Int32(path.isEmpty ? tree.nodeCount : tree.descendantCount(of: path)))
         case .getEphemerals(let prefix):
             let all = tree.ephemerals[connection.sessionId]?.cloned().elements ?? []
             let trimmed = prefix.trimmingSpaces

@@ -65,6 +65,17 @@ public struct DataTree: Sendable {
         nodes.reduce(UInt64(0)) { $0 &+ Self.nodeDigest(path: $1.key, node: $1.value) }
     }
 
+    /// Changes a node in place (no copy of its children set), keeping the running digest in step.
+    /// Returns nil when there is no such node.
+    @discardableResult
+    private mutating func modify<T>(_ path: String, _ body: (inout DataNode) -> T) -> T? {
+        guard let before = nodes[path].map({ Self.nodeDigest(path: path, data: $0.data, stat: $0.stat) }) else { return nil }
+        let result = body(&nodes[path]!)
+        digest &-= before
+        digest &+= Self.nodeDigest(path: path, data: nodes[path]!.data, stat: nodes[path]!.stat)
+        return result
+    }
+
     /// Replaces a node, keeping the running digest in step.
     private mutating func store(_ path: String, _ node: DataNode?) {
         if let old = nodes[path] { digest &-= Self.nodeDigest(path: path, node: old) }
@@ -86,11 +97,8 @@ public struct DataTree: Sendable {
     public mutating func loadNode(path: String, data: [UInt8]?, acl: [ACL], stat: StatPersisted) {
         store(path, DataNode(data: data, acl: acl, stat: stat))
         if path != "/" {
-            let parentPath = PathValidation.parent(of: path)
-            if var parent = nodes[parentPath] {
-                parent.children.insert(String(PathValidation.lastComponent(of: path)))
-                nodes[parentPath] = parent
-            }
+            // In place: copying the parent out and back would copy its whole children set.
+            nodes[PathValidation.parent(of: path)]?.children.insert(String(PathValidation.lastComponent(of: path)))
         }
         let owner = stat.ephemeralOwner
         if owner == EphemeralOwner.container {
@@ -167,20 +175,24 @@ public struct DataTree: Sendable {
             let error = deleteNode(path, zxid: zxid, notifications: &notifications)
             return TxnResult(type: body.opCode, error: error, path: path)
         case .setData(let path, let data, let version):
-            guard var node = nodes[path] else { return TxnResult(type: .setData, error: .noNode, path: path) }
-            node.data = data
-            node.stat.mtime = header.time
-            node.stat.mzxid = zxid
-            node.stat.version = version
-            store(path, node)
-            _ = dataWatches.trigger(path: path, type: .nodeDataChanged, acl: node.acl, into: &notifications)
-            return TxnResult(type: .setData, path: path, stat: node.fullStat)
+            let changed = modify(path) { node -> (acl: [ACL], stat: Stat) in
+                node.data = data
+                node.stat.mtime = header.time
+                node.stat.mzxid = zxid
+                node.stat.version = version
+                return (node.acl, node.fullStat)
+            }
+            guard let changed else { return TxnResult(type: .setData, error: .noNode, path: path) }
+            _ = dataWatches.trigger(path: path, type: .nodeDataChanged, acl: changed.acl, into: &notifications)
+            return TxnResult(type: .setData, path: path, stat: changed.stat)
         case .setACL(let path, let acl, let version):
-            guard var node = nodes[path] else { return TxnResult(type: .setACL, error: .noNode, path: path) }
-            node.stat.aversion = version
-            node.acl = acl
-            store(path, node)
-            return TxnResult(type: .setACL, path: path, stat: node.fullStat)
+            let stat = modify(path) { node -> Stat in
+                node.stat.aversion = version
+                node.acl = acl
+                return node.fullStat
+            }
+            guard let stat else { return TxnResult(type: .setACL, error: .noNode, path: path) }
+            return TxnResult(type: .setACL, path: path, stat: stat)
         case .check(let path, _):
             return TxnResult(type: .check, path: path)
         case .createSession(let timeoutMs):
@@ -234,12 +246,12 @@ public struct DataTree: Sendable {
     }
 
     private mutating func setCVersionPzxid(_ path: String, cversion requested: Int32, zxid: Int64) {
-        guard var parent = nodes[path] else { return }
-        let cversion = requested == -1 ? parent.stat.cversion &+ 1 : requested
-        if cversion > parent.stat.cversion {
-            parent.stat.cversion = cversion
-            parent.stat.pzxid = zxid
-            store(path, parent)
+        modify(path) { parent in
+            let cversion = requested == -1 ? parent.stat.cversion &+ 1 : requested
+            if cversion > parent.stat.cversion {
+                parent.stat.cversion = cversion
+                parent.stat.pzxid = zxid
+            }
         }
     }
 
@@ -250,18 +262,19 @@ public struct DataTree: Sendable {
     ) -> ErrorCode {
         let parentPath = PathValidation.parent(of: path)
         let childName = String(PathValidation.lastComponent(of: path))
-        guard var parent = nodes[parentPath] else { return .noNode }
+        guard nodes[parentPath] != nil else { return .noNode }
         if nodes[path] != nil { return .nodeExists }
-        var newCVersion = parentCVersion
-        if newCVersion == -1 { newCVersion = parent.stat.cversion + 1 }
-        // Replay of a create that a fuzzy snapshot already saw deleted must not move cversion back.
-        if newCVersion > parent.stat.cversion {
-            parent.stat.cversion = newCVersion
-            parent.stat.pzxid = zxid
-        }
-        parent.children.insert(childName)
-        store(parentPath, parent)
-        let parentACL = parent.acl
+        let parentACL = modify(parentPath) { parent -> [ACL] in
+            var newCVersion = parentCVersion
+            if newCVersion == -1 { newCVersion = parent.stat.cversion + 1 }
+            // Replay of a create that a fuzzy snapshot already saw deleted must not move cversion back.
+            if newCVersion > parent.stat.cversion {
+                parent.stat.cversion = newCVersion
+                parent.stat.pzxid = zxid
+            }
+            parent.children.insert(childName)
+            return parent.acl
+        } ?? []
         var stat = StatPersisted()
         stat.czxid = zxid
         stat.mzxid = zxid
@@ -286,11 +299,13 @@ public struct DataTree: Sendable {
     public mutating func deleteNode(_ path: String, zxid: Int64, notifications: inout [WatchNotification]) -> ErrorCode {
         let parentPath = PathValidation.parent(of: path)
         let childName = String(PathValidation.lastComponent(of: path))
-        guard var parent = nodes[parentPath] else { return .noNode }
         // The child may already be gone in a fuzzy snapshot; pzxid still moves forward.
-        parent.children.remove(childName)
-        if zxid > parent.stat.pzxid { parent.stat.pzxid = zxid }
-        store(parentPath, parent)
+        let parentACL = modify(parentPath) { parent -> [ACL] in
+            parent.children.remove(childName)
+            if zxid > parent.stat.pzxid { parent.stat.pzxid = zxid }
+            return parent.acl
+        }
+        guard let parentACL else { return .noNode }
         guard let node = nodes[path] else { return .noNode }
         store(path, nil)
         let owner = node.stat.ephemeralOwner
@@ -304,7 +319,7 @@ public struct DataTree: Sendable {
         }
         let fired = dataWatches.trigger(path: path, type: .nodeDeleted, acl: node.acl, into: &notifications)
         _ = childWatches.trigger(path: path, type: .nodeDeleted, acl: node.acl, suppressed: fired, into: &notifications)
-        _ = childWatches.trigger(path: parentPath, type: .nodeChildrenChanged, acl: parent.acl, into: &notifications)
+        _ = childWatches.trigger(path: parentPath, type: .nodeChildrenChanged, acl: parentACL, into: &notifications)
         return .ok
     }
 

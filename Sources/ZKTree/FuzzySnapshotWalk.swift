@@ -17,11 +17,14 @@ public struct FuzzySnapshotWalk: Sendable {
         var slice: [(path: String, node: DataNode)] = []
         slice.reserveCapacity(min(nodesMax, 4096))
         while slice.count < nodesMax, let path = pending.popLast() {
-            guard let node = tree.node(path) else { continue }
-            slice.append((path, node))
+            guard var node = tree.node(path) else { continue }
             visitedCount += 1
             // Reverse-sorted onto the stack, so children come off in sorted order.
             for child in node.children.sorted(by: >) { pending.append(PathValidation.join(path, child)) }
+            // The copy leaves without its children set: holding it would make the next create
+            // under this parent copy the whole set.
+            node.children = []
+            slice.append((path, node))
         }
         return slice
     }

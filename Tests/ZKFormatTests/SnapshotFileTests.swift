@@ -163,7 +163,7 @@ import ZKTree
             for path in paths { try writer.writeNode(path: path, node: DataNode(data: [1])) }
             return try writer.finish(endZxid: zxid).path
         }
-        for (index, paths) in [["/", "/a/b"], ["/a"], ["/", "/a", "/a"], ["/", "/"]].enumerated() {
+        for (index, paths) in [["/", "/a/b"], ["/a"], ["/", "/a", "/a"], ["/", "/"], ["/", "a"], ["/", "/a/"]].enumerated() {
             let path = try snapshot(paths, zxid: Int64(index + 1))
             // The file itself is valid; only building a tree from it fails.
             #expect(throws: Never.self) { try SnapshotFiles.verify(path: path).get() }

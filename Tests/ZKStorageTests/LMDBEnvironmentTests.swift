@@ -1,6 +1,7 @@
+import Foundation
 import Testing
 import ZKBase
-import ZKStorage
+@testable import ZKStorage
 
 @Suite struct LMDBEnvironmentTests {
     @Test func mapGrowsTransparentlyFromATinyStart() throws {
@@ -19,6 +20,82 @@ import ZKStorage
             #expect(try readAll(log).count == 6000)
             #expect(log.verify().isEmpty)
         }
+    }
+
+    @Test func mapGrowthWaitsForReadTransactionsOfOtherThreads() throws {
+        try withTemporaryDirectory { path in
+            let log = try LMDBTransactionLog(directory: path, configuration: LMDBConfiguration(mapSizeBytesInitial: 256 << 10))
+            defer { log.close() }
+            try log.append(makeRecords(1...10, payloadBytes: 1000))
+            let mapBefore = log.environment.mapSizeBytes
+            let opened = DispatchSemaphore(value: 0)
+            let finished = DispatchSemaphore(value: 0)
+            let readerEnd = Failures()
+            Thread.detachNewThread {
+                defer { finished.signal() }
+                do {
+                    try log.environment.withReadTransaction { _ throws(LogError) in
+                        opened.signal()
+                        usleep(300_000)
+                        readerEnd.add("\(DispatchTime.now().uptimeNanoseconds)")
+                    }
+                } catch {
+                    readerEnd.add("failed: \(error)")
+                }
+            }
+            opened.wait()
+            // Needs a bigger map: the remap must wait until the reader above has ended.
+            try log.append(makeRecords(11...1010, payloadBytes: 1000))
+            let appendEnd = DispatchTime.now().uptimeNanoseconds
+            finished.wait()
+            #expect(log.environment.mapSizeBytes > mapBefore)
+            let readerEndNanoseconds = UInt64(readerEnd.messages.first ?? "") ?? .max
+            #expect(readerEndNanoseconds <= appendEnd, "\(readerEnd.messages)")
+            #expect(try readAll(log).count == 1010)
+        }
+    }
+
+    @Test func mapGrowsWhileOtherThreadsRead() throws {
+        try withTemporaryDirectory { path in
+            let log = try LMDBTransactionLog(directory: path, configuration: LMDBConfiguration(mapSizeBytesInitial: 1 << 20))
+            defer { log.close() }
+            try log.append(makeRecords(1...50, payloadBytes: 1000))
+            let stop = NSLock()
+            nonisolated(unsafe) var stopped = false
+            let readers = (0..<2).map { _ in
+                let done = DispatchSemaphore(value: 0)
+                let failures = Failures()
+                Thread.detachNewThread {
+                    defer { done.signal() }
+                    while !stop.withLock({ stopped }) {
+                        do {
+                            let records = try log.records(after: 0, limit: 50)
+                            if records.count != 50 { failures.add("read \(records.count) records") }
+                        } catch {
+                            failures.add("\(error)")
+                        }
+                    }
+                }
+                return (done, failures)
+            }
+            for start in stride(from: Int64(51), through: 5951, by: 50) {
+                try log.append(makeRecords(start...(start + 49), payloadBytes: 1000))
+            }
+            stop.withLock { stopped = true }
+            for (done, failures) in readers {
+                done.wait()
+                #expect(failures.messages.isEmpty, "\(failures.messages.prefix(3))")
+            }
+            #expect(log.environment.mapSizeBytes >= 8 << 20)
+            #expect(log.verify().isEmpty)
+        }
+    }
+
+    final class Failures: @unchecked Sendable {
+        private let lock = NSLock()
+        private var stored: [String] = []
+        func add(_ message: String) { lock.withLock { stored.append(message) } }
+        var messages: [String] { lock.withLock { stored } }
     }
 
     @Test func quotaReachedReturnsFullKeepsEarlierRecordsAndLiftsWithABiggerQuota() throws {
