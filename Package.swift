@@ -33,6 +33,13 @@ let package = Package(
         .target(name: "ZKStorage", dependencies: [
             "ZKBase", "ZKWire", "ZKTree", "ZKFormat", "CLMDB", "CZlib", .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strictSettings),
+        .target(name: "ZKBench", dependencies: [
+            "ZKBase", "ZKWire", "ZKTree", "ZKFormat", "ZKStorage", "CLMDB", "CZlib",
+        ], swiftSettings: strictSettings),
+        .target(name: "ZKTools", dependencies: [
+            "ZKBase", "ZKWire", "ZKTree", "ZKFormat", "ZKStorage", "CLMDB", "CZlib",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ], swiftSettings: strictSettings),
         .target(name: "ZKServer", dependencies: [
             "ZKBase", "ZKWire", "ZKTree", "ZKPipeline", "ZKConfig", "ZKStorage",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -40,7 +47,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSettings),
         .executableTarget(name: "paddock", dependencies: [
-            "ZKServer", "ZKConfig",
+            "ZKServer", "ZKConfig", "ZKBench", "ZKTools",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSettings),
@@ -51,6 +58,9 @@ let package = Package(
         .testTarget(name: "ZKTreeTests", dependencies: ["ZKBase", "ZKWire", "ZKTree"]),
         .testTarget(name: "ZKPipelineTests", dependencies: ["ZKBase", "ZKWire", "ZKTree", "ZKPipeline"]),
         .testTarget(name: "ZKConfigTests", dependencies: ["ZKBase", "ZKConfig"]),
+        .testTarget(name: "ZKToolsTests", dependencies: [
+            "ZKBase", "ZKWire", "ZKTree", "ZKFormat", "ZKStorage", "ZKTools", "CLMDB",
+        ], exclude: ["Expected", "Fixtures"]),
         // Golden files are read from the source tree (#filePath), so later code is checked against them.
         .testTarget(name: "ZKFormatTests", dependencies: ["ZKBase", "ZKWire", "ZKTree", "ZKFormat"], exclude: ["Golden"]),
         .testTarget(name: "ZKStorageTests", dependencies: ["ZKBase", "ZKWire", "ZKTree", "ZKPipeline", "ZKFormat", "ZKStorage", "CLMDB"]),

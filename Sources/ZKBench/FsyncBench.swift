@@ -295,59 +295,79 @@ public enum FsyncBench {
 
     // MARK: - 4. Group commit
 
-    /// What the writers and the committer share (guarded by `monitor`).
+    /// What the writers and the committer share (guarded by `monitor`). Condition 0 wakes the
+    /// committer, 1 the starting thread, 2 + w writer w: a commit wakes only the writers whose
+    /// txns it carried, as a reply goes only to the connection that sent the request.
     final class GroupCommitState: @unchecked Sendable {
-        let monitor = Monitor()
-        var waiting: [LoggedTxn] = []
-        /// Tickets: txns handed in so far / made durable so far (FIFO, so ticket < durable = done).
+        let monitor: Monitor
+        var waiting: [(txn: LoggedTxn, writer: Int)] = []
+        var durable: [Bool]
         var submitted = 0
-        var durable = 0
         var ready = 0
         var started = false
         var writersDone = 0
         var commits = 0
+        var records = 0
         var failure: (any Error)?
         var latencies: [[UInt64]]
 
-        init(writers: Int) { latencies = Array(repeating: [], count: writers) }
+        init(writers: Int) {
+            monitor = Monitor(conditions: writers + 2)
+            durable = Array(repeating: false, count: writers)
+            latencies = Array(repeating: [], count: writers)
+        }
+
+        static let committer = 0
+        static let starter = 1
+        static func writer(_ index: Int) -> Int { index + 2 }
     }
 
     static func measureGroupCommit(directory: String, writers: Int, template: TxnTemplate, options: Options) throws -> Commits {
         let log = try LMDBTransactionLog(directory: directory, configuration: LMDBConfiguration())
         defer { log.close() }
         let state = GroupCommitState(writers: writers)
+        let monitor = state.monitor
         let secondsPerPoint = options.seconds
         let recordsCap = options.bytesCapPerPoint / options.recordBytes
-        var start: UInt64 = 0
-        var end: UInt64 = 0
 
         // The committer: everything waiting goes into one append (one LMDB txn, one sync), as
-        // ServerNode.submitBatchIfIdle does; zxids are given in ticket order.
+        // ServerNode.submitBatchIfIdle does; zxids are given in arrival order.
         let committer = OSThread {
             var counter: Int64 = 0
+            var batch: [LoggedTxn] = []
+            var owners: [Int] = []
             while true {
-                state.monitor.lock()
-                while state.waiting.isEmpty && state.writersDone < writers { state.monitor.wait() }
+                monitor.lock()
+                while state.waiting.isEmpty && state.writersDone < writers { monitor.wait(GroupCommitState.committer) }
                 if state.waiting.isEmpty {
-                    state.monitor.unlock()
+                    monitor.unlock()
                     return
                 }
-                var batch = state.waiting
-                state.waiting = []
-                state.monitor.unlock()
-                for index in batch.indices {
+                batch.removeAll(keepingCapacity: true)
+                owners.removeAll(keepingCapacity: true)
+                for entry in state.waiting {
                     counter += 1
-                    batch[index].txn.header.zxid = ZxidMath.make(epoch: 1, counter: counter)
+                    var txn = entry.txn
+                    txn.txn.header.zxid = ZxidMath.make(epoch: 1, counter: counter)
+                    batch.append(txn)
+                    owners.append(entry.writer)
                 }
+                state.waiting.removeAll(keepingCapacity: true)
+                monitor.unlock()
+                var failure: (any Error)?
                 do {
                     try log.append(batch)
                 } catch {
-                    state.monitor.withLock { state.failure = error }
+                    failure = error
                 }
-                state.monitor.withLock {
-                    state.durable += batch.count
+                monitor.withLock {
+                    if let failure { state.failure = failure }
+                    state.records += batch.count
                     state.commits += 1
-                    state.monitor.broadcast()
+                    for writer in owners {
+                        state.durable[writer] = true
+                        monitor.signal(GroupCommitState.writer(writer))
+                    }
                 }
             }
         }
@@ -356,12 +376,13 @@ public enum FsyncBench {
         for writer in 0..<writers {
             threads.append(OSThread {
                 let clientId = Int64(0x1_0000_0000) + Int64(writer)
+                let condition = GroupCommitState.writer(writer)
                 var mine: [UInt64] = []
-                state.monitor.lock()
+                monitor.lock()
                 state.ready += 1
-                state.monitor.broadcast()
-                while !state.started { state.monitor.wait() }
-                state.monitor.unlock()
+                monitor.signal(GroupCommitState.starter)
+                while !state.started { monitor.wait(condition) }
+                monitor.unlock()
                 let deadline = monotonicNanoseconds() + UInt64(secondsPerPoint * 1e9)
                 var txnCount: Int64 = 0
                 while true {
@@ -369,39 +390,38 @@ public enum FsyncBench {
                     guard begin < deadline else { break }
                     txnCount += 1
                     let txn = template.logged(counter: txnCount, clientId: clientId)
-                    state.monitor.lock()
+                    monitor.lock()
                     if state.failure != nil || state.submitted >= recordsCap {
-                        state.monitor.unlock()
+                        monitor.unlock()
                         break
                     }
-                    let ticket = state.submitted
                     state.submitted += 1
-                    state.waiting.append(txn)
-                    state.monitor.broadcast()
-                    while state.durable <= ticket { state.monitor.wait() }
-                    state.monitor.unlock()
+                    state.durable[writer] = false
+                    state.waiting.append((txn, writer))
+                    monitor.signal(GroupCommitState.committer)
+                    while !state.durable[writer] { monitor.wait(condition) }
+                    monitor.unlock()
                     mine.append(monotonicNanoseconds() - begin)
                 }
-                state.monitor.withLock {
+                monitor.withLock {
                     state.latencies[writer] = mine
                     state.writersDone += 1
-                    state.monitor.broadcast()
+                    monitor.signal(GroupCommitState.committer)
                 }
             })
         }
-        state.monitor.withLock {
-            while state.ready < writers { state.monitor.wait() }
-            start = monotonicNanoseconds()
+        let start: UInt64 = monitor.withLock {
+            while state.ready < writers { monitor.wait(GroupCommitState.starter) }
             state.started = true
-            state.monitor.broadcast()
+            for writer in 0..<writers { monitor.signal(GroupCommitState.writer(writer)) }
+            return monotonicNanoseconds()
         }
         for thread in threads { thread.join() }
-        end = monotonicNanoseconds()
-        state.monitor.withLock { state.monitor.broadcast() }
+        let end = monotonicNanoseconds()
         committer.join()
         if let failure = state.failure { throw failure }
         return Commits(
-            batch: writers, commits: state.commits, records: state.durable, seconds: Double(end - start) / 1e9,
+            batch: writers, commits: state.commits, records: state.records, seconds: Double(end - start) / 1e9,
             latencies: state.latencies.flatMap { $0 }, recordBytes: options.recordBytes)
     }
 }

@@ -9,7 +9,7 @@ struct Paddock: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "paddock",
         abstract: "A ZooKeeper-compatible coordination service.",
-        subcommands: [ServerCommand.self, BenchCommand.self])
+        subcommands: [ServerCommand.self, DataCommand.self, SnapshotCommand.self, BenchCommand.self])
 }
 
 struct ServerCommand: ParsableCommand {

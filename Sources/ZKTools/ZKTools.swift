@@ -1,0 +1,1 @@
+// ZKTools: offline data-directory tools (see DataCommand in the paddock executable).
