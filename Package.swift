@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
     ],
     targets: [
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
@@ -36,6 +37,12 @@ let package = Package(
         .target(name: "ZKBench", dependencies: [
             "ZKBase", "ZKWire", "ZKTree", "ZKFormat", "ZKStorage", "CLMDB", "CZlib",
         ], swiftSettings: strictSettings),
+        .target(name: "ZKLoad", dependencies: [
+            "ZKBase", "ZKWire",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Histogram", package: "hdrhistogram-swift"),
+        ], swiftSettings: strictSettings),
         .target(name: "ZKTools", dependencies: [
             "ZKBase", "ZKWire", "ZKTree", "ZKFormat", "ZKStorage", "CLMDB", "CZlib",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -47,7 +54,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSettings),
         .executableTarget(name: "paddock", dependencies: [
-            "ZKServer", "ZKConfig", "ZKBench", "ZKTools",
+            "ZKServer", "ZKConfig", "ZKBench", "ZKTools", "ZKLoad",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSettings),

@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure storage throughput next to this machine's physical limits (benchmarks, not tests).",
-        subcommands: [BenchFsyncCommand.self, BenchSnapshotCommand.self])
+        subcommands: [BenchFsyncCommand.self, BenchSnapshotCommand.self, BenchLoadCommand.self])
 }
 
 struct BenchFsyncCommand: ParsableCommand {
@@ -20,19 +20,32 @@ struct BenchFsyncCommand: ParsableCommand {
     var dir: String?
 
     @Option(name: .long, help: "Seconds per measurement point.")
-    var seconds: Double = 2
+    var seconds: Double = 1
+
+    @Option(name: .long, help: "Rounds per point (raw and Paddock back to back, alternating order); the median round is reported.")
+    var rounds = 3
+
+    @Option(name: .long, help: "Batch sizes (records per commit) for raw LMDB and the Paddock log, comma-separated; empty for none.")
+    var batches = "1,10,100,1000"
+
+    @Option(name: .long, help: "Writer thread counts for group commit, comma-separated; empty for none.")
+    var writers = "1,8,32,100"
 
     @Flag(name: .long, help: "Print one JSON object instead of a table.")
     var json = false
 
     func validate() throws {
         guard seconds > 0 && seconds <= 600 else { throw ValidationError("--seconds must be in (0, 600]") }
+        guard rounds >= 1 && rounds <= 100 else { throw ValidationError("--rounds must be in 1...100") }
     }
 
     func run() throws {
         let report: FsyncBench.Report
         do {
-            report = try FsyncBench.run(FsyncBench.Options(directory: dir, seconds: seconds), progress: benchProgress)
+            let options = FsyncBench.Options(
+                directory: dir, seconds: seconds, rounds: rounds, batchSizes: try BenchParsing.counts(batches),
+                writerCounts: try BenchParsing.counts(writers))
+            report = try FsyncBench.run(options, progress: benchProgress)
         } catch {
             FileHandle.standardError.write(Data("paddock bench fsync: \(error)\n".utf8))
             throw ExitCode(1)
@@ -71,7 +84,7 @@ struct BenchSnapshotCommand: ParsableCommand {
         let report: SnapshotBench.Report
         do {
             let options = SnapshotBench.Options(
-                znodeCounts: try SnapshotBench.parseCounts(znodes), valueBytes: try SnapshotBench.parseRange(valueBytes),
+                znodeCounts: try BenchParsing.counts(znodes), valueBytes: try BenchParsing.byteRange(valueBytes),
                 level: level, directory: dir, fanout: fanout, seed: seed)
             report = try SnapshotBench.run(options, progress: benchProgress)
         } catch {

@@ -1,0 +1,186 @@
+import Glibc
+import Histogram
+import NIOCore
+import ZKBase
+import ZKWire
+
+/// Shared, loop-confined counters of one load run (all sessions run on the load's event loops;
+/// each loop has its own `LoadCounters`, merged at the end).
+final class LoadCounters {
+    var measuring = false
+    var stopping = false
+    var operations: UInt64 = 0
+    var errors: UInt64 = 0
+    var firstError: String?
+    /// Latencies in microseconds, up to a minute.
+    var latencies = Histogram<UInt64>(highestTrackableValue: 60_000_000, numberOfSignificantValueDigits: .three)
+
+    init() {}
+}
+
+/// One session: handshake, then keeps `inflight` requests outstanding, writing a batch and
+/// flushing once per read cycle. Replies come back in order, so send times and kinds are FIFO.
+final class LoadSessionHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    typealias OutboundOut = ByteBuffer
+
+    enum Kind { case create, set, get }
+
+    private let configuration: LoadConfiguration
+    private let counters: LoadCounters
+    private let sessionIndex: Int
+    private let connected: EventLoopPromise<Void>
+    private var random: SplitMix
+    private var inbound = ByteBuffer()
+    private var handshakeDone = false
+    private var xid: Int32 = 0
+    private var createSequence = 0
+    private var sentAt: [UInt64] = []
+    private var kinds: [Kind] = []
+    private var head = 0
+    private var outstanding = 0
+    private let value: [UInt8]
+
+    init(configuration: LoadConfiguration, counters: LoadCounters, sessionIndex: Int, connected: EventLoopPromise<Void>) {
+        self.configuration = configuration
+        self.counters = counters
+        self.sessionIndex = sessionIndex
+        self.connected = connected
+        self.random = SplitMix(state: configuration.seed &+ UInt64(sessionIndex) &* 0x9E37_79B9)
+        self.value = (0..<configuration.valueBytes).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ sessionIndex) }
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        var buffer = context.channel.allocator.buffer(capacity: 64)
+        buffer.writeInteger(Int32(0))
+        ConnectRequest(timeoutMs: 30_000).encode(into: &buffer)
+        buffer.setInteger(Int32(buffer.readableBytes - 4), at: 0)
+        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        connected.fail(LoadError(description: "session \(sessionIndex): connection closed"))
+        if !counters.stopping && counters.firstError == nil { counters.firstError = "session \(sessionIndex): connection closed by the server" }
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var incoming = unwrapInboundIn(data)
+        inbound.writeBuffer(&incoming)
+        while let length = inbound.getInteger(at: inbound.readerIndex, as: Int32.self), inbound.readableBytes >= 4 + Int(length) {
+            inbound.moveReaderIndex(forwardBy: 4)
+            var frame = inbound.readSlice(length: Int(length))!
+            if !handshakeDone {
+                handshakeDone = true
+                connected.succeed(())
+                continue
+            }
+            handleReply(&frame)
+        }
+        inbound.discardReadBytes()
+    }
+
+    func channelReadComplete(context: ChannelHandlerContext) {
+        fill(context)
+    }
+
+    /// Starts the steady state once every session is connected.
+    func start(context: ChannelHandlerContext) { fill(context) }
+
+    private func handleReply(_ frame: inout ByteBuffer) {
+        guard let header = try? ReplyHeader(from: &frame) else { return }
+        if header.xid < 0 { return }  // notifications and pings are not ours
+        let now = monotonicNanoseconds()
+        let sent = sentAt[head]
+        let kind = kinds[head]
+        head += 1
+        outstanding -= 1
+        if head == sentAt.count {
+            head = 0
+            sentAt.removeAll(keepingCapacity: true)
+            kinds.removeAll(keepingCapacity: true)
+        }
+        let ok = header.err == 0 || (kind == .create && header.err == ErrorCode.nodeExists.rawValue)
+        guard counters.measuring else { return }
+        counters.operations += 1
+        _ = counters.latencies.record(max(1, (now - sent) / 1000))
+        if !ok {
+            counters.errors += 1
+            if counters.firstError == nil { counters.firstError = "\(kind) answered error \(header.err)" }
+        }
+    }
+
+    private func fill(_ context: ChannelHandlerContext) {
+        guard handshakeDone, !counters.stopping else { return }
+        var wrote = false
+        while outstanding < configuration.inflight {
+            var buffer = context.channel.allocator.buffer(capacity: 64 + configuration.valueBytes)
+            buffer.writeInteger(Int32(0))
+            let kind = nextKind()
+            xid &+= 1
+            request(kind).encode(into: &buffer)
+            buffer.setInteger(Int32(buffer.readableBytes - 4), at: 0)
+            sentAt.append(monotonicNanoseconds())
+            kinds.append(kind)
+            outstanding += 1
+            context.write(wrapOutboundOut(buffer), promise: nil)
+            wrote = true
+        }
+        if wrote { context.flush() }
+    }
+
+    private func nextKind() -> Kind {
+        switch configuration.operation {
+        case .create: return .create
+        case .set: return .set
+        case .get: return .get
+        case .mixed(let fraction): return random.nextUnit() < fraction ? .get : .set
+        }
+    }
+
+    private func request(_ kind: Kind) -> ClientRequest {
+        switch kind {
+        case .create:
+            createSequence += 1
+            let path = "\(configuration.root)/c\(sessionIndex)-\(createSequence)"
+            return ClientRequest(xid: xid, opCodeRaw: OpCode.create.rawValue, body: .create(
+                opCode: .create, CreateRequest(path: path, data: value, acl: ACL.openUnsafe, flags: 0)))
+        case .set:
+            return ClientRequest(xid: xid, opCodeRaw: OpCode.setData.rawValue, body: .setData(path: randomNode(), data: value, version: -1))
+        case .get:
+            return ClientRequest(xid: xid, opCodeRaw: OpCode.getData.rawValue, body: .getData(path: randomNode(), watch: false))
+        }
+    }
+
+    private func randomNode() -> String {
+        "\(configuration.root)/n\(Int(random.next() % UInt64(max(1, configuration.znodes))))"
+    }
+}
+
+@available(*, unavailable)
+extension LoadSessionHandler: Sendable {}
+
+public struct LoadError: Error, CustomStringConvertible {
+    public var description: String
+}
+
+struct SplitMix {
+    var state: UInt64
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func nextUnit() -> Double { Double(next() >> 11) / Double(1 << 53) }
+}
+
+func monotonicNanoseconds() -> UInt64 { DispatchTimeLike.now() }
+
+enum DispatchTimeLike {
+    static func now() -> UInt64 {
+        var spec = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &spec)
+        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+    }
+}
