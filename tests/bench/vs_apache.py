@@ -1,0 +1,167 @@
+#!/usr/bin/env python3
+"""Paddock vs Apache ZooKeeper 3.8, measured the same way on one machine in one run.
+
+Both servers run standalone from the same zoo.cfg (forceSync=yes, fresh data dirs on the same
+disk). Each load point runs against A (Apache) and B (Paddock) in alternation, A B A B ...,
+`--rounds` times, with the same `paddock bench load` generator, and the best of each side is
+reported with Paddock/ZooKeeper ratios. Then: RSS after loading --rss-znodes znodes of 100 B,
+and the restart time of a --restart-znodes x 1 KiB tree (until `srvr` answers Mode: standalone).
+
+    tools/vs-apache                    # the default matrix (a few minutes)
+    tools/vs-apache --full             # the whole matrix of issue 5 (about an hour)
+"""
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.abspath(os.path.join(HERE, '..', '..'))
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'differential'))
+
+from servers import ApacheServer, PaddockServer, four_letter  # noqa: E402
+
+BENCH_CFG = {'forceSync': 'yes', 'maxClientCnxns': 0}
+
+
+def load(binary, port, pid, op, sessions, inflight, seconds, warmup, size=1024, znodes=1000):
+    command = [binary, 'bench', 'load', '--hosts', '127.0.0.1:%d' % port, '--op', op, '--sessions', str(sessions),
+               '--inflight', str(inflight), '--seconds', str(seconds), '--warmup', str(warmup), '--size', str(size),
+               '--znodes', str(znodes), '--server-pid', str(pid), '--json']
+    out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + warmup + 600)
+    if out.returncode != 0:
+        raise RuntimeError('load failed (%s): %s %s' % (' '.join(command), out.stdout, out.stderr))
+    return json.loads(out.stdout)
+
+
+def rss_kib(pid):
+    with open('/proc/%d/status' % pid) as f:
+        for line in f:
+            if line.startswith('VmRSS:'):
+                return int(line.split()[1])
+    return -1
+
+
+def server_pid(server):
+    # The JVM / paddock is the process group leader started by the harness.
+    return server.proc.pid
+
+
+def restart_seconds(server):
+    server.proc.terminate()
+    server.proc.wait(timeout=60)
+    started = time.monotonic()
+    server.start(ready_timeout=600)
+    return time.monotonic() - started
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument('--paddock-bin', default=os.path.join(ROOT, '.build', 'release', 'paddock'))
+    ap.add_argument('--rounds', type=int, default=2)
+    ap.add_argument('--seconds', type=float, default=5)
+    ap.add_argument('--warmup', type=float, default=2)
+    ap.add_argument('--full', action='store_true', help='the whole matrix: get/set/create/mixed:0.9 x 1/8/32 sessions x 1/16/100 in flight, 3 rounds')
+    ap.add_argument('--rss-znodes', type=int, default=1000000)
+    ap.add_argument('--restart-znodes', type=int, default=200000)
+    ap.add_argument('--json', action='store_true')
+    args = ap.parse_args()
+
+    if args.full:
+        args.rounds = max(args.rounds, 3)
+        points = [(op, s, k) for op in ('get', 'set', 'create', 'mixed:0.9') for s in (1, 8, 32) for k in (1, 16, 100)]
+    else:
+        points = [('set', 1, 1), ('get', 32, 100), ('set', 32, 100), ('create', 32, 100), ('mixed:0.9', 32, 100)]
+
+    results = []
+    a = ApacheServer('vs-apache', extra_cfg=BENCH_CFG)
+    b = PaddockServer('vs-paddock', args.paddock_bin, extra_cfg=BENCH_CFG)
+    try:
+        a.start(120)
+        b.start(120)
+        for op, sessions, inflight in points:
+            best = {}
+            for _ in range(args.rounds):
+                for name, server in (('zookeeper', a), ('paddock', b)):
+                    report = load(args.paddock_bin, server.port, server_pid(server), op, sessions, inflight,
+                                  args.seconds, args.warmup)
+                    if name not in best or report['operationsPerSecond'] > best[name]['operationsPerSecond']:
+                        best[name] = report
+            results.append({'op': op, 'sessions': sessions, 'inflight': inflight, **best})
+            print_point(results[-1], file=sys.stderr)
+        # Memory: a tree of small znodes, loaded through the same wire protocol.
+        memory = {}
+        for name, server in (('zookeeper', a), ('paddock', b)):
+            load(args.paddock_bin, server.port, server_pid(server), 'get', 1, 1, 0.2, 0, size=100,
+                 znodes=args.rss_znodes)
+            memory[name] = rss_kib(server_pid(server))
+        print('RSS after %d znodes of 100 B: zookeeper %d MiB, paddock %d MiB' % (
+            args.rss_znodes, memory['zookeeper'] // 1024, memory['paddock'] // 1024), file=sys.stderr)
+    finally:
+        a.stop()
+        b.stop()
+
+    # Restart: a fresh pair of servers with a 1 KiB tree.
+    restart = {}
+    a = ApacheServer('vs-apache-restart', extra_cfg=BENCH_CFG)
+    b = PaddockServer('vs-paddock-restart', args.paddock_bin, extra_cfg=BENCH_CFG)
+    try:
+        for name, server in (('zookeeper', a), ('paddock', b)):
+            server.start(120)
+            load(args.paddock_bin, server.port, server_pid(server), 'get', 1, 1, 0.2, 0, size=1024,
+                 znodes=args.restart_znodes)
+            restart[name] = restart_seconds(server)
+            count = four_letter('127.0.0.1', server.port, 'mntr')
+            restart[name + '_znodes'] = next((int(l.split('\t')[1]) for l in count.splitlines() if l.startswith('zk_znode_count')), -1)
+    finally:
+        a.stop()
+        b.stop()
+
+    summary = {'points': results, 'rss_kib': memory, 'restart': restart,
+               'uptime': open('/proc/loadavg').read().split()[:3], 'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}
+    if args.json:
+        print(json.dumps(summary, indent=1))
+    else:
+        print_table(summary, args)
+    return 0
+
+
+def print_point(point, file=sys.stdout):
+    z, p = point['zookeeper'], point['paddock']
+    print('%-10s %3d x %-4d ops/s zk %9.0f  paddock %9.0f  (x%.2f)  p50/p99 us zk %6d/%-7d paddock %6d/%-7d  '
+          'server CPU us/op zk %6.2f paddock %6.2f' % (
+              point['op'], point['sessions'], point['inflight'], z['operationsPerSecond'], p['operationsPerSecond'],
+              p['operationsPerSecond'] / max(1.0, z['operationsPerSecond']), z['latencyMicrosecondsP50'],
+              z['latencyMicrosecondsP99'], p['latencyMicrosecondsP50'], p['latencyMicrosecondsP99'],
+              z.get('serverCPUMicrosecondsPerOperation') or -1, p.get('serverCPUMicrosecondsPerOperation') or -1), file=file)
+
+
+def print_table(summary, args):
+    print('Paddock vs Apache ZooKeeper 3.8.0 (Debian), standalone, forceSync=yes, %s, load average %s' % (
+        summary['date'], ' '.join(summary['uptime'])))
+    print('best of %d alternating rounds, %.0f s each after %.0f s warm-up, 1 KiB values, generator: paddock bench load' % (
+        args.rounds, args.seconds, args.warmup))
+    print()
+    print('| op | sessions x in flight | ZooKeeper ops/s | Paddock ops/s | ratio | ZK p50/p99 us | Paddock p50/p99 us | ZK server CPU us/op | Paddock server CPU us/op |')
+    print('|---|---|---|---|---|---|---|---|---|')
+    for point in summary['points']:
+        z, p = point['zookeeper'], point['paddock']
+        print('| %s | %d x %d | %.0f | %.0f | %.2f | %d / %d | %d / %d | %.2f | %.2f |' % (
+            point['op'], point['sessions'], point['inflight'], z['operationsPerSecond'], p['operationsPerSecond'],
+            p['operationsPerSecond'] / max(1.0, z['operationsPerSecond']), z['latencyMicrosecondsP50'],
+            z['latencyMicrosecondsP99'], p['latencyMicrosecondsP50'], p['latencyMicrosecondsP99'],
+            z.get('serverCPUMicrosecondsPerOperation') or -1, p.get('serverCPUMicrosecondsPerOperation') or -1))
+    rss = summary['rss_kib']
+    print()
+    print('RSS after loading %d znodes of 100 B: ZooKeeper %d MiB, Paddock %d MiB (ratio %.2f)' % (
+        args.rss_znodes, rss['zookeeper'] // 1024, rss['paddock'] // 1024, rss['paddock'] / max(1, rss['zookeeper'])))
+    restart = summary['restart']
+    print('Restart of a %d x 1 KiB tree until srvr answers: ZooKeeper %.2f s, Paddock %.2f s (ratio %.2f)' % (
+        args.restart_znodes, restart['zookeeper'], restart['paddock'], restart['paddock'] / max(0.001, restart['zookeeper'])))
+
+
+if __name__ == '__main__':
+    sys.exit(main())
