@@ -147,7 +147,7 @@ final class SetupHandler: ChannelInboundHandler {
 
     private let configuration: LoadConfiguration
     private let done: EventLoopPromise<Void>
-    private var inbound = ByteBuffer()
+    private var framing = ClientFraming()
     private var handshakeDone = false
     private var next = -1
     private var outstanding = 0
@@ -159,11 +159,7 @@ final class SetupHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        var buffer = context.channel.allocator.buffer(capacity: 64)
-        buffer.writeInteger(Int32(0))
-        ConnectRequest(timeoutMs: 30_000).encode(into: &buffer)
-        buffer.setInteger(Int32(buffer.readableBytes - 4), at: 0)
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(ClientFraming.connectFrame(allocator: context.channel.allocator)), promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -172,10 +168,8 @@ final class SetupHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
-        inbound.writeBuffer(&incoming)
-        while let length = inbound.getInteger(at: inbound.readerIndex, as: Int32.self), inbound.readableBytes >= 4 + Int(length) {
-            inbound.moveReaderIndex(forwardBy: 4)
-            var frame = inbound.readSlice(length: Int(length))!
+        framing.append(&incoming)
+        while var frame = framing.nextFrame() {
             if !handshakeDone {
                 handshakeDone = true
                 continue
@@ -188,7 +182,7 @@ final class SetupHandler: ChannelInboundHandler {
                 return
             }
         }
-        inbound.discardReadBytes()
+        framing.compact()
         send(context)
     }
 
@@ -199,12 +193,9 @@ final class SetupHandler: ChannelInboundHandler {
             // The root goes first and alone, so its children never race it.
             if next == 0 && outstanding > 0 { break }
             let path = next < 0 ? configuration.root : "\(configuration.root)/n\(next)"
-            var buffer = context.channel.allocator.buffer(capacity: 64 + value.count)
-            buffer.writeInteger(Int32(0))
-            ClientRequest(xid: Int32(next + 2), opCodeRaw: OpCode.create.rawValue, body: .create(
+            let request = ClientRequest(xid: Int32(next + 2), opCodeRaw: OpCode.create.rawValue, body: .create(
                 opCode: .create, CreateRequest(path: path, data: next < 0 ? [] : value, acl: ACL.openUnsafe, flags: 0)))
-                .encode(into: &buffer)
-            buffer.setInteger(Int32(buffer.readableBytes - 4), at: 0)
+            let buffer = ClientFraming.requestFrame(request, allocator: context.channel.allocator, capacity: 64 + value.count)
             context.write(wrapOutboundOut(buffer), promise: nil)
             outstanding += 1
             next += 1

@@ -31,7 +31,7 @@ final class LoadSessionHandler: ChannelInboundHandler {
     private let sessionIndex: Int
     private let connected: EventLoopPromise<Void>
     private var random: SplitMix
-    private var inbound = ByteBuffer()
+    private var framing = ClientFraming()
     private var handshakeDone = false
     private var xid: Int32 = 0
     private var createSequence = 0
@@ -51,11 +51,7 @@ final class LoadSessionHandler: ChannelInboundHandler {
     }
 
     func channelActive(context: ChannelHandlerContext) {
-        var buffer = context.channel.allocator.buffer(capacity: 64)
-        buffer.writeInteger(Int32(0))
-        ConnectRequest(timeoutMs: 30_000).encode(into: &buffer)
-        buffer.setInteger(Int32(buffer.readableBytes - 4), at: 0)
-        context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
+        context.writeAndFlush(wrapOutboundOut(ClientFraming.connectFrame(allocator: context.channel.allocator)), promise: nil)
     }
 
     func channelInactive(context: ChannelHandlerContext) {
@@ -65,10 +61,8 @@ final class LoadSessionHandler: ChannelInboundHandler {
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
-        inbound.writeBuffer(&incoming)
-        while let length = inbound.getInteger(at: inbound.readerIndex, as: Int32.self), inbound.readableBytes >= 4 + Int(length) {
-            inbound.moveReaderIndex(forwardBy: 4)
-            var frame = inbound.readSlice(length: Int(length))!
+        framing.append(&incoming)
+        while var frame = framing.nextFrame() {
             if !handshakeDone {
                 handshakeDone = true
                 connected.succeed(())
@@ -76,7 +70,7 @@ final class LoadSessionHandler: ChannelInboundHandler {
             }
             handleReply(&frame)
         }
-        inbound.discardReadBytes()
+        framing.compact()
     }
 
     func channelReadComplete(context: ChannelHandlerContext) {
@@ -113,12 +107,10 @@ final class LoadSessionHandler: ChannelInboundHandler {
         guard handshakeDone, !counters.stopping else { return }
         var wrote = false
         while outstanding < configuration.inflight {
-            var buffer = context.channel.allocator.buffer(capacity: 64 + configuration.valueBytes)
-            buffer.writeInteger(Int32(0))
             let kind = nextKind()
             xid &+= 1
-            request(kind).encode(into: &buffer)
-            buffer.setInteger(Int32(buffer.readableBytes - 4), at: 0)
+            let buffer = ClientFraming.requestFrame(
+                request(kind), allocator: context.channel.allocator, capacity: 64 + configuration.valueBytes)
             sentAt.append(monotonicNanoseconds())
             kinds.append(kind)
             outstanding += 1

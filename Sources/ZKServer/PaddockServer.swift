@@ -106,6 +106,9 @@ public final class PaddockServer: Sendable {
         return try node.loop.submit { self.node.fatalMessage }.wait()
     }
 
+    /// Closes the listening socket: `waitUntilClosed` returns and the caller calls `stop()`.
+    public func requestStop() { channel.close(promise: nil) }
+
     public func stop() {
         try? channel.close().wait()
         try? group.syncShutdownGracefully()

@@ -32,6 +32,9 @@ struct ServerCommand: ParsableCommand {
             handler.logLevel = .info
             return handler
         }
+        // Block SIGTERM/SIGINT before any thread starts (threads inherit the mask), so one thread
+        // can take them with sigwait and stop the server in order.
+        blockTerminationSignals()
         let logger = Logger(label: "paddock")
         let configuration: ServerConfiguration
         do {
@@ -63,29 +66,45 @@ struct ServerCommand: ParsableCommand {
         if !configuration.forceSync {
             say("paddock: WARNING: forceSync=no: commits are not fsynced; acknowledged writes can be lost if the machine crashes (for benchmarks only)")
         }
-        signal(SIGTERM, SIG_IGN)
-        signal(SIGINT, SIG_IGN)
-        let signals = [SIGTERM, SIGINT].map { number -> any DispatchSourceSignal in
-            let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-            source.setEventHandler {
-                say("paddock: signal \(number), stopping")
-                server.stop()
-                Foundation.exit(0)
-            }
-            source.resume()
-            return source
+        waitForTerminationSignal {
+            say("paddock: stopping on signal")
+            server.requestStop()
         }
         let fatal = try server.waitUntilClosed()
-        _ = signals
+        server.stop()
         if let fatal {
             FileHandle.standardError.write(Data("paddock: stopped: \(fatal)\n".utf8))
-            server.stop()
             throw ExitCode(1)
         }
+        say("paddock: stopped")
     }
 }
 
 /// Unbuffered stdout line (tests wait on these lines).
 func say(_ line: String) {
     FileHandle.standardOutput.write(Data((line + "\n").utf8))
+}
+
+func terminationSignals() -> sigset_t {
+    var set = sigset_t()
+    sigemptyset(&set)
+    sigaddset(&set, SIGTERM)
+    sigaddset(&set, SIGINT)
+    return set
+}
+
+func blockTerminationSignals() {
+    var set = terminationSignals()
+    pthread_sigmask(SIG_BLOCK, &set, nil)
+}
+
+/// Runs `body` on a dedicated thread once SIGTERM or SIGINT arrives.
+func waitForTerminationSignal(_ body: @escaping @Sendable () -> Void) {
+    let thread = Thread {
+        var set = terminationSignals()
+        var received: Int32 = 0
+        sigwait(&set, &received)
+        body()
+    }
+    thread.start()
 }
