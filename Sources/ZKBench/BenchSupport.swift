@@ -319,3 +319,41 @@ func renderTable(header: [String], rows: [[String]]) -> String {
 }
 
 func loadText(_ loads: [Double]) -> String { loads.map { formatted($0, 2) }.joined(separator: " ") }
+
+// MARK: - Option parsing
+
+/// Parsing of the bench commands' list and range options.
+public enum BenchParsing {
+    /// "100000,1000000", also "100k,1M".
+    public static func counts(_ text: String) throws -> [Int] {
+        try text.split(separator: ",").map { item in
+            var digits = item.trimmingSpaces
+            var multiplier = 1
+            if let last = digits.last, "kKmM".contains(last) {
+                multiplier = last == "k" || last == "K" ? 1000 : 1_000_000
+                digits.removeLast()
+            }
+            guard let value = Int(digits), value > 0 else { throw BenchError("not a count: \(item)") }
+            return value * multiplier
+        }
+    }
+
+    /// "100..1000" (inclusive), or a single size.
+    public static func byteRange(_ text: String) throws -> ClosedRange<Int> {
+        let low: Int?
+        let high: Int?
+        if let dots = text.firstRange(of: "..") {
+            low = Int(text[..<dots.lowerBound].trimmingSpaces)
+            high = Int(text[dots.upperBound...].trimmingSpaces)
+        } else {
+            low = Int(text.trimmingSpaces)
+            high = low
+        }
+        guard let low, let high, low >= 0, low <= high else { throw BenchError("not a byte range (like 100..1000): \(text)") }
+        return low...high
+    }
+}
+
+extension StringProtocol {
+    var trimmingSpaces: String { String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed()) }
+}

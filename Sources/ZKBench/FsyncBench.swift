@@ -27,6 +27,8 @@ public enum FsyncBench {
     public struct Options: Sendable {
         public var directory: String?
         public var seconds: Double
+        /// Each point is measured this many times (raw and Paddock back to back); the median is reported.
+        public var rounds: Int
         public var batchSizes: [Int]
         public var writerCounts: [Int]
         /// Size of one raw write, one raw LMDB value and one Paddock log record.
@@ -35,11 +37,12 @@ public enum FsyncBench {
         public var bytesCapPerPoint: Int
 
         public init(
-            directory: String? = nil, seconds: Double = 2, batchSizes: [Int] = [1, 10, 100, 1000],
-            writerCounts: [Int] = [1, 8, 32, 100], recordBytes: Int = 1024, bytesCapPerPoint: Int = 2 << 30
+            directory: String? = nil, seconds: Double = 1, rounds: Int = 3, batchSizes: [Int] = [1, 10, 100, 1000],
+            writerCounts: [Int] = [1, 8, 32, 100], recordBytes: Int = 1024, bytesCapPerPoint: Int = 256 << 20
         ) {
             self.directory = directory
             self.seconds = seconds
+            self.rounds = rounds
             self.batchSizes = batchSizes
             self.writerCounts = writerCounts
             self.recordBytes = recordBytes
@@ -57,14 +60,21 @@ public enum FsyncBench {
         public var p50Microseconds: Double
         public var p99Microseconds: Double
         public var recordBytes: Int
+        /// Time spent inside commits (group commit: the committer inside `append`); the rest of
+        /// `seconds` the log stood idle, waiting for txns.
+        public var commitSeconds: Double
 
         public var commitsPerSecond: Double { Double(commits) / seconds }
         public var recordsPerSecond: Double { Double(records) / seconds }
         public var megabytesPerSecond: Double { Double(records * recordBytes) / seconds / 1e6 }
         public var averageBatch: Double { commits == 0 ? 0 : Double(records) / Double(commits) }
 
-        init(batch: Int, commits: Int, records: Int, seconds: Double, latencies: [UInt64], recordBytes: Int) {
+        /// Fraction of the time the log was committing.
+        public var busy: Double { commitSeconds / seconds }
+
+        init(batch: Int, commits: Int, records: Int, seconds: Double, latencies: [UInt64], recordBytes: Int, commitSeconds: Double? = nil) {
             let sorted = latencies.sorted()
+            self.commitSeconds = commitSeconds ?? Double(latencies.reduce(0, +)) / 1e9
             self.batch = batch
             self.commits = commits
             self.records = records
@@ -87,6 +97,7 @@ public enum FsyncBench {
     public struct Report: Sendable {
         public var directory: String
         public var secondsPerPoint: Double
+        public var rounds: Int
         public var recordBytes: Int
         public var loadBefore: [Double]
         public var loadAfter: [Double]
@@ -101,6 +112,7 @@ public enum FsyncBench {
 
     public static func run(_ options: Options, progress: BenchProgress = { _ in }) throws -> Report {
         guard options.seconds > 0 else { throw BenchError("--seconds must be positive") }
+        guard options.rounds >= 1 else { throw BenchError("--rounds must be at least 1") }
         guard options.recordBytes >= 128 else { throw BenchError("records must be at least 128 bytes") }
         let scratch = try ScratchDirectory(base: options.directory)
         defer { scratch.remove() }
@@ -112,36 +124,69 @@ public enum FsyncBench {
         }
         let template = try TxnTemplate(recordBytes: options.recordBytes)
 
-        progress("raw write+fdatasync, \(options.recordBytes) B appends, in \(scratch.path)")
-        let rawSync = try rawFdatasync(directory: try freshDirectory(), options: options)
+        func measured(_ body: (String) throws -> Commits) throws -> Commits {
+            let directory = try freshDirectory()
+            defer { removeTree(directory) }
+            return try body(directory)
+        }
+        let rounds = options.rounds
 
+        progress("raw write+fdatasync, \(options.recordBytes) B appends, in \(scratch.path)")
+        let rawSync = try median((0..<rounds).map { _ in try measured { try rawFdatasync(directory: $0, options: options) } })
+
+        // Each round measures raw LMDB and Paddock back to back (alternating which goes first),
+        // so both see the same machine; the round with the median ratio is reported.
         var rawLMDB: [Commits] = []
         var paddockLog: [Commits] = []
         for batch in options.batchSizes {
-            progress("raw LMDB, \(batch) puts/commit")
-            let raw = try measureRawLMDB(directory: try freshDirectory(), batch: batch, options: options)
-            rawLMDB.append(raw)
-            progress("Paddock LMDBTransactionLog.append, \(batch) txns/append")
-            paddockLog.append(try measureLog(directory: try freshDirectory(), batch: batch, template: template, options: options))
-            removeTree(scratch.path + "/p\(point - 1)")
-            removeTree(scratch.path + "/p\(point)")
+            progress("raw LMDB and Paddock LMDBTransactionLog.append, \(batch) records/commit, \(rounds) round(s)")
+            var pairs: [(raw: Commits, paddock: Commits)] = []
+            for round in 0..<rounds {
+                let rawFirst = round % 2 == 0
+                var raw: Commits?
+                var paddock: Commits?
+                for step in 0..<2 {
+                    if (step == 0) == rawFirst {
+                        raw = try measured { try measureRawLMDB(directory: $0, batch: batch, options: options) }
+                    } else {
+                        paddock = try measured { try measureLog(directory: $0, batch: batch, template: template, options: options) }
+                    }
+                }
+                pairs.append((raw!, paddock!))
+            }
+            let chosen = medianPair(pairs)
+            rawLMDB.append(chosen.raw)
+            paddockLog.append(chosen.paddock)
         }
 
         var groupCommit: [GroupCommitPoint] = []
         for writers in options.writerCounts {
-            progress("group commit, \(writers) writer thread(s)")
-            let paddock = try measureGroupCommit(directory: try freshDirectory(), writers: writers, template: template, options: options)
-            removeTree(scratch.path + "/p\(point)")
-            let batch = max(1, Int(paddock.averageBatch.rounded()))
-            progress("raw LMDB, \(batch) puts/commit (the group commit's average batch)")
-            let raw = try measureRawLMDB(directory: try freshDirectory(), batch: batch, options: options)
-            removeTree(scratch.path + "/p\(point)")
-            groupCommit.append(GroupCommitPoint(writers: writers, paddock: paddock, raw: raw))
+            var pairs: [(raw: Commits, paddock: Commits)] = []
+            for round in 0..<rounds {
+                progress("group commit, \(writers) writer thread(s), round \(round + 1) of \(rounds)")
+                let paddock = try measured { try measureGroupCommit(directory: $0, writers: writers, template: template, options: options) }
+                let batch = max(1, Int(paddock.averageBatch.rounded()))
+                progress("raw LMDB, \(batch) puts/commit (the group commit's average batch)")
+                let raw = try measured { try measureRawLMDB(directory: $0, batch: batch, options: options) }
+                pairs.append((raw, paddock))
+            }
+            let chosen = medianPair(pairs)
+            groupCommit.append(GroupCommitPoint(writers: writers, paddock: chosen.paddock, raw: chosen.raw))
         }
         return Report(
-            directory: scratch.path, secondsPerPoint: options.seconds, recordBytes: options.recordBytes,
+            directory: scratch.path, secondsPerPoint: options.seconds, rounds: options.rounds, recordBytes: options.recordBytes,
             loadBefore: loadBefore, loadAfter: loadAverages(), rawSync: rawSync, rawLMDB: rawLMDB,
             paddockLog: paddockLog, groupCommit: groupCommit)
+    }
+
+    /// The run with the median records/s.
+    static func median(_ runs: [Commits]) -> Commits {
+        runs.sorted { $0.recordsPerSecond < $1.recordsPerSecond }[runs.count / 2]
+    }
+
+    /// The round with the median ratio of Paddock to raw records/s.
+    static func medianPair(_ pairs: [(raw: Commits, paddock: Commits)]) -> (raw: Commits, paddock: Commits) {
+        pairs.sorted { $0.paddock.recordsPerSecond / $0.raw.recordsPerSecond < $1.paddock.recordsPerSecond / $1.raw.recordsPerSecond }[pairs.count / 2]
     }
 
     // MARK: - 1. raw write + fdatasync
@@ -310,6 +355,7 @@ public enum FsyncBench {
         var records = 0
         var failure: (any Error)?
         var latencies: [[UInt64]]
+        var appendNanoseconds: UInt64 = 0
 
         init(writers: Int) {
             monitor = Monitor(conditions: writers + 2)
@@ -355,13 +401,16 @@ public enum FsyncBench {
                 state.waiting.removeAll(keepingCapacity: true)
                 monitor.unlock()
                 var failure: (any Error)?
+                let appendStarted = monotonicNanoseconds()
                 do {
                     try log.append(batch)
                 } catch {
                     failure = error
                 }
+                let appendTook = monotonicNanoseconds() - appendStarted
                 monitor.withLock {
                     if let failure { state.failure = failure }
+                    state.appendNanoseconds += appendTook
                     state.records += batch.count
                     state.commits += 1
                     for writer in owners {
@@ -422,7 +471,8 @@ public enum FsyncBench {
         if let failure = state.failure { throw failure }
         return Commits(
             batch: writers, commits: state.commits, records: state.records, seconds: Double(end - start) / 1e9,
-            latencies: state.latencies.flatMap { $0 }, recordBytes: options.recordBytes)
+            latencies: state.latencies.flatMap { $0 }, recordBytes: options.recordBytes,
+            commitSeconds: Double(state.appendNanoseconds) / 1e9)
     }
 }
 
@@ -431,10 +481,10 @@ public enum FsyncBench {
 extension FsyncBench.Report {
     public var table: String {
         var rows: [[String]] = []
-        func row(_ name: String, _ batch: String, _ commits: FsyncBench.Commits, limit: Double?, ratio: Double?) -> [String] {
+        func row(_ name: String, _ batch: String, _ commits: FsyncBench.Commits, limit: Double?, ratio: Double?, busy: Bool = false) -> [String] {
             [name, batch, formatted(commits.commitsPerSecond), formatted(commits.recordsPerSecond), formatted(commits.megabytesPerSecond, 1),
              formatted(commits.p50Microseconds), formatted(commits.p99Microseconds),
-             limit.map { formatted($0) } ?? "", ratio.map(percent) ?? ""]
+             limit.map { formatted($0) } ?? "", ratio.map(percent) ?? "", busy ? percent(commits.busy) : ""]
         }
         rows.append(row("raw write+fdatasync (append)", "1", rawSync, limit: nil, ratio: nil))
         for (index, raw) in rawLMDB.enumerated() {
@@ -444,16 +494,17 @@ extension FsyncBench.Report {
         }
         for point in groupCommit {
             rows.append(row("group commit, \(point.writers) writer\(point.writers == 1 ? "" : "s")", formatted(point.paddock.averageBatch, 1),
-                            point.paddock, limit: point.raw.recordsPerSecond, ratio: point.ratio))
+                            point.paddock, limit: point.raw.recordsPerSecond, ratio: point.ratio, busy: true))
         }
-        let header = ["", "batch", "commits/s", "txns/s", "MB/s", "p50 us", "p99 us", "raw LMDB txns/s", "ratio"]
+        let header = ["", "batch", "commits/s", "txns/s", "MB/s", "p50 us", "p99 us", "raw LMDB txns/s", "ratio", "log busy"]
         return """
-            paddock bench fsync: \(recordBytes) B records, \(formatted(secondsPerPoint, 1)) s per point, scratch \(directory)
+            paddock bench fsync: \(recordBytes) B records, \(formatted(secondsPerPoint, 1)) s per point, median of \(rounds) round(s), scratch \(directory)
             load average before: \(loadText(loadBefore)); after: \(loadText(loadAfter))
             \(renderTable(header: header, rows: rows))
             txns/s = records (raw puts, Paddock txns) per second. Latency: per commit; for group commit, per txn
             from submit to durable. raw LMDB txns/s = puts/s of raw LMDB at the same batch (group commit: at
-            its average batch, rounded, measured right after). Target: group commit >= 80 % of raw LMDB.
+            its average batch, rounded, measured right after). log busy = share of the time the committer
+            spent inside append (the rest it waited for writers). Target: group commit >= 80 % of raw LMDB.
             """
     }
 
@@ -468,6 +519,7 @@ extension FsyncBench.Report {
             ("command", .string("fsync")),
             ("directory", .string(directory)),
             ("seconds_per_point", .number(secondsPerPoint)),
+            ("rounds", .integer(rounds)),
             ("record_bytes", .integer(recordBytes)),
             ("load_average_before", .array(loadBefore.map { .number($0) })),
             ("load_average_after", .array(loadAfter.map { .number($0) })),
@@ -482,6 +534,7 @@ extension FsyncBench.Report {
             ("group_commit", .array(groupCommit.map { point in
                 .object([("writers", .integer(point.writers))] + commits(point.paddock).filter { $0.0 != "batch" } + [
                     ("average_batch", .number(point.paddock.averageBatch)),
+                    ("log_busy", .number(point.paddock.busy)),
                     ("raw_lmdb_batch", .integer(point.raw.batch)),
                     ("raw_lmdb_records_per_s", .number(point.raw.recordsPerSecond)),
                     ("raw_lmdb_commits_per_s", .number(point.raw.commitsPerSecond)),

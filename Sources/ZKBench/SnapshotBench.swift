@@ -72,6 +72,8 @@ public enum SnapshotBench {
         public var ratio: Double { Double(streamBytes) / Double(fileBytes) }
         public var writeMegabytesPerSecond: Double { Double(streamBytes) / writeSeconds / 1e6 }
         public var writeZnodesPerSecond: Double { Double(znodes) / writeSeconds }
+        /// The snapshot thread's share: in the server the walk runs on the node loop, in parallel.
+        public var writeWithoutWalkMegabytesPerSecond: Double { Double(streamBytes) / (writeSeconds - walkSeconds) / 1e6 }
         public var uncompressedWriteMegabytesPerSecond: Double { Double(streamBytes) / uncompressedWriteSeconds / 1e6 }
         public var loadMegabytesPerSecond: Double { Double(streamBytes) / loadSeconds / 1e6 }
         public var loadZnodesPerSecond: Double { Double(znodes) / loadSeconds }
@@ -417,41 +419,6 @@ public enum SnapshotBench {
         guard fsync(fd) == 0 else { throw BenchError(errnoText("fsync", path)) }
         return seconds(since: started)
     }
-
-    // MARK: - Options parsing
-
-    /// "100000,1000000", also "100k,1M".
-    public static func parseCounts(_ text: String) throws -> [Int] {
-        try text.split(separator: ",").map { item in
-            var digits = item.trimmingSpaces
-            var multiplier = 1
-            if let last = digits.last, "kKmM".contains(last) {
-                multiplier = last == "k" || last == "K" ? 1000 : 1_000_000
-                digits.removeLast()
-            }
-            guard let value = Int(digits), value > 0 else { throw BenchError("not a count: \(item)") }
-            return value * multiplier
-        }
-    }
-
-    /// "100..1000" (inclusive), or a single size.
-    public static func parseRange(_ text: String) throws -> ClosedRange<Int> {
-        let low: Int?
-        let high: Int?
-        if let dots = text.firstRange(of: "..") {
-            low = Int(text[..<dots.lowerBound].trimmingSpaces)
-            high = Int(text[dots.upperBound...].trimmingSpaces)
-        } else {
-            low = Int(text.trimmingSpaces)
-            high = low
-        }
-        guard let low, let high, low >= 0, low <= high else { throw BenchError("not a byte range (like 100..1000): \(text)") }
-        return low...high
-    }
-}
-
-extension StringProtocol {
-    var trimmingSpaces: String { String(drop(while: { $0 == " " }).reversed().drop(while: { $0 == " " }).reversed()) }
 }
 
 // MARK: - Output
@@ -471,6 +438,7 @@ extension SnapshotBench.Report {
             row("  of which walk s") { formatted($0.walkSeconds, 2) },
             row("write MB/s (stream bytes)") { formatted($0.writeMegabytesPerSecond, 1) },
             row("write znodes/s") { formatted($0.writeZnodesPerSecond) },
+            row("write MB/s without the walk") { formatted($0.writeWithoutWalkMegabytesPerSecond, 1) },
             row("write MB/s at L0 (no deflate)") { formatted($0.uncompressedWriteMegabytesPerSecond, 1) },
             row("limit: zlib deflate \(l) MB/s, one stream") { formatted($0.deflateMegabytesPerSecond, 1) },
             row("  zlib ratio") { formatted($0.deflateRatio, 2) },
@@ -478,6 +446,7 @@ extension SnapshotBench.Report {
             row("limit: deflate + write+fsync MB/s") { formatted($0.writeLimitMegabytesPerSecond, 1) },
             row("write / zlib deflate (target >= 80 %)") { percent($0.writeVersusDeflate) },
             row("write / (deflate + write+fsync)") { percent($0.writeVersusLimit) },
+            row("write without the walk / zlib deflate") { percent($0.writeWithoutWalkMegabytesPerSecond / $0.deflateMegabytesPerSecond) },
             row("load s (SnapshotFiles.load, warm cache)") { formatted($0.loadSeconds, 2) },
             row("load MB/s (stream bytes)") { formatted($0.loadMegabytesPerSecond, 1) },
             row("load znodes/s") { formatted($0.loadZnodesPerSecond) },
@@ -517,6 +486,7 @@ extension SnapshotBench.Report {
                     ("walk_s", .number(point.walkSeconds)),
                     ("write_mb_per_s", .number(point.writeMegabytesPerSecond)),
                     ("write_znodes_per_s", .number(point.writeZnodesPerSecond)),
+                    ("write_without_walk_mb_per_s", .number(point.writeWithoutWalkMegabytesPerSecond)),
                     ("write_level0_mb_per_s", .number(point.uncompressedWriteMegabytesPerSecond)),
                     ("zlib_deflate_mb_per_s", .number(point.deflateMegabytesPerSecond)),
                     ("zlib_compressed_bytes", .integer(point.deflateBytes)),

@@ -1,0 +1,136 @@
+import ZKBase
+import ZKFormat
+import ZKStorage
+
+/// A data directory as the tools open it: read-only (no lock, the LMDB log opened MDB_RDONLY,
+/// safe next to a live server) or for a change (`paddock.lock` taken, the log opened for
+/// writing). `log` is nil when the directory has no `log/data.mdb` yet.
+public final class ToolDataDirectory {
+    public let directory: DataDirectory
+    public let log: LMDBTransactionLog?
+    public let isLocked: Bool
+
+    public var path: String { directory.dataDirectory }
+    public var snapshotDirectory: String { directory.snapshotDirectory }
+    public var logDirectory: String { directory.logDirectory }
+    public var backupDirectory: String { directory.dataDirectory + "/backup" }
+
+    private init(directory: DataDirectory, log: LMDBTransactionLog?, isLocked: Bool) {
+        self.directory = directory
+        self.log = log
+        self.isLocked = isLocked
+    }
+
+    deinit { close() }
+
+    /// Opens without the lock; the log read-only (LMDB readers work next to a live server).
+    public static func openReadOnly(_ path: String, dataLogDirectory: String? = nil) throws(ToolError) -> ToolDataDirectory {
+        try open(path, dataLogDirectory: dataLogDirectory, lock: false)
+    }
+
+    /// Takes `paddock.lock` (`.locked` when a server holds it) and opens the log for writing.
+    public static func openForChange(_ path: String, dataLogDirectory: String? = nil) throws(ToolError) -> ToolDataDirectory {
+        try open(path, dataLogDirectory: dataLogDirectory, lock: true)
+    }
+
+    private static func open(_ path: String, dataLogDirectory: String?, lock: Bool) throws(ToolError) -> ToolDataDirectory {
+        let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
+        let directory: DataDirectory
+        do {
+            directory = try DataDirectory.open(
+                dataDirectory: trimmed, dataLogDirectory: dataLogDirectory, createIfMissing: false, lock: lock)
+        } catch {
+            throw toolError(error)
+        }
+        var log: LMDBTransactionLog?
+        if ToolFiles.exists(directory.logDirectory + "/data.mdb") {
+            do {
+                log = try LMDBTransactionLog(
+                    directory: directory.logDirectory, configuration: LMDBConfiguration(readOnly: !lock))
+            } catch {
+                directory.release()
+                throw .io("cannot open the transaction log in \(directory.logDirectory): \(error)")
+            }
+        }
+        return ToolDataDirectory(directory: directory, log: log, isLocked: lock)
+    }
+
+    static func toolError(_ error: DataDirectoryError) -> ToolError {
+        switch error.kind {
+        case .locked(let pid):
+            let holder = pid.map { "process \($0)" } ?? "another process"
+            return ToolError(.locked(pid: pid), "\(ToolFiles.parent(error.path)) is in use: \(error.path) is held by \(holder). "
+                + "Stop the server first; commands that change a data directory need it to themselves.")
+        case .missing, .notADataDirectory, .unsupportedVersion:
+            return .usage(error.description)
+        case .io:
+            return .io(error.description)
+        }
+    }
+
+    /// The log, or a usage error saying there is none.
+    public func requireLog() throws(ToolError) -> LMDBTransactionLog {
+        guard let log else { throw .usage("\(path) has no transaction log (\(logDirectory)/data.mdb does not exist)") }
+        return log
+    }
+
+    /// Closes the log and releases the lock (idempotent).
+    public func close() {
+        log?.close()
+        directory.release()
+    }
+
+    /// Every snapshot file, newest first, each checked against the validity rule.
+    public func snapshots() -> [SnapshotInfo] {
+        SnapshotFiles.list(directory: snapshotDirectory).map { SnapshotInfo.inspect(path: $0.path) }
+    }
+
+    /// Files in `snapshots/` that are not snapshots (temp files of an interrupted write, strays).
+    public func otherSnapshotDirectoryFiles() -> [String] {
+        ToolFiles.names(in: snapshotDirectory).filter { SnapshotFiles.zxid(fromName: $0) == nil }
+    }
+
+    /// Backup directories made by earlier changes, oldest first (relative to the data dir).
+    public func backups() -> [String] {
+        ToolFiles.names(in: backupDirectory).filter { ToolFiles.isDirectory(backupDirectory + "/" + $0) }.map { "backup/" + $0 }
+    }
+
+    /// Counts, range, anchor and size of the log (`nil` without a log).
+    public func logSummary() throws(ToolError) -> LogSummary? {
+        guard let log else { return nil }
+        do {
+            let statistics = try log.statistics
+            let anchor = try log.purgeAnchor
+            return LogSummary(
+                path: logDirectory + "/data.mdb", fileBytes: ToolFiles.size(logDirectory + "/data.mdb") ?? 0,
+                recordCount: statistics.recordCount, firstZxid: statistics.firstZxid, lastZxid: statistics.lastZxid,
+                anchor: anchor)
+        } catch {
+            throw .io("reading the log in \(logDirectory): \(error)")
+        }
+    }
+}
+
+/// The transaction log at a glance.
+public struct LogSummary: Sendable, Equatable {
+    public var path: String
+    public var fileBytes: Int
+    public var recordCount: Int
+    public var firstZxid: Int64?
+    /// Newest record, else the anchor's zxid, else 0.
+    public var lastZxid: Int64
+    public var anchor: LogChainLink
+
+    /// `0x1..0x5` or `none`.
+    public var rangeText: String {
+        guard let firstZxid else { return "none" }
+        return "\(ZxidMath.hex(firstZxid))..\(ZxidMath.hex(lastZxid))"
+    }
+
+    public var json: JSONValue {
+        .fields(
+            ("path", .string(path)), ("fileBytes", .int(fileBytes)), ("records", .int(recordCount)),
+            ("firstZxid", firstZxid.map(JSONValue.zxid) ?? .null), ("lastZxid", .zxid(lastZxid)),
+            ("purgedThroughZxid", .zxid(anchor.zxid)))
+    }
+}
