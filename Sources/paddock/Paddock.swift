@@ -10,6 +10,21 @@ struct Paddock: ParsableCommand {
         commandName: "paddock",
         abstract: "A ZooKeeper-compatible coordination service.",
         subcommands: [ServerCommand.self, DataCommand.self, SnapshotCommand.self, BenchCommand.self])
+
+    /// ArgumentParser exits 64 on a usage error; Paddock's tools promise 2 for usage or I/O errors.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .validationFailure {
+                FileHandle.standardError.write(Data((fullMessage(for: error) + "\n").utf8))
+                Foundation.exit(2)
+            }
+            exit(withError: error)
+        }
+    }
 }
 
 struct ServerCommand: ParsableCommand {

@@ -27,6 +27,15 @@ from servers import ApacheServer, PaddockServer, four_letter  # noqa: E402
 BENCH_CFG = {'forceSync': 'yes', 'maxClientCnxns': 0}
 
 
+class BenchApacheServer(ApacheServer):
+    """Apache ZooKeeper with a heap big enough for the memory point (the test harness uses 512 MiB)."""
+
+    heap = '2g'
+
+    def command(self):
+        return [('-Xmx%s' % self.heap) if part.startswith('-Xmx') else part for part in super().command()]
+
+
 def load(binary, port, pid, op, sessions, inflight, seconds, warmup, size=1024, znodes=1000):
     command = [binary, 'bench', 'load', '--hosts', '127.0.0.1:%d' % port, '--op', op, '--sessions', str(sessions),
                '--inflight', str(inflight), '--seconds', str(seconds), '--warmup', str(warmup), '--size', str(size),
@@ -67,6 +76,7 @@ def main():
     ap.add_argument('--full', action='store_true', help='the whole matrix: get/set/create/mixed:0.9 x 1/8/32 sessions x 1/16/100 in flight, 3 rounds')
     ap.add_argument('--rss-znodes', type=int, default=1000000)
     ap.add_argument('--restart-znodes', type=int, default=200000)
+    ap.add_argument('--zookeeper-heap', default='2g', help='-Xmx of the Apache ZooKeeper JVM')
     ap.add_argument('--json', action='store_true')
     args = ap.parse_args()
 
@@ -76,8 +86,9 @@ def main():
     else:
         points = [('set', 1, 1), ('get', 32, 100), ('set', 32, 100), ('create', 32, 100), ('mixed:0.9', 32, 100)]
 
+    BenchApacheServer.heap = args.zookeeper_heap
     results = []
-    a = ApacheServer('vs-apache', extra_cfg=BENCH_CFG)
+    a = BenchApacheServer('vs-apache', extra_cfg=BENCH_CFG)
     b = PaddockServer('vs-paddock', args.paddock_bin, extra_cfg=BENCH_CFG)
     try:
         a.start(120)
@@ -106,7 +117,7 @@ def main():
 
     # Restart: a fresh pair of servers with a 1 KiB tree.
     restart = {}
-    a = ApacheServer('vs-apache-restart', extra_cfg=BENCH_CFG)
+    a = BenchApacheServer('vs-apache-restart', extra_cfg=BENCH_CFG)
     b = PaddockServer('vs-paddock-restart', args.paddock_bin, extra_cfg=BENCH_CFG)
     try:
         for name, server in (('zookeeper', a), ('paddock', b)):
