@@ -90,6 +90,9 @@ extension ServerNode {
                 statistics.snapshotLastMs = elapsedMs
                 statistics.snapshotTimeMs.record(Double(elapsedMs))
                 logger.info("snapshot \(path): \(nodeCount) nodes, zxids \(ZxidMath.hex(job.startZxid))...\(ZxidMath.hex(endZxid)), \(elapsedMs) ms")
+                // With autopurge on, retention also runs after every snapshot (as well as on its
+                // timer), so the log never holds much more than the kept snapshots need.
+                if configuration.autopurgeIntervalHours > 0 { purge() }
             case .failure(let error):
                 snapshotFailed(job, error)
             }
