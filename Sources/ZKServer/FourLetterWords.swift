@@ -96,6 +96,11 @@ enum FourLetterWords {
     }
 
     static func monitor(_ node: ServerNode) -> String {
+        monitorRows(node).map { "\($0.0)\t\($0.1)\n" }.joined()
+    }
+
+    /// mntr's rows: what `mntr` prints and what the Prometheus endpoint exposes.
+    static func monitorRows(_ node: ServerNode) -> [(String, String)] {
         let statistics = node.statistics
         let tree = node.core.tree
         let descriptors = openFileDescriptors()
@@ -130,7 +135,7 @@ enum FourLetterWords {
             + statistics.snapshotTimeMs.rows("snapshottime")
             + Summary(count: 1, sum: Double(node.recovery.elapsedMs), minimum: Double(node.recovery.elapsedMs),
                       maximum: Double(node.recovery.elapsedMs)).rows("dbinittime")
-        return rows.map { "\($0.0)\t\($0.1)\n" }.joined()
+        return rows
     }
 
     static func connectionsReport(_ node: ServerNode) -> String {

@@ -17,6 +17,7 @@ public final class PaddockServer: Sendable {
     let group: MultiThreadedEventLoopGroup
     let node: ServerNode
     let channel: any Channel
+    let metricsChannel: (any Channel)?
     public let recovery: RecoveryReport
 
     public var localPort: Int { channel.localAddress?.port ?? 0 }
@@ -83,20 +84,39 @@ public final class PaddockServer: Sendable {
             node.shutdown()
             throw StartupError(description: "cannot listen on \(host):\(port): \(error)")
         }
+        var metricsChannel: (any Channel)?
+        if PrometheusEndpoint.isEnabled(configuration) {
+            do {
+                metricsChannel = try PrometheusEndpoint.bind(group: group, node: node, configuration: configuration)
+                let address = PrometheusEndpoint.address(configuration)
+                logger.info("Prometheus metrics on http://\(address.host):\(metricsChannel?.localAddress?.port ?? address.port)/metrics")
+            } catch {
+                try? channel.close().wait()
+                try? group.syncShutdownGracefully()
+                node.shutdown()
+                throw StartupError(description: "cannot serve Prometheus metrics: \(error)")
+            }
+        }
         let boundPort = channel.localAddress?.port
         try loop.submit {
             node.listeningPort = boundPort
             node.onFatal = { channel.close(promise: nil) }
             node.startTimers()
         }.wait()
-        return PaddockServer(configuration: configuration, group: group, node: node, channel: channel, recovery: report)
+        return PaddockServer(
+            configuration: configuration, group: group, node: node, channel: channel, metricsChannel: metricsChannel,
+            recovery: report)
     }
 
-    init(configuration: ServerConfiguration, group: MultiThreadedEventLoopGroup, node: ServerNode, channel: any Channel, recovery: RecoveryReport) {
+    init(
+        configuration: ServerConfiguration, group: MultiThreadedEventLoopGroup, node: ServerNode, channel: any Channel,
+        metricsChannel: (any Channel)?, recovery: RecoveryReport
+    ) {
         self.configuration = configuration
         self.group = group
         self.node = node
         self.channel = channel
+        self.metricsChannel = metricsChannel
         self.recovery = recovery
     }
 
@@ -111,6 +131,7 @@ public final class PaddockServer: Sendable {
 
     public func stop() {
         try? channel.close().wait()
+        try? metricsChannel?.close().wait()
         try? group.syncShutdownGracefully()
         node.shutdown()
     }
