@@ -18,11 +18,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
     targets: [
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
-        .target(name: "ZKBase", swiftSettings: strictSettings),
+        .target(name: "CCRC32C"),
+        .target(name: "ZKBase", dependencies: ["CCRC32C", "CZlib"], swiftSettings: strictSettings),
         .target(name: "ZKWire", dependencies: [
             "ZKBase", .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strictSettings),
@@ -54,6 +56,13 @@ let package = Package(
             .product(name: "NIOHTTP1", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSettings),
+        // Micro-benchmarks: `swift package benchmark --target ZKBenchmarks` (README "Micro-benchmarks").
+        // MallocInterposer replaces the default trait, whose swift-runtime-interposer is not mirrored here.
+        .executableTarget(name: "ZKBenchmarks", dependencies: [
+            "ZKBase", "ZKWire", "ZKTree", "ZKFormat", "ZKStorage",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Benchmark", package: "benchmark"),
+        ], path: "Benchmarks/ZKBenchmarks", plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
         .executableTarget(name: "paddock", dependencies: [
             "ZKServer", "ZKConfig", "ZKBench", "ZKTools", "ZKLoad",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

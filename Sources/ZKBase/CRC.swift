@@ -1,3 +1,6 @@
+import CCRC32C
+import CZlib
+
 /// CRC32C (Castagnoli), as used by Paddock's log records and snapshot trailers (FORMAT.md).
 /// `update(seed, bytes)` continues a finished CRC: crc(seed: crc(a), b) == crc(a ‖ b).
 public enum CRC32C {
@@ -16,8 +19,22 @@ public enum CRC32C {
         ~update(~seed, buffer)
     }
 
+    /// Whether `update` uses the SSE4.2 crc32 instruction (checked once per process).
+    public static let hardwareAvailable: Bool = ccrc32c_hardware_available() != 0
+
     static func update(_ start: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
+        guard hardwareAvailable, let base = buffer.baseAddress else { return softwareUpdate(start, buffer) }
+        return ccrc32c_update_hw(start, base, buffer.count)
+    }
+
+    /// The portable table code (used when the CPU lacks SSE4.2; kept for tests against hardware).
+    static func softwareUpdate(_ start: UInt32, _ buffer: UnsafeRawBufferPointer) -> UInt32 {
         sliceBy8(start, buffer, table)
+    }
+
+    /// `checksum` computed with the table code regardless of the CPU (for tests).
+    public static func softwareChecksum(_ buffer: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+        ~softwareUpdate(~seed, buffer)
     }
 }
 
@@ -25,7 +42,24 @@ public enum CRC32C {
 public enum CRC32 {
     static let table: [[UInt32]] = makeSlicingTables(polynomial: 0xEDB8_8320)
 
+    /// zlib's crc32 from 512 bytes up (zlib 1.2.13's braided code wins only there: measured 212 vs
+    /// 275 ns at 527 B, but 146 vs 39 ns at 60 B); the table code below. Same values either way.
     public static func checksum(_ buffer: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+        guard buffer.count >= 512 else { return ~sliceBy8(~seed, buffer, table) }
+        guard var base = buffer.baseAddress?.assumingMemoryBound(to: Bytef.self) else { return seed }
+        var crc = UInt(seed)
+        var remaining = buffer.count
+        while remaining > 0 {
+            let chunk = min(remaining, Int(UInt32.max))
+            crc = crc32(crc, base, uInt(chunk))
+            base += chunk
+            remaining -= chunk
+        }
+        return UInt32(truncatingIfNeeded: crc)
+    }
+
+    /// `checksum` computed with the table code (for tests against zlib).
+    public static func softwareChecksum(_ buffer: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
         ~sliceBy8(~seed, buffer, table)
     }
 

@@ -47,21 +47,33 @@ public enum LogRecord {
     /// Encodes `txn` and chains its CRC onto `previousCRC` (the record before, the purge anchor's
     /// CRC, or 0 for the first record ever). Returns the value to store and the CRC to chain on.
     public static func encode(_ txn: Txn, digest: UInt64, previousCRC: UInt32) -> (bytes: [UInt8], crc: UInt32) {
-        var buffer = ByteBufferAllocator().buffer(capacity: 256)
-        buffer.writeRepeatingByte(0, count: headerBytes)
-        txn.encode(into: &buffer)
-        let txnBytes = buffer.readableBytes - headerBytes
-        precondition(txnBytes >= 0 && txnBytes <= Int(UInt32.max), "txn too large for a log record")
-        var bytes = [UInt8](repeating: 0, count: buffer.readableBytes)
-        let crc = bytes.withUnsafeMutableBytes { record in
-            buffer.withUnsafeReadableBytes { source in record.copyMemory(from: source) }
+        var scratch = ByteBufferAllocator().buffer(capacity: 256)
+        return encode(txn, digest: digest, previousCRC: previousCRC, scratch: &scratch)
+    }
+
+    /// As `encode(_:digest:previousCRC:)`, encoding the txn into `scratch` (cleared first, so one
+    /// buffer serves a whole batch) and copying it once into the record after the header.
+    public static func encode(
+        _ txn: Txn, digest: UInt64, previousCRC: UInt32, scratch: inout ByteBuffer
+    ) -> (bytes: [UInt8], crc: UInt32) {
+        scratch.clear()
+        txn.encode(into: &scratch)
+        let txnBytes = scratch.readableBytes
+        precondition(txnBytes <= Int(UInt32.max) - headerBytes, "txn too large for a log record")
+        var crc: UInt32 = 0
+        let bytes = [UInt8](unsafeUninitializedCapacity: headerBytes + txnBytes) { storage, initialized in
+            let record = UnsafeMutableRawBufferPointer(storage)
+            scratch.withUnsafeReadableBytes { source in
+                UnsafeMutableRawBufferPointer(rebasing: record[headerBytes...]).copyMemory(from: source)
+            }
             for (offset, byte) in magic.enumerated() { record[offset] = byte }
             record[versionOffset] = version
+            for offset in reservedRange { record[offset] = 0 }
             BigEndianBytes.write(digest, into: record, at: digestOffset)
             BigEndianBytes.write(UInt32(txnBytes), into: record, at: lengthOffset)
-            let crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: record[digestOffset...]), seed: previousCRC)
+            crc = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: record[digestOffset...]), seed: previousCRC)
             BigEndianBytes.write(crc, into: record, at: crcOffset)
-            return crc
+            initialized = headerBytes + txnBytes
         }
         assert((try? decode(zxid: txn.zxid, bytes: bytes, previousCRC: previousCRC)) != nil, "encoded record does not decode")
         return (bytes, crc)

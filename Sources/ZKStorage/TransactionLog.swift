@@ -1,3 +1,4 @@
+import NIOCore
 import ZKBase
 import ZKFormat
 import ZKWire
@@ -98,12 +99,13 @@ struct EncodedBatch {
         var crc = lastCRC
         entries = []
         entries.reserveCapacity(records.count)
+        var scratch = ByteBufferAllocator().buffer(capacity: 4096)
         for record in records {
             let zxid = record.txn.zxid
             guard zxid > previousZxid, ZxidContinuity.follows(zxid, after: previousZxid) else {
                 throw LogError(kind: .outOfOrder, detail: "zxid \(ZxidMath.hex(zxid)) after \(ZxidMath.hex(previousZxid))")
             }
-            let encoded = LogRecord.encode(record.txn, digest: record.digest, previousCRC: crc)
+            let encoded = LogRecord.encode(record.txn, digest: record.digest, previousCRC: crc, scratch: &scratch)
             entries.append((zxid, encoded.bytes))
             crc = encoded.crc
             previousZxid = zxid

@@ -45,19 +45,23 @@ public struct DataTree: Sendable {
 
     public static func nodeDigest(path: String, data: [UInt8]?, stat s: StatPersisted) -> UInt64 {
         if path.hasPrefix("/zookeeper/") || path.isEmpty { return 0 }
-        var crc = Array(path.utf8).withUnsafeBytes { CRC32.checksum($0) }
+        // No heap allocation: the path's own UTF-8 storage, the stat in a stack buffer.
+        var crc = path.utf8.withContiguousStorageIfAvailable { CRC32.checksum(UnsafeRawBufferPointer($0)) }
+            ?? Array(path.utf8).withUnsafeBytes { CRC32.checksum($0) }
         if let data { crc = data.withUnsafeBytes { CRC32.checksum($0, seed: crc) } }
-        var stat = [UInt8]()
-        stat.reserveCapacity(60)
-        for value in [s.czxid, s.mzxid, s.pzxid, s.ctime, s.mtime] { appendBigEndian(&stat, UInt64(bitPattern: value)) }
-        for value in [s.version, s.cversion, s.aversion] { appendBigEndian(&stat, UInt32(bitPattern: value)) }
-        appendBigEndian(&stat, UInt64(bitPattern: s.ephemeralOwner))
-        crc = stat.withUnsafeBytes { CRC32.checksum($0, seed: crc) }
-        return UInt64(crc)
-    }
-
-    static func appendBigEndian<T: FixedWidthInteger>(_ bytes: inout [UInt8], _ value: T) {
-        withUnsafeBytes(of: value.bigEndian) { bytes.append(contentsOf: $0) }
+        // czxid, mzxid, pzxid, ctime, mtime (8 each), version, cversion, aversion (4 each), ephemeralOwner (8).
+        return withUnsafeTemporaryAllocation(byteCount: 60, alignment: 8) { stat in
+            stat.storeBytes(of: UInt64(bitPattern: s.czxid).bigEndian, toByteOffset: 0, as: UInt64.self)
+            stat.storeBytes(of: UInt64(bitPattern: s.mzxid).bigEndian, toByteOffset: 8, as: UInt64.self)
+            stat.storeBytes(of: UInt64(bitPattern: s.pzxid).bigEndian, toByteOffset: 16, as: UInt64.self)
+            stat.storeBytes(of: UInt64(bitPattern: s.ctime).bigEndian, toByteOffset: 24, as: UInt64.self)
+            stat.storeBytes(of: UInt64(bitPattern: s.mtime).bigEndian, toByteOffset: 32, as: UInt64.self)
+            stat.storeBytes(of: UInt32(bitPattern: s.version).bigEndian, toByteOffset: 40, as: UInt32.self)
+            stat.storeBytes(of: UInt32(bitPattern: s.cversion).bigEndian, toByteOffset: 44, as: UInt32.self)
+            stat.storeBytes(of: UInt32(bitPattern: s.aversion).bigEndian, toByteOffset: 48, as: UInt32.self)
+            stat.storeBytes(of: UInt64(bitPattern: s.ephemeralOwner).bigEndian, toByteOffset: 52, as: UInt64.self)
+            return UInt64(CRC32.checksum(UnsafeRawBufferPointer(stat), seed: crc))
+        }
     }
 
     /// The digest recomputed from every node (for verification; `digest` is the running value).
