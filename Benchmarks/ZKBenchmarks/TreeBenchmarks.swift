@@ -26,7 +26,8 @@ func treeBenchmarks() {
     let fanout = 100
     let services = (znodes - 5) / (fanout + 1)  // full services: 4 built-in nodes, /app, then service + 100 members each
     let count = BenchmarkScalingFactor.kilo.rawValue
-    func newPath(_ index: Int) -> String { "/app/service-\(index % services)/new-" + String(1_000_000 + index) }
+    // Named like the existing members (17-byte names, so not small inline Strings).
+    func newPath(_ index: Int) -> String { "/app/service-\(index % services)/member-" + String(2_000_000_000 + index) }
     func existingPath(_ index: Int) -> String {
         Fixture.memberPath(service: index % services, member: (index % services) * fanout + index % fanout)
     }
