@@ -98,6 +98,7 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
             state.lastCRC = batch.lastCRC
             if state.firstZxid == nil { state.firstZxid = batch.entries[0].zxid }
         }
+        environment.preallocateAhead()
     }
 
     // MARK: - Read
