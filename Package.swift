@@ -68,6 +68,8 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSettings),
+        // Test helpers shared by several test targets (test targets cannot import each other).
+        .target(name: "ZKTestSupport", dependencies: ["CLMDB"], path: "Tests/ZKTestSupport"),
         .testTarget(name: "ZKBaseTests", dependencies: ["ZKBase"]),
         .testTarget(name: "ZKWireTests", dependencies: [
             "ZKBase", "ZKWire", .product(name: "NIOCore", package: "swift-nio"),
@@ -76,11 +78,11 @@ let package = Package(
         .testTarget(name: "ZKPipelineTests", dependencies: ["ZKBase", "ZKWire", "ZKTree", "ZKPipeline"]),
         .testTarget(name: "ZKConfigTests", dependencies: ["ZKBase", "ZKConfig"]),
         .testTarget(name: "ZKToolsTests", dependencies: [
-            "ZKBase", "ZKWire", "ZKTree", "ZKFormat", "ZKStorage", "ZKTools", "CLMDB",
+            "ZKBase", "ZKWire", "ZKTree", "ZKFormat", "ZKStorage", "ZKTools", "CLMDB", "ZKTestSupport",
         ], exclude: ["Expected", "Fixtures"]),
         // Golden files are read from the source tree (#filePath), so later code is checked against them.
         .testTarget(name: "ZKFormatTests", dependencies: ["ZKBase", "ZKWire", "ZKTree", "ZKFormat"], exclude: ["Golden"]),
-        .testTarget(name: "ZKStorageTests", dependencies: ["ZKBase", "ZKWire", "ZKTree", "ZKPipeline", "ZKFormat", "ZKStorage", "CLMDB"]),
+        .testTarget(name: "ZKStorageTests", dependencies: ["ZKBase", "ZKWire", "ZKTree", "ZKPipeline", "ZKFormat", "ZKStorage", "CLMDB", "ZKTestSupport"]),
         .testTarget(name: "ZKServerTests", dependencies: [
             "ZKServer", "ZKWire", "ZKBase",
             .product(name: "NIOCore", package: "swift-nio"),

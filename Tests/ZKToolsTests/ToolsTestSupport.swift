@@ -1,6 +1,7 @@
 import CLMDB
 import Foundation
 import Testing
+@_exported import ZKTestSupport
 import ZKBase
 import ZKFormat
 import ZKStorage
@@ -76,68 +77,6 @@ func normalized(_ text: String, _ directory: String, as placeholder: String = "<
     text.replacingOccurrences(of: directory, with: placeholder)
 }
 
-/// Edits an LMDB environment straight through LMDB, as damage would look to Paddock. Nothing
-/// else may have it open in this process.
-enum RawLMDB {
-    static func withWriteTransaction(_ path: String, _ body: (OpaquePointer, MDB_dbi, MDB_dbi) -> Void) {
-        var environment: OpaquePointer?
-        precondition(mdb_env_create(&environment) == 0)
-        defer { mdb_env_close(environment) }
-        precondition(mdb_env_set_maxdbs(environment, 4) == 0)
-        precondition(mdb_env_set_mapsize(environment, 64 << 20) == 0)
-        let opened = mdb_env_open(environment, path, UInt32(MDB_NOTLS), 0o644)
-        precondition(opened == 0, String(cString: mdb_strerror(opened)))
-        var transaction: OpaquePointer?
-        precondition(mdb_txn_begin(environment, nil, 0, &transaction) == 0)
-        var txns: MDB_dbi = 0
-        var meta: MDB_dbi = 0
-        precondition(mdb_dbi_open(transaction, "txns", 0, &txns) == 0)
-        precondition(mdb_dbi_open(transaction, "meta", 0, &meta) == 0)
-        body(transaction!, txns, meta)
-        precondition(mdb_txn_commit(transaction) == 0)
-    }
-
-    static func key(_ zxid: Int64) -> [UInt8] { withUnsafeBytes(of: UInt64(zxid).bigEndian) { Array($0) } }
-
-    static func get(_ transaction: OpaquePointer, _ database: MDB_dbi, _ key: [UInt8]) -> [UInt8] {
-        var keyBytes = key
-        return keyBytes.withUnsafeMutableBytes { raw in
-            var keyValue = MDB_val(mv_size: raw.count, mv_data: raw.baseAddress)
-            var value = MDB_val()
-            precondition(mdb_get(transaction, database, &keyValue, &value) == 0)
-            return Array(UnsafeRawBufferPointer(start: value.mv_data, count: value.mv_size))
-        }
-    }
-
-    static func put(_ transaction: OpaquePointer, _ database: MDB_dbi, _ key: [UInt8], _ bytes: [UInt8]) {
-        var keyBytes = key
-        var valueBytes = bytes
-        keyBytes.withUnsafeMutableBytes { rawKey in
-            valueBytes.withUnsafeMutableBytes { rawValue in
-                var keyValue = MDB_val(mv_size: rawKey.count, mv_data: rawKey.baseAddress)
-                var value = MDB_val(mv_size: rawValue.count, mv_data: rawValue.baseAddress)
-                precondition(mdb_put(transaction, database, &keyValue, &value, 0) == 0)
-            }
-        }
-    }
-
-    /// Replaces the value under `zxid` with `transform(old)`.
-    static func overwrite(_ logDirectory: String, zxid: Int64, _ transform: ([UInt8]) -> [UInt8]) {
-        withWriteTransaction(logDirectory) { transaction, txns, _ in
-            put(transaction, txns, key(zxid), transform(get(transaction, txns, key(zxid))))
-        }
-    }
-
-    static func delete(_ logDirectory: String, zxid: Int64) {
-        withWriteTransaction(logDirectory) { transaction, txns, _ in
-            var keyBytes = key(zxid)
-            keyBytes.withUnsafeMutableBytes { rawKey in
-                var keyValue = MDB_val(mv_size: rawKey.count, mv_data: rawKey.baseAddress)
-                precondition(mdb_del(transaction, txns, &keyValue, nil) == 0)
-            }
-        }
-    }
-}
 
 /// Every stored record of a log directory, raw (opened read-only, closed again).
 func rawLog(_ logDirectory: String) throws -> (anchor: LogChainLink, records: [RawLogRecord]) {
