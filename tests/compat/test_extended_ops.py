@@ -183,8 +183,16 @@ def test_one_megabyte_of_data_closes_connection(make_raw, base):
     """A create carrying 1 MiB of data exceeds jute.maxbuffer (0xfffff) as a
     frame: the server drops the connection without a reply."""
     client = make_raw()
-    client.send_request(Op.CREATE, create_body(base + "/huge", b"x" * (1024 * 1024)))
-    assert client.is_closed_by_server(10.0)
+    try:
+        client.send_request(Op.CREATE, create_body(base + "/huge", b"x" * (1024 * 1024)))
+    except (ConnectionResetError, BrokenPipeError):
+        # The server may close as soon as it has read the length prefix, while
+        # this client is still sending the body; the kernel then answers the
+        # unread bytes with a reset. That is the closed connection we expect.
+        closed = True
+    else:
+        closed = client.is_closed_by_server(10.0)
+    assert closed, "a frame over jute.maxbuffer must close the connection"
     assert make_raw().exists(base + "/huge") is None
 
 
