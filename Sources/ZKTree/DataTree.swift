@@ -19,6 +19,7 @@ public struct DataTree: Sendable {
     /// ZooKeeper's tree digest (FORMAT.md section 4), kept up to date on every change.
     public private(set) var digest: UInt64 = 0
     public var dataWatches = WatchManager()
+    private var aclTable = ACLInternTable()
     public var childWatches = WatchManager()
 
     public init() {
@@ -87,6 +88,17 @@ public struct DataTree: Sendable {
         if let node { digest &+= Self.nodeDigest(path: path, node: node) }
     }
 
+    /// The tree's shared instance of `acl` (see ACLInternTable); sweeps unused lists when due.
+    private mutating func internedACL(_ acl: [ACL]) -> [ACL] {
+        if aclTable.needsSweep {
+            aclTable.sweep(keeping: Set(nodes.values.lazy.map(\.acl)))
+        }
+        return aclTable.intern(acl)
+    }
+
+    /// Distinct ACL lists the tree holds (for tests and metrics).
+    public var internedACLCount: Int { aclTable.count }
+
     // MARK: - Loading a snapshot
 
     /// Starts from nothing: a snapshot supplies every node, the root included.
@@ -99,7 +111,7 @@ public struct DataTree: Sendable {
 
     /// Adds a node read from a snapshot (pre-order: its parent was loaded before it).
     public mutating func loadNode(path: String, data: [UInt8]?, acl: [ACL], stat: StatPersisted) {
-        store(path, DataNode(data: data, acl: acl, stat: stat))
+        store(path, DataNode(data: data, acl: internedACL(acl), stat: stat))
         if path != "/" {
             // In place: copying the parent out and back would copy its whole children set.
             nodes[PathValidation.parent(of: path)]?.children.insert(String(PathValidation.lastComponent(of: path)))
@@ -190,6 +202,7 @@ public struct DataTree: Sendable {
             _ = dataWatches.trigger(path: path, type: .nodeDataChanged, acl: changed.acl, into: &notifications)
             return TxnResult(type: .setData, path: path, stat: changed.stat)
         case .setACL(let path, let acl, let version):
+            let acl = internedACL(acl)
             let stat = modify(path) { node -> Stat in
                 node.stat.aversion = version
                 node.acl = acl
@@ -286,7 +299,7 @@ public struct DataTree: Sendable {
         stat.ctime = time
         stat.mtime = time
         stat.ephemeralOwner = ephemeralOwner
-        store(path, DataNode(data: data, acl: acl, stat: stat))
+        store(path, DataNode(data: data, acl: internedACL(acl), stat: stat))
         if ephemeralOwner == EphemeralOwner.container {
             containers.insert(path)
         } else if EphemeralOwner.isTTL(ephemeralOwner) {
