@@ -15,6 +15,10 @@ extension LMDBEnvironment {
         var statistics = MDB_stat()
         guard mdb_env_info(environment, &info) == 0, mdb_env_stat(environment, &statistics) == 0 else { return }
         let used = (Int(info.me_last_pgno) + 1) * Int(statistics.ms_psize)
+        if used - mappedPagesReleasedBelow >= Self.preallocationBytes / 2 {
+            releaseMappedPages(info, usedBytes: used)
+            mappedPagesReleasedBelow = used
+        }
         let size = fileSizeBytes
         guard size - used < Self.preallocationBytes / 2 else { return }
         let target = min(used + Self.preallocationBytes, info.me_mapsize)
@@ -30,5 +34,47 @@ extension LMDBEnvironment {
             offset += written
         }
         _ = fdatasync(descriptor)
+    }
+
+    /// Drops this process's page-table entries for the map below the high-water mark. LMDB
+    /// writes with pwrite and reads through the map, and every page appended to is read back
+    /// once (then kernel fault-around maps its neighbours), so without this the whole log ends
+    /// up counted in the server's RSS although it is only clean page cache. The mapping is a
+    /// shared, read-only file mapping: MADV_DONTNEED loses nothing, a later read faults the page
+    /// back in from the page cache. Called by the writer thread (every 8 MiB of log growth), the
+    /// only one that remaps.
+    private func releaseMappedPages(_ info: MDB_envinfo, usedBytes: Int) {
+        // LMDB reports the map address only for MDB_FIXEDMAP; the kernel's list of mappings has it.
+        guard let (address, mappedBytes) = Self.sharedMapping(ofFile: path + "/data.mdb") else { return }
+        let length = min(usedBytes, mappedBytes) / pageBytes * pageBytes
+        guard length > 0 else { return }
+        _ = madvise(address, length, MADV_DONTNEED)
+    }
+
+    /// Start and length of this process's read-only shared mapping of `file`, from /proc/self/maps.
+    static func sharedMapping(ofFile file: String) -> (UnsafeMutableRawPointer, Int)? {
+        guard let resolved = realpath(file, nil) else { return nil }
+        let target = String(cString: resolved)
+        free(resolved)
+        guard let maps = fopen("/proc/self/maps", "r") else { return nil }
+        defer { fclose(maps) }
+        var line: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(line) }
+        while getline(&line, &capacity, maps) > 0, let line {
+            // "start-end perms offset dev inode   /path" (the path is padded with spaces)
+            let text = String(cString: line)
+            let fields = text.split(separator: " ", maxSplits: 2)
+            guard fields.count == 3, fields[1] == "r--s", let slash = text.firstIndex(of: "/") else { continue }
+            var mappedPath = text[slash...]
+            while mappedPath.last == "\n" { mappedPath = mappedPath.dropLast() }
+            guard mappedPath == target else { continue }
+            let bounds = fields[0].split(separator: "-")
+            guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16), end > start,
+                  let address = UnsafeMutableRawPointer(bitPattern: start)
+            else { continue }
+            return (address, Int(end - start))
+        }
+        return nil
     }
 }

@@ -53,7 +53,9 @@ public final class LMDBEnvironment: @unchecked Sendable {
     private let resizeLock = ReadWriteLock()
     /// Guarded by `resizeLock`: true after close, or after a failed remap left no usable map.
     private var unusableReason: String?
-    private let pageBytes: Int
+    let pageBytes: Int
+    /// Writer thread only: the high-water mark at the last `releaseMappedPages`.
+    var mappedPagesReleasedBelow = 0
 
     /// Opens (creating when allowed) the environment in the existing directory `path`.
     public init(path: String, configuration: LMDBConfiguration = .init()) throws(LogError) {

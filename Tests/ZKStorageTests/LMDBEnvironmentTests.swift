@@ -184,4 +184,56 @@ import ZKBase
         }
         #expect(message.contains("mdb_env_open") && message.contains("No such file or directory"))
     }
+
+    /// Resident KiB of this process's mapping of `file` (/proc/self/smaps), nil when not mapped.
+    private static func residentKiB(ofMapping file: String) -> Int? {
+        guard let real = realpath(file, nil) else { return nil }
+        let resolved = String(cString: real)
+        free(real)
+        // /proc files report size 0, so read them line by line rather than by their size.
+        guard let smaps = fopen("/proc/self/smaps", "r") else { return nil }
+        defer { fclose(smaps) }
+        var buffer: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(buffer) }
+        var inMapping = false
+        while getline(&buffer, &capacity, smaps) > 0, let buffer {
+            let line = String(cString: buffer).dropLast()
+            let fields = line.split(separator: " ", omittingEmptySubsequences: true)
+            if let first = fields.first, first.contains("-"), fields.count >= 5 {
+                inMapping = fields.count >= 6 && fields[5...].joined(separator: " ") == resolved
+            } else if inMapping, fields.first == "Rss:", fields.count >= 2 {
+                return Int(fields[1])
+            }
+        }
+        return nil
+    }
+
+    @Test func logPagesReadThroughTheMapLeaveTheProcessRSSAsTheLogGrows() throws {
+        try withTemporaryDirectory { path in
+            let log = try LMDBTransactionLog(directory: path, configuration: LMDBConfiguration(mapSizeBytesInitial: 128 << 20))
+            defer { log.close() }
+            let dataFile = path + "/data.mdb"
+            var next: Int64 = 1
+            func appendMegabytes(_ megabytes: Int) throws {
+                for _ in 0..<megabytes {
+                    try log.append(makeRecords(next...(next + 999), payloadBytes: 1000))
+                    next += 1000
+                }
+            }
+            try appendMegabytes(20)
+            #expect(try readAll(log).count == 20_000)  // every page of the log read through the map
+            let mapping = try #require(LMDBEnvironment.sharedMapping(ofFile: dataFile), "data.mdb must be mapped")
+            #expect(mapping.1 == log.environment.mapSizeBytes)
+            let residentAfterRead = try #require(Self.residentKiB(ofMapping: dataFile))
+            #expect(residentAfterRead > 16 << 10, "reading 20 MB through the map makes it resident (\(residentAfterRead) KiB)")
+            // 10 MB more crosses the 8 MiB release step at least once.
+            try appendMegabytes(10)
+            let residentAfterGrowth = try #require(Self.residentKiB(ofMapping: dataFile))
+            #expect(residentAfterGrowth < residentAfterRead / 2,
+                    "resident map pages after growth \(residentAfterGrowth) KiB, after reading \(residentAfterRead) KiB")
+            #expect(try readAll(log).count == 30_000, "released pages read back from the page cache")
+            #expect(log.verify().isEmpty)
+        }
+    }
 }
