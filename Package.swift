@@ -24,6 +24,7 @@ let package = Package(
         .systemLibrary(name: "CLMDB", pkgConfig: "lmdb", providers: [.apt(["liblmdb-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib", providers: [.apt(["zlib1g-dev"])]),
         .target(name: "CCRC32C"),
+        .systemLibrary(name: "CMalloc"),
         .target(name: "ZKBase", dependencies: ["CCRC32C", "CZlib"], swiftSettings: strictSettings),
         .target(name: "ZKWire", dependencies: [
             "ZKBase", .product(name: "NIOCore", package: "swift-nio"),
@@ -50,7 +51,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strictSettings),
         .target(name: "ZKServer", dependencies: [
-            "ZKBase", "ZKWire", "ZKTree", "ZKPipeline", "ZKConfig", "ZKStorage",
+            "ZKBase", "ZKWire", "ZKTree", "ZKPipeline", "ZKConfig", "ZKStorage", "CMalloc",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import CMalloc
 import Logging
 import NIOCore
 import NIOPosix
@@ -80,6 +81,10 @@ extension ServerNode {
         snapshotThread.runIfActive(eventLoop: loop) { () throws -> String in
             guard let writer = job.writer else { return "" }
             let (path, _) = try writer.finish(endZxid: endZxid)
+            // The walk's transient stack and slices (a path per child of a wide parent) leave
+            // freed chunks between live nodes; glibc keeps them in its arenas until told to give
+            // whole free pages back. Measured on 1M znodes: about 60 MB of RSS.
+            _ = malloc_trim(0)
             return path
         }.whenComplete { [self] result in
             snapshotInProgress = false
