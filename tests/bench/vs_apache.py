@@ -47,11 +47,14 @@ def load(binary, port, pid, op, sessions, inflight, seconds, warmup, size=1024, 
 
 
 def rss_kib(pid):
+    """VmRSS and its anonymous / file-backed parts (KiB) from /proc/PID/status."""
+    fields = {}
     with open('/proc/%d/status' % pid) as f:
         for line in f:
-            if line.startswith('VmRSS:'):
-                return int(line.split()[1])
-    return -1
+            key = line.split(':')[0]
+            if key in ('VmRSS', 'RssAnon', 'RssFile'):
+                fields[key] = int(line.split()[1])
+    return fields
 
 
 def server_pid(server):
@@ -78,21 +81,27 @@ def main():
     ap.add_argument('--restart-znodes', type=int, default=200000)
     ap.add_argument('--zookeeper-heap', default='2g', help='-Xmx of the Apache ZooKeeper JVM')
     ap.add_argument('--json', action='store_true')
+    ap.add_argument('--only', default='points,memory,restart',
+                    help='comma-separated parts to run: points, memory, restart (default: all)')
     args = ap.parse_args()
+    parts = set(args.only.split(','))
 
     if args.full:
         args.rounds = max(args.rounds, 3)
         points = [(op, s, k) for op in ('get', 'set', 'create', 'mixed:0.9') for s in (1, 8, 32) for k in (1, 16, 100)]
     else:
         points = [('set', 1, 1), ('get', 32, 100), ('set', 32, 100), ('create', 32, 100), ('mixed:0.9', 32, 100)]
+    if 'points' not in parts:
+        points = []
 
     BenchApacheServer.heap = args.zookeeper_heap
     results = []
     a = BenchApacheServer('vs-apache', extra_cfg=BENCH_CFG)
     b = PaddockServer('vs-paddock', args.paddock_bin, extra_cfg=BENCH_CFG)
     try:
-        a.start(120)
-        b.start(120)
+        if points:
+            a.start(120)
+            b.start(120)
         for op, sessions, inflight in points:
             best = {}
             for _ in range(args.rounds):
@@ -103,24 +112,36 @@ def main():
                         best[name] = report
             results.append({'op': op, 'sessions': sessions, 'inflight': inflight, **best})
             print_point(results[-1], file=sys.stderr)
-        # Memory: a tree of small znodes, loaded through the same wire protocol.
-        memory = {}
-        for name, server in (('zookeeper', a), ('paddock', b)):
-            load(args.paddock_bin, server.port, server_pid(server), 'get', 1, 1, 0.2, 0, size=100,
-                 znodes=args.rss_znodes)
-            memory[name] = rss_kib(server_pid(server))
-        print('RSS after %d znodes of 100 B: zookeeper %d MiB, paddock %d MiB' % (
-            args.rss_znodes, memory['zookeeper'] // 1024, memory['paddock'] // 1024), file=sys.stderr)
     finally:
         a.stop()
         b.stop()
+
+    # Memory: fresh servers (so the load points' trees do not count), a tree of small znodes
+    # loaded through the same wire protocol.
+    memory = {}
+    if 'memory' in parts:
+        a = BenchApacheServer('vs-apache-memory', extra_cfg=BENCH_CFG)
+        b = PaddockServer('vs-paddock-memory', args.paddock_bin, extra_cfg=BENCH_CFG)
+        try:
+            for name, server in (('zookeeper', a), ('paddock', b)):
+                server.start(120)
+                load(args.paddock_bin, server.port, server_pid(server), 'get', 1, 1, 0.2, 0, size=100,
+                     znodes=args.rss_znodes)
+                memory[name] = rss_kib(server_pid(server))
+                print('RSS after %d znodes of 100 B: %s %s' % (
+                    args.rss_znodes, name, ', '.join('%s %d MiB' % (k, v // 1024) for k, v in memory[name].items())),
+                    file=sys.stderr)
+                server.stop()
+        finally:
+            a.stop()
+            b.stop()
 
     # Restart: a fresh pair of servers with a 1 KiB tree.
     restart = {}
     a = BenchApacheServer('vs-apache-restart', extra_cfg=BENCH_CFG)
     b = PaddockServer('vs-paddock-restart', args.paddock_bin, extra_cfg=BENCH_CFG)
     try:
-        for name, server in (('zookeeper', a), ('paddock', b)):
+        for name, server in (('zookeeper', a), ('paddock', b)) if 'restart' in parts else ():
             server.start(120)
             load(args.paddock_bin, server.port, server_pid(server), 'get', 1, 1, 0.2, 0, size=1024,
                  znodes=args.restart_znodes)
@@ -167,11 +188,16 @@ def print_table(summary, args):
             z.get('serverCPUMicrosecondsPerOperation') or -1, p.get('serverCPUMicrosecondsPerOperation') or -1))
     rss = summary['rss_kib']
     print()
-    print('RSS after loading %d znodes of 100 B: ZooKeeper %d MiB, Paddock %d MiB (ratio %.2f)' % (
-        args.rss_znodes, rss['zookeeper'] // 1024, rss['paddock'] // 1024, rss['paddock'] / max(1, rss['zookeeper'])))
+    if rss:
+        z, p = rss['zookeeper'], rss['paddock']
+        print('RSS after loading %d znodes of 100 B into a fresh server: ZooKeeper %d MiB, Paddock %d MiB (ratio %.2f); '
+              'anonymous / file-backed: ZooKeeper %d / %d MiB, Paddock %d / %d MiB' % (
+                  args.rss_znodes, z['VmRSS'] // 1024, p['VmRSS'] // 1024, p['VmRSS'] / max(1, z['VmRSS']),
+                  z['RssAnon'] // 1024, z['RssFile'] // 1024, p['RssAnon'] // 1024, p['RssFile'] // 1024))
     restart = summary['restart']
-    print('Restart of a %d x 1 KiB tree until srvr answers: ZooKeeper %.2f s, Paddock %.2f s (ratio %.2f)' % (
-        args.restart_znodes, restart['zookeeper'], restart['paddock'], restart['paddock'] / max(0.001, restart['zookeeper'])))
+    if restart:
+        print('Restart of a %d x 1 KiB tree until srvr answers: ZooKeeper %.2f s, Paddock %.2f s (ratio %.2f)' % (
+            args.restart_znodes, restart['zookeeper'], restart['paddock'], restart['paddock'] / max(0.001, restart['zookeeper'])))
 
 
 if __name__ == '__main__':
