@@ -42,9 +42,20 @@ public enum CRC32C {
 public enum CRC32 {
     static let table: [[UInt32]] = makeSlicingTables(polynomial: 0xEDB8_8320)
 
-    /// zlib's crc32 from 512 bytes up (zlib 1.2.13's braided code wins only there: measured 212 vs
-    /// 275 ns at 527 B, but 146 vs 39 ns at 60 B); the table code below. Same values either way.
+    /// True when the CPU folds with PCLMULQDQ (checked once).
+    public static let usesCarrylessMultiply = ccrc32_pclmul_available() == 1
+
+    /// From 64 bytes up: PCLMULQDQ folding over the whole 16-byte blocks (about 10x zlib 1.2.13's
+    /// braided code; a set of a 1 KiB value computes four node digests, which were 16 % of the
+    /// server's CPU with zlib), the rest with the table code. Without PCLMULQDQ: zlib from 512
+    /// bytes (it wins only there: measured 212 vs 275 ns at 527 B, but 146 vs 39 ns at 60 B).
+    /// Same values on every path.
     public static func checksum(_ buffer: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+        if buffer.count >= 64 && usesCarrylessMultiply, let base = buffer.baseAddress {
+            let folded = buffer.count & ~15
+            let register = ccrc32_update_pclmul(~seed, base, folded)
+            return ~sliceBy8(register, UnsafeRawBufferPointer(rebasing: buffer[folded...]), table)
+        }
         guard buffer.count >= 512 else { return ~sliceBy8(~seed, buffer, table) }
         guard var base = buffer.baseAddress?.assumingMemoryBound(to: Bytef.self) else { return seed }
         var crc = UInt(seed)
@@ -56,6 +67,12 @@ public enum CRC32 {
             remaining -= chunk
         }
         return UInt32(truncatingIfNeeded: crc)
+    }
+
+    /// What zlib's crc32 says (for tests of the other paths).
+    public static func zlibChecksum(_ buffer: UnsafeRawBufferPointer, seed: UInt32 = 0) -> UInt32 {
+        guard let base = buffer.baseAddress?.assumingMemoryBound(to: Bytef.self) else { return seed }
+        return UInt32(truncatingIfNeeded: crc32(UInt(seed), base, uInt(buffer.count)))
     }
 
     /// `checksum` computed with the table code (for tests against zlib).

@@ -27,16 +27,52 @@ func monotonicMicroseconds() -> Int64 {
 /// thread, one batch at a time: every txn that arrives while a batch is being made durable joins
 /// the next one (group commit). Replies and notifications leave only after their txn is durable.
 final class ServerNode: @unchecked Sendable {
+    /// A socket's shell-side state. Changed in place through `connections[id]?.…` (never copied
+    /// out and stored back: the copy would share `receiveTimesMs`' storage, so every append would
+    /// copy the buffer).
     struct ConnectionEntry {
         var channel: any Channel
         var address: String
         var port: Int
         var statistics = ConnectionStatistics()
-        /// Receive times of requests awaiting a reply, oldest first (replies are FIFO per connection).
-        var receiveTimesMs: [Int64] = []
+        /// Receive times of requests (xid >= 0) awaiting a reply, oldest first (replies are FIFO per connection).
+        var receiveTimesMs = CircularBuffer<Int64>(initialCapacity: 16)
+        /// Requests of every kind received and not answered yet: what bounds the connection.
+        var awaitingReplies = 0
         var readingPaused = false
         /// The socket's send buffer passed the high-water mark: stop reading until it drains.
         var outboundFull = false
+
+        mutating func noteReceived(_ request: ClientRequest, nowMs: Int64) {
+            statistics.received += 1
+            awaitingReplies += 1
+            if request.xid >= 0 { receiveTimesMs.append(nowMs) }
+            statistics.lastOperation = ServerNode.shortName(request.opCode)
+            statistics.lastCxid = request.xid
+        }
+
+        /// Counts a frame sent; for the reply to a request (xid >= 0) returns its latency.
+        mutating func noteSent(replyTo header: ReplyHeader?, nowMs: @autoclosure () -> Int64) -> Int64? {
+            statistics.sent += 1
+            guard let header, header.xid != SpecialXid.notification else { return nil }
+            awaitingReplies = max(0, awaitingReplies - 1)
+            guard header.xid >= 0, let received = receiveTimesMs.popFirst() else { return nil }
+            let now = nowMs()
+            let latency = now - received
+            statistics.recordLatency(latency)
+            statistics.lastZxid = header.zxid
+            statistics.lastResponseTimeMs = now
+            return latency
+        }
+
+        /// Pauses reading past `limit` unanswered requests or with a full send buffer; returns
+        /// the socket's new autoRead value when it changes.
+        mutating func updateReadingPaused(limit: Int) -> Bool? {
+            let busy = outboundFull || awaitingReplies > limit
+            guard busy != readingPaused else { return nil }
+            readingPaused = busy
+            return !busy
+        }
     }
 
     let loop: any EventLoop
@@ -70,7 +106,7 @@ final class ServerNode: @unchecked Sendable {
     var outputs: [CoreOutput] = []
     var listeningPort: Int? = nil
 
-    /// Above this many queued requests a connection stops being read until it drains.
+    /// Above this many unanswered requests a connection stops being read until it drains.
     static let queuedRequestsPerConnectionMax = 1000
 
     init(
@@ -157,13 +193,7 @@ final class ServerNode: @unchecked Sendable {
     func receive(_ id: ConnectionID, _ request: ClientRequest) {
         let now = wallClockMs()
         statistics.packetsReceived += 1
-        if var entry = connections[id] {
-            entry.statistics.received += 1
-            if request.xid >= 0 { entry.receiveTimesMs.append(now) }
-            entry.statistics.lastOperation = Self.shortName(request.opCode)
-            entry.statistics.lastCxid = request.xid
-            connections[id] = entry
-        }
+        connections[id]?.noteReceived(request, nowMs: now)
         core.receive(id, request, nowMs: now, into: &outputs)
         runOutputs()
         pauseReadingIfBusy(id)
@@ -177,13 +207,10 @@ final class ServerNode: @unchecked Sendable {
     /// Bounds each connection: too many queued requests, or replies the client does not read,
     /// stop reading its socket until it catches up.
     func pauseReadingIfBusy(_ id: ConnectionID) {
-        guard var entry = connections[id] else { return }
-        let busy = entry.outboundFull || core.queuedRequestCount(of: id) > Self.queuedRequestsPerConnectionMax
-        if busy != entry.readingPaused {
-            entry.readingPaused = busy
-            connections[id] = entry
-            entry.channel.setOption(ChannelOptions.autoRead, value: !busy).whenFailure { _ in }
-        }
+        guard let autoRead = connections[id]?.updateReadingPaused(limit: Self.queuedRequestsPerConnectionMax),
+              let channel = connections[id]?.channel
+        else { return }
+        channel.setOption(ChannelOptions.autoRead, value: autoRead).whenFailure { _ in }
     }
 
     static func shortName(_ opCode: OpCode?) -> String {
@@ -247,20 +274,12 @@ final class ServerNode: @unchecked Sendable {
     var allocator: ByteBufferAllocator { ByteBufferAllocator() }
 
     func send(_ id: ConnectionID, frame buffer: inout ByteBuffer, replyTo header: ReplyHeader?) {
-        guard var entry = connections[id] else { return }
+        guard let channel = connections[id]?.channel else { return }
+        let latency = connections[id]?.noteSent(replyTo: header, nowMs: wallClockMs())
         buffer.setInteger(Int32(buffer.readableBytes - 4), at: buffer.readerIndex)
         statistics.packetsSent += 1
-        entry.statistics.sent += 1
-        if let header, header.xid >= 0, !entry.receiveTimesMs.isEmpty {
-            let now = wallClockMs()
-            let latency = now - entry.receiveTimesMs.removeFirst()
-            statistics.recordLatency(latency)
-            entry.statistics.recordLatency(latency)
-            entry.statistics.lastZxid = header.zxid
-            entry.statistics.lastResponseTimeMs = now
-        }
-        connections[id] = entry
-        entry.channel.write(buffer, promise: nil)
+        if let latency { statistics.recordLatency(latency) }
+        channel.write(buffer, promise: nil)
         toFlush.insert(id)
     }
 
