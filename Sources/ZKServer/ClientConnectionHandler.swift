@@ -53,6 +53,11 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         }
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        node.readCycleComplete()
+        context.fireChannelReadComplete()
+    }
+
     func channelWritabilityChanged(context: ChannelHandlerContext) {
         if let connectionId { node.writabilityChanged(connectionId, writable: context.channel.isWritable) }
         context.fireChannelWritabilityChanged()

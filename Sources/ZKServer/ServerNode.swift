@@ -195,8 +195,15 @@ final class ServerNode: @unchecked Sendable {
         statistics.packetsReceived += 1
         connections[id]?.noteReceived(request, nowMs: now)
         core.receive(id, request, nowMs: now, into: &outputs)
-        runOutputs()
+        runOutputs(endOfReadCycle: false)
         pauseReadingIfBusy(id)
+    }
+
+    /// The socket read cycle that delivered requests is over: one flush per connection for all
+    /// their replies (not one write syscall per reply), and their txns go to the log together.
+    func readCycleComplete() {
+        flushWrites()
+        submitBatchIfIdle()
     }
 
     func writabilityChanged(_ id: ConnectionID, writable: Bool) {
@@ -230,7 +237,9 @@ final class ServerNode: @unchecked Sendable {
 
     // MARK: - Carrying out the core's outputs
 
-    func runOutputs() {
+    /// Carries out the core's outputs. Inside a socket read cycle (`endOfReadCycle: false`)
+    /// writes are only queued: `readCycleComplete` flushes them and submits the log batch.
+    func runOutputs(endOfReadCycle: Bool = true) {
         var index = 0
         while index < outputs.count {
             let output = outputs[index]
@@ -266,9 +275,15 @@ final class ServerNode: @unchecked Sendable {
             }
         }
         outputs.removeAll(keepingCapacity: true)
+        if endOfReadCycle {
+            flushWrites()
+            submitBatchIfIdle()
+        }
+    }
+
+    func flushWrites() {
         for id in toFlush { connections[id]?.channel.flush() }
         toFlush.removeAll(keepingCapacity: true)
-        submitBatchIfIdle()
     }
 
     var allocator: ByteBufferAllocator { ByteBufferAllocator() }
