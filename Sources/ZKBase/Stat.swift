@@ -34,15 +34,17 @@ public struct Stat: Sendable, Hashable {
 
 /// What a node stores (StatPersisted): Stat without dataLength and numChildren, which are derived.
 public struct StatPersisted: Sendable, Hashable {
+    // The 32-bit fields last: 60 bytes with no padding inside, so a DataNode keeps its cached
+    // digest in the 4 bytes that follow (ZooKeeper's field order is kept by the codecs, not here).
     public var czxid: Int64 = 0
     public var mzxid: Int64 = 0
     public var ctime: Int64 = 0
     public var mtime: Int64 = 0
+    public var ephemeralOwner: Int64 = 0
+    public var pzxid: Int64 = 0
     public var version: Int32 = 0
     public var cversion: Int32 = 0
     public var aversion: Int32 = 0
-    public var ephemeralOwner: Int64 = 0
-    public var pzxid: Int64 = 0
 
     public init() {}
 

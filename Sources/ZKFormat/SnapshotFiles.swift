@@ -41,7 +41,7 @@ public enum SnapshotFiles {
             if let problem = structureProblem(path: node.path, tree: tree) {
                 throw SnapshotError(path: path, kind: .corruptStream(problem))
             }
-            tree.loadNode(path: node.path, data: node.data, acl: node.acl, stat: node.stat)
+            tree.loadNode(path: node.path, data: node.data, acl: node.acl, stat: node.stat, digest: node.digest)
         }
         guard let trailer = reader.trailer else { preconditionFailure("reader ended without a verified trailer") }
         precondition(tree.digest == trailer.digest, "loaded tree digest differs from the verified stream digest")

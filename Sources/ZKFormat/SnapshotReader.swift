@@ -84,7 +84,8 @@ public final class SnapshotReader {
     }
 
     /// The next node in file order, or nil at the terminator once the trailer has been verified.
-    public func nextNode() throws(SnapshotError) -> (path: String, data: [UInt8]?, acl: [ACL], stat: StatPersisted)? {
+    /// `digest` is the node's ZooKeeper digest (computed here for the trailer check anyway).
+    public func nextNode() throws(SnapshotError) -> (path: String, data: [UInt8]?, acl: [ACL], stat: StatPersisted, digest: UInt64)? {
         precondition(phase != .sessions, "readSessions comes first")
         if phase == .done { return nil }
         return try guarded { () throws(SnapshotError) in
@@ -100,8 +101,9 @@ public final class SnapshotReader {
             try need(SnapshotLayout.statBytes, "stat")
             let stat = readStat()
             nodeCount += 1
-            digest &+= DataTree.nodeDigest(path: nodePath, node: DataNode(data: data, acl: acl, stat: stat))
-            return (nodePath, data, acl, stat)
+            let nodeDigest = DataTree.nodeDigest(path: nodePath, data: data, stat: stat)
+            digest &+= nodeDigest
+            return (nodePath, data, acl, stat, nodeDigest)
         }
     }
 

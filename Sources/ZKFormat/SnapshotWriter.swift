@@ -123,6 +123,8 @@ public final class SnapshotWriter {
         }
         appendStat(node.stat)
         nodeCount += 1
+        // Computed, not taken from node.cachedDigest: callers (tools, tests) build nodes themselves,
+        // and this runs on the snapshot thread, off the event loop.
         digest &+= DataTree.nodeDigest(path: path, node: node)
         try flushStagingIfFull()
     }

@@ -11,17 +11,22 @@ struct ChangeRecord: Sendable {
     var data: [UInt8]?
     /// False for a record that says "deleted by a pending txn".
     var exists: Bool
+    /// The node digest when known: the tree's cached value, or the one computed when the record
+    /// was stored. `PendingChanges.set` always recomputes it, so a record read, changed and
+    /// stored again never carries a stale value.
+    var knownDigest: UInt64?
 
-    init(zxid: Int64, stat: StatPersisted, childCount: Int, acl: [ACL], data: [UInt8]?, exists: Bool = true) {
+    init(zxid: Int64, stat: StatPersisted, childCount: Int, acl: [ACL], data: [UInt8]?, exists: Bool = true, knownDigest: UInt64? = nil) {
         self.zxid = zxid
         self.stat = stat
         self.childCount = childCount
         self.acl = acl
         self.data = data
         self.exists = exists
+        self.knownDigest = knownDigest
     }
 
-    func digest(path: String) -> UInt64 { DataTree.nodeDigest(path: path, data: data, stat: stat) }
+    func digest(path: String) -> UInt64 { knownDigest ?? DataTree.nodeDigest(path: path, data: data, stat: stat) }
 }
 
 struct PendingChanges: Sendable {
@@ -37,13 +42,18 @@ struct PendingChanges: Sendable {
         if let record = records[path] { return record.exists ? record : nil }
         guard let node = tree.node(path) else { return nil }
         return ChangeRecord(
-            zxid: node.stat.mzxid, stat: node.stat, childCount: node.children.count, acl: node.acl, data: node.data)
+            zxid: node.stat.mzxid, stat: node.stat, childCount: node.children.count, acl: node.acl, data: node.data,
+            knownDigest: UInt64(node.cachedDigest))
     }
 
     mutating func set(_ path: String, _ record: ChangeRecord, in tree: DataTree) {
         if let old = self.record(for: path, in: tree) { digest &-= old.digest(path: path) }
+        var record = record
+        // Computed from the record's own fields (never taken over from the record it replaces).
+        let recordDigest = DataTree.nodeDigest(path: path, data: record.data, stat: record.stat)
+        record.knownDigest = recordDigest
         records[path] = record
-        digest &+= record.digest(path: path)
+        digest &+= recordDigest
     }
 
     mutating func markDeleted(_ path: String, zxid: Int64, in tree: DataTree) {

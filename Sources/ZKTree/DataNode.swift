@@ -6,6 +6,10 @@ public struct DataNode: Sendable, Hashable {
     public var data: [UInt8]?
     public var acl: [ACL]
     public var stat: StatPersisted
+    /// ZooKeeper's digest of this node (CRC32 of path, data and stat), kept current by the tree
+    /// so a change subtracts the old value without recomputing it. It sits in the 4 bytes after
+    /// the 60-byte stat, which alignment would leave empty: it costs no memory.
+    public internal(set) var cachedDigest: UInt32 = 0
     public var children: Set<String>
 
     public init(data: [UInt8]? = [], acl: [ACL] = ACL.openUnsafe, stat: StatPersisted = StatPersisted(), children: Set<String> = []) {

@@ -34,6 +34,9 @@ public struct DataTree: Sendable {
         nodes[Self.zookeeperPath] = zookeeper
         nodes[Self.quotaPath] = DataNode(acl: ACL.openUnsafe)
         nodes[Self.configPath] = config
+        for index in nodes.indices {
+            nodes.values[index].cachedDigest = UInt32(Self.nodeDigest(path: nodes.keys[index], node: nodes.values[index]))
+        }
         digest = computeDigest()
     }
 
@@ -70,23 +73,42 @@ public struct DataTree: Sendable {
         nodes.reduce(UInt64(0)) { $0 &+ Self.nodeDigest(path: $1.key, node: $1.value) }
     }
 
-    /// Changes a node in place (no copy of its children set), keeping the running digest in step.
+    /// Paths whose cached digest disagrees with a recomputation (for tests; always empty).
+    public func staleCachedDigests() -> [String] {
+        nodes.compactMap { path, node in
+            UInt64(node.cachedDigest) == Self.nodeDigest(path: path, node: node) ? nil : path
+        }
+    }
+
+    /// Changes a node in place (no copy of its children set), keeping the running digest in step:
+    /// one hash lookup, the old digest from the node's cache, one CRC for the new one.
     /// Returns nil when there is no such node.
     @discardableResult
     private mutating func modify<T>(_ path: String, _ body: (inout DataNode) -> T) -> T? {
-        guard let before = nodes[path].map({ Self.nodeDigest(path: path, data: $0.data, stat: $0.stat) }) else { return nil }
-        let result = body(&nodes[path]!)
-        digest &-= before
-        digest &+= Self.nodeDigest(path: path, data: nodes[path]!.data, stat: nodes[path]!.stat)
+        guard let index = nodes.index(forKey: path) else { return nil }
+        digest &-= UInt64(nodes.values[index].cachedDigest)
+        let result = body(&nodes.values[index])
+        let after = Self.nodeDigest(path: path, data: nodes.values[index].data, stat: nodes.values[index].stat)
+        nodes.values[index].cachedDigest = UInt32(truncatingIfNeeded: after)
+        digest &+= after
         return result
     }
 
-    /// Replaces a node, keeping the running digest in step.
-    private mutating func store(_ path: String, _ node: DataNode?) {
-        if let old = nodes[path] { digest &-= Self.nodeDigest(path: path, node: old) }
-        nodes[path] = node
-        if let node { digest &+= Self.nodeDigest(path: path, node: node) }
+    /// Replaces a node, keeping the running digest in step. `knownDigest` is the node's digest
+    /// when the caller has computed it already (snapshot load).
+    private mutating func store(_ path: String, _ node: DataNode?, knownDigest: UInt64? = nil) {
+        guard var node else {
+            if let old = nodes.removeValue(forKey: path) { digest &-= UInt64(old.cachedDigest) }
+            return
+        }
+        let nodeDigest = knownDigest ?? Self.nodeDigest(path: path, node: node)
+        node.cachedDigest = UInt32(truncatingIfNeeded: nodeDigest)
+        if let old = nodes.updateValue(node, forKey: path) { digest &-= UInt64(old.cachedDigest) }
+        digest &+= nodeDigest
     }
+
+    /// The digest the tree keeps for the node at `path` (nil when there is none).
+    public func cachedDigest(of path: String) -> UInt64? { nodes[path].map { UInt64($0.cachedDigest) } }
 
     /// The tree's shared instance of `acl` (see ACLInternTable); sweeps unused lists when due.
     private mutating func internedACL(_ acl: [ACL]) -> [ACL] {
@@ -110,8 +132,9 @@ public struct DataTree: Sendable {
     }
 
     /// Adds a node read from a snapshot (pre-order: its parent was loaded before it).
-    public mutating func loadNode(path: String, data: [UInt8]?, acl: [ACL], stat: StatPersisted) {
-        store(path, DataNode(data: data, acl: internedACL(acl), stat: stat))
+    /// `digest`: the node's digest when the reader has computed it already.
+    public mutating func loadNode(path: String, data: [UInt8]?, acl: [ACL], stat: StatPersisted, digest: UInt64? = nil) {
+        store(path, DataNode(data: data, acl: internedACL(acl), stat: stat), knownDigest: digest)
         if path != "/" {
             // In place: copying the parent out and back would copy its whole children set.
             nodes[PathValidation.parent(of: path)]?.children.insert(String(PathValidation.lastComponent(of: path)))

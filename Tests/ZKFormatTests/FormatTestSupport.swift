@@ -161,6 +161,7 @@ func expectSameTree(_ loaded: DataTree, _ original: DataTree, sourceLocation: So
     #expect(loaded.sessions == original.sessions, sourceLocation: sourceLocation)
     #expect(loaded.digest == original.digest, sourceLocation: sourceLocation)
     #expect(loaded.digest == loaded.computeDigest(), sourceLocation: sourceLocation)
+    #expect(loaded.staleCachedDigests().isEmpty, "nodes with a stale cached digest", sourceLocation: sourceLocation)
     #expect(loaded.containers == original.containers, sourceLocation: sourceLocation)
     #expect(loaded.ttlNodes == original.ttlNodes, sourceLocation: sourceLocation)
     #expect(loaded.ephemeralCount == original.ephemeralCount, sourceLocation: sourceLocation)

@@ -145,6 +145,8 @@ import ZKWire
         #expect(report.lastZxid == live.lastProcessedZxid)
         #expect(recovered.digest == live.digest, "seed \(seed): digest after snapshot + replay differs from the live tree")
         #expect(recovered.digest == recovered.computeDigest())
+        #expect(recovered.staleCachedDigests().isEmpty, "seed \(seed): recovered nodes with a stale cached digest")
+        #expect(live.staleCachedDigests().isEmpty, "seed \(seed): live nodes with a stale cached digest")
         #expect(recovered.nodes == live.nodes, "seed \(seed): nodes differ")
         #expect(recovered.sessions == live.sessions, "seed \(seed): sessions differ")
         #expect(recovered.ephemerals.mapValues { Set($0.elements) } == live.ephemerals.mapValues { Set($0.elements) })

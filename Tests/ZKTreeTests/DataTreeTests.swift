@@ -53,6 +53,25 @@ import ZKWire
         #expect(tree.lastProcessedZxid == 14)
     }
 
+    @Test func cachedNodeDigestsFollowEveryKindOfChange() throws {
+        var tree = DataTree()
+        #expect(tree.staleCachedDigests().isEmpty, "the initial nodes carry their digests")
+        _ = tree.apply(txn(1, .create(createTxn("/a", "x", parentCVersion: 1))))
+        _ = tree.apply(txn(2, .create(createTxn("/a/e", "y", parentCVersion: 1, ephemeral: true)), session: 9))
+        _ = tree.apply(txn(3, .setData(path: "/a", data: Array(repeating: 7, count: 300), version: 1)))
+        _ = tree.apply(txn(4, .setACL(path: "/a", acl: ACL.readUnsafe, version: 1)))
+        _ = tree.apply(txn(5, .multi([
+            .create(createTxn("/m", parentCVersion: 2)), .setData(path: "/m", data: nil, version: 1), .delete(path: "/a/e"),
+        ])))
+        _ = tree.apply(txn(6, .create(createTxn("/a/e2", parentCVersion: 3, ephemeral: true)), session: 9))
+        _ = tree.apply(txn(7, .closeSession(pathsToDelete: ["/a/e2"]), session: 9))
+        _ = tree.apply(txn(8, .setData(path: "/zookeeper/config", data: [1], version: 1)))
+        #expect(tree.staleCachedDigests().isEmpty)
+        #expect(tree.digest == tree.computeDigest())
+        #expect(tree.cachedDigest(of: "/a") == DataTree.nodeDigest(path: "/a", node: try #require(tree.node("/a"))))
+        #expect(tree.cachedDigest(of: "/zookeeper/config") == 0, "the /zookeeper/ subtree counts 0, as in ZooKeeper")
+    }
+
     @Test func create2AndContainerAndTTLReturnTheStat() throws {
         var tree = DataTree()
         let plain = tree.apply(txn(5, .create(createTxn("/p", parentCVersion: 1))))
