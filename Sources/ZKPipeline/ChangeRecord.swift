@@ -31,6 +31,10 @@ struct ChangeRecord: Sendable {
 
 struct PendingChanges: Sendable {
     private(set) var records: [String: ChangeRecord] = [:]
+    /// (zxid, path) of every record stored, oldest first: `applied(through:)` walks this instead
+    /// of filtering the whole table into a new one after every commit.
+    private var stored: [(zxid: Int64, path: String)] = []
+    private var storedHead = 0
     /// Digest of the tree with every pending txn applied: what each new txn records in the log.
     private(set) var digest: UInt64
 
@@ -53,18 +57,31 @@ struct PendingChanges: Sendable {
         let recordDigest = DataTree.nodeDigest(path: path, data: record.data, stat: record.stat)
         record.knownDigest = recordDigest
         records[path] = record
+        stored.append((record.zxid, path))
         digest &+= recordDigest
     }
 
     mutating func markDeleted(_ path: String, zxid: Int64, in tree: DataTree) {
         if let old = record(for: path, in: tree) { digest &-= old.digest(path: path) }
         records[path] = ChangeRecord(zxid: zxid, stat: StatPersisted(), childCount: 0, acl: [], data: nil, exists: false)
+        stored.append((zxid, path))
     }
 
-    /// Forgets records the tree has caught up with.
+    /// Forgets records the tree has caught up with (a path changed again by a later pending txn
+    /// keeps its newer record).
     mutating func applied(through zxid: Int64) {
-        guard !records.isEmpty else { return }
-        records = records.filter { $0.value.zxid > zxid }
+        while storedHead < stored.count, stored[storedHead].zxid <= zxid {
+            let path = stored[storedHead].path
+            storedHead += 1
+            if let record = records[path], record.zxid <= zxid { records.removeValue(forKey: path) }
+        }
+        if storedHead == stored.count {
+            stored.removeAll(keepingCapacity: true)
+            storedHead = 0
+        } else if storedHead > 1024 && storedHead * 2 > stored.count {
+            stored.removeFirst(storedHead)
+            storedHead = 0
+        }
     }
 
     /// The ephemerals a closeSession must delete, in the order ZooKeeper lists them: a clone of

@@ -1,0 +1,67 @@
+import Testing
+import ZKBase
+import ZKTree
+import ZKWire
+
+@Suite struct FuzzySnapshotWalkTests {
+    /// A parent wider than `sortedChildrenMax` (its children come unsorted) next to a narrow one
+    /// (sorted), some children with children of their own.
+    private static func tree() -> (DataTree, Int64) {
+        var tree = DataTree()
+        var zxid: Int64 = 0
+        func create(_ path: String, _ cversion: Int32) {
+            zxid += 1
+            _ = tree.apply(txn(zxid, .create(createTxn(path, parentCVersion: cversion))))
+        }
+        create("/wide", 1)
+        create("/narrow", 2)
+        let wide = FuzzySnapshotWalk.sortedChildrenMax + 500
+        for index in 0..<wide { create("/wide/c\(index)", Int32(index + 1)) }
+        for index in stride(from: 0, to: wide, by: 97) { create("/wide/c\(index)/g", 1) }
+        for name in ["b", "c", "a"] { create("/narrow/\(name)", 1) }
+        return (tree, zxid)
+    }
+
+    @Test func everyNodeOnceParentsFirstNarrowParentsSorted() {
+        let (tree, _) = Self.tree()
+        var walk = FuzzySnapshotWalk()
+        var order: [String] = []
+        while !walk.isFinished { order += walk.nextSlice(of: tree, nodesMax: 7).map(\.path) }
+        #expect(order.count == tree.nodeCount)
+        #expect(Set(order) == Set(tree.nodes.keys))
+        #expect(walk.visitedCount == tree.nodeCount)
+        var seen: Set<String> = []
+        for path in order {
+            #expect(path == "/" || seen.contains(PathValidation.parent(of: path)), "\(path) before its parent")
+            seen.insert(path)
+        }
+        #expect(order.filter { $0.hasPrefix("/narrow/") } == ["/narrow/a", "/narrow/b", "/narrow/c"])
+        #expect(order.first == "/")
+    }
+
+    @Test func nodesDeletedDuringTheWalkAreSkippedAndSlicesCarryNoChildren() {
+        var (tree, zxid) = Self.tree()
+        var walk = FuzzySnapshotWalk()
+        var emitted: [String] = []
+        var deleted: Set<String> = []
+        var index = 0
+        while !walk.isFinished {
+            for entry in walk.nextSlice(of: tree, nodesMax: 50) {
+                #expect(entry.node.children.isEmpty, "a slice's copy holds no children set")
+                emitted.append(entry.path)
+            }
+            // Between slices a leaf goes away; if the walk had not reached it yet it must not appear.
+            let victim = "/wide/c\(index * 13 + 1)"
+            if !emitted.contains(victim), tree.node(victim)?.children.isEmpty == true {
+                zxid += 1
+                _ = tree.apply(txn(zxid, .delete(path: victim)))
+                deleted.insert(victim)
+            }
+            index += 1
+        }
+        #expect(deleted.isEmpty == false)
+        #expect(Set(emitted).isDisjoint(with: deleted))
+        #expect(Set(emitted) == Set(tree.nodes.keys), "every node still present is written exactly when the walk ends")
+        #expect(emitted.count == Set(emitted).count)
+    }
+}
