@@ -79,6 +79,15 @@ public struct ServerCore: Sendable {
         }
 
         var front: Queued? { hasQueued ? queue[queueHead] : nil }
+
+        /// The front item unless it waits for a txn (a write or connect not yet committed).
+        mutating func popFrontUnlessWaiting() -> Queued? {
+            guard hasQueued else { return nil }
+            switch queue[queueHead] {
+            case .write, .connect: return nil
+            case .read, .failedWrite, .deferred: return popFront()
+            }
+        }
     }
 
     public let configuration: CoreConfiguration
@@ -321,8 +330,10 @@ public struct ServerCore: Sendable {
         pending.applied(through: tree.lastProcessedZxid)
     }
 
+    // Both below change the connection in place (`connections[id]?.pop…`): copying it out and
+    // back retains and releases every field of it per reply.
     mutating func finishWrite(_ id: ConnectionID, txn: Txn, result: TxnResult, into outputs: inout [CoreOutput]) {
-        guard var connection = connections[id], let item = connection.popFront() else { return }
+        guard let item = connections[id]?.popFront() else { return }
         switch item {
         case .connect(let zxid, let response):
             precondition(zxid == txn.zxid, "connect reply out of order")
@@ -332,35 +343,27 @@ public struct ServerCore: Sendable {
             let (error, body) = Self.writeReply(opCode: opCode, result: result)
             outputs.append(.reply(id, ReplyHeader(xid: xid, zxid: txn.zxid, err: error.rawValue), body))
             if opCode == .closeSession {
-                connections[id] = connection
                 outputs.append(.close(id, reason: "session closed by client"))
                 return
             }
         case .read, .failedWrite, .deferred:
             preconditionFailure("only writes wait for a txn")
         }
-        connections[id] = connection
         drainReads(id, into: &outputs)
     }
 
     mutating func drainReads(_ id: ConnectionID, into outputs: inout [CoreOutput]) {
-        while var connection = connections[id], let front = connection.front {
-            switch front {
+        while let item = connections[id]?.popFrontUnlessWaiting() {
+            switch item {
             case .read(let request):
-                _ = connection.popFront()
-                connections[id] = connection
                 answerRead(id, request, into: &outputs)
             case .failedWrite(let xid, let opCode):
-                _ = connection.popFront()
-                connections[id] = connection
                 outputs.append(.reply(id, ReplyHeader(xid: xid, zxid: tree.lastProcessedZxid, err: ErrorCode.systemError.rawValue), .empty))
                 if opCode == .closeSession { outputs.append(.close(id, reason: "session close could not be logged")) }
             case .deferred(let answers):
-                _ = connection.popFront()
-                connections[id] = connection
                 outputs.append(contentsOf: answers)
             case .write, .connect:
-                return
+                preconditionFailure("popFrontUnlessWaiting returns no waiting item")
             }
         }
     }

@@ -51,18 +51,20 @@ final class ServerNode: @unchecked Sendable {
             statistics.lastCxid = request.xid
         }
 
-        /// Counts a frame sent; for the reply to a request (xid >= 0) returns its latency.
-        mutating func noteSent(replyTo header: ReplyHeader?, nowMs: @autoclosure () -> Int64) -> Int64? {
+        /// Counts a frame sent; returns the channel to write it to and, for the reply to a
+        /// request (xid >= 0), its latency. (Mutating so that `connections[id]?.noteSent` runs in
+        /// place: reading `connections[id]?.channel` would copy the whole entry.)
+        mutating func noteSent(replyTo header: ReplyHeader?, nowMs: @autoclosure () -> Int64) -> (channel: any Channel, latencyMs: Int64?) {
             statistics.sent += 1
-            guard let header, header.xid != SpecialXid.notification else { return nil }
+            guard let header, header.xid != SpecialXid.notification else { return (channel, nil) }
             awaitingReplies = max(0, awaitingReplies - 1)
-            guard header.xid >= 0, let received = receiveTimesMs.popFirst() else { return nil }
+            guard header.xid >= 0, let received = receiveTimesMs.popFirst() else { return (channel, nil) }
             let now = nowMs()
             let latency = now - received
             statistics.recordLatency(latency)
             statistics.lastZxid = header.zxid
             statistics.lastResponseTimeMs = now
-            return latency
+            return (channel, latency)
         }
 
         /// Pauses reading past `limit` unanswered requests or with a full send buffer; returns
@@ -289,8 +291,7 @@ final class ServerNode: @unchecked Sendable {
     var allocator: ByteBufferAllocator { ByteBufferAllocator() }
 
     func send(_ id: ConnectionID, frame buffer: inout ByteBuffer, replyTo header: ReplyHeader?) {
-        guard let channel = connections[id]?.channel else { return }
-        let latency = connections[id]?.noteSent(replyTo: header, nowMs: wallClockMs())
+        guard let (channel, latency) = connections[id]?.noteSent(replyTo: header, nowMs: wallClockMs()) else { return }
         buffer.setInteger(Int32(buffer.readableBytes - 4), at: buffer.readerIndex)
         statistics.packetsSent += 1
         if let latency { statistics.recordLatency(latency) }
