@@ -327,6 +327,10 @@ final class ServerNode: @unchecked Sendable {
                     logFullReported = false
                     logger.notice("transaction log accepts writes again")
                 }
+                // The txns that arrived meanwhile go to the log before this batch is applied and
+                // answered, so the log thread writes while the event loop applies (they do not
+                // depend on each other: prep already accounted for every pending txn).
+                submitBatchIfIdle()
                 core.committed(through: records[records.count - 1].txn.zxid, into: &outputs)
                 noteCommitted(records.count)
                 runOutputs()
