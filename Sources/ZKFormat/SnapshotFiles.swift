@@ -33,9 +33,13 @@ public enum SnapshotFiles {
 
     /// Reads and checks a whole snapshot into a tree. Besides the format's validity rule, the
     /// nodes must form a tree: the root first, no duplicates, every parent before its children.
-    public static func load(path: String) throws(SnapshotError) -> (tree: DataTree, header: SnapshotHeader, trailer: SnapshotTrailer) {
+    /// `txnsToFollow`: how many txns the caller will replay on top (room is made for the nodes
+    /// they may create, at most as many again as the snapshot holds, in one reservation).
+    public static func load(path: String, txnsToFollow: Int = 0) throws(SnapshotError) -> (tree: DataTree, header: SnapshotHeader, trailer: SnapshotTrailer) {
         let reader = try SnapshotReader(path: path)
         var tree = DataTree.emptyForLoading()
+        let hint = reader.nodeCountHint
+        tree.reserveCapacity(nodes: hint + min(max(0, txnsToFollow), max(hint, 1024)))
         for session in try reader.readSessions() { tree.loadSession(id: session.id, timeoutMs: session.timeoutMs) }
         while let node = try reader.nextNode() {
             if let problem = structureProblem(path: node.path, tree: tree) {

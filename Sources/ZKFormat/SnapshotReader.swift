@@ -63,6 +63,14 @@ public final class SnapshotReader {
         if fd >= 0 { close(fd) }
     }
 
+    /// The node count the trailer declares, before it is verified: only a capacity hint, capped
+    /// so that a damaged trailer cannot make a loader reserve more than the file could hold
+    /// (a node takes at least one byte of the file even at zlib's best ratio for it).
+    public var nodeCountHint: Int {
+        let fileBytes = (try? PosixFile.size(fd, path: path)) ?? 0
+        return Int(min(declared.nodeCount, UInt64(max(0, fileBytes))))
+    }
+
     public func readSessions() throws(SnapshotError) -> [(id: Int64, timeoutMs: Int32)] {
         precondition(phase == .sessions, "readSessions must be called once, first")
         return try guarded { () throws(SnapshotError) in

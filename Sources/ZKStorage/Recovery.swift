@@ -31,6 +31,12 @@ public struct RecoveryError: Error, CustomStringConvertible, Sendable {
 public enum Recovery {
     static let replayChunk = 10_000
 
+    /// Roughly how many txns the log holds after `zxid` (exact within one epoch; 0 when unknown).
+    static func txnsInLog(after zxid: Int64, _ log: any TransactionLog) -> Int {
+        guard log.lastZxid > zxid, ZxidMath.epoch(log.lastZxid) == ZxidMath.epoch(zxid) else { return 0 }
+        return Int(ZxidMath.counter(log.lastZxid) - ZxidMath.counter(zxid))
+    }
+
     public static func recover(snapshotDirectory: String, log: any TransactionLog) throws(RecoveryError) -> (DataTree, RecoveryReport) {
         let started = monotonicMs()
         var report = RecoveryReport()
@@ -38,7 +44,7 @@ public enum Recovery {
         for candidate in SnapshotFiles.list(directory: snapshotDirectory) {
             let loadStarted = monotonicMs()
             do {
-                let loaded = try SnapshotFiles.load(path: candidate.path)
+                let loaded = try SnapshotFiles.load(path: candidate.path, txnsToFollow: txnsInLog(after: candidate.zxid, log))
                 tree = loaded.tree
                 report.snapshotPath = candidate.path
                 report.snapshotStartZxid = loaded.header.startZxid
@@ -55,6 +61,10 @@ public enum Recovery {
         }
         if log.lastZxid < report.snapshotEndZxid {
             throw RecoveryError(message: "snapshot \(report.snapshotPath ?? "") holds txns up to \(ZxidMath.hex(report.snapshotEndZxid)) but the log ends at \(ZxidMath.hex(log.lastZxid))")
+        }
+        if report.snapshotPath == nil {
+            // No snapshot: room for the nodes replay may create (a hint, capped).
+            tree.reserveCapacity(nodes: min(txnsInLog(after: 0, log), 1 << 20))
         }
         let replayStarted = monotonicMs()
         var cursor = start

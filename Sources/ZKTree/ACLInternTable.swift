@@ -13,9 +13,15 @@ struct ACLInternTable: Sendable {
     private var sweepAbove = ACLInternTable.sweepFloor
     private static let sweepFloor = 1024
 
+    /// The list interned last: most trees use one or two ACLs, and comparing with it is much
+    /// cheaper than hashing the list for the set.
+    private var last: [ACL] = []
+
     /// The shared instance equal to `acl`, registering `acl` when it is new.
     mutating func intern(_ acl: [ACL]) -> [ACL] {
-        lists.insert(acl).memberAfterInsert
+        if acl == last && !last.isEmpty { return last }
+        last = lists.insert(acl).memberAfterInsert
+        return last
     }
 
     var needsSweep: Bool { lists.count > sweepAbove }
@@ -25,6 +31,7 @@ struct ACLInternTable: Sendable {
     /// Keeps only the lists in `inUse` (the shared instances the nodes hold).
     mutating func sweep(keeping inUse: Set<[ACL]>) {
         lists = inUse
+        last = []
         sweepAbove = max(Self.sweepFloor, 2 * inUse.count)
     }
 }
