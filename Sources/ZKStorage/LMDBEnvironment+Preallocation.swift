@@ -53,22 +53,12 @@ extension LMDBEnvironment {
 
     /// Start and length of this process's read-only shared mapping of `file`, from /proc/self/maps.
     static func sharedMapping(ofFile file: String) -> (UnsafeMutableRawPointer, Int)? {
-        guard let resolved = realpath(file, nil) else { return nil }
-        let target = String(cString: resolved)
-        free(resolved)
-        guard let maps = fopen("/proc/self/maps", "r") else { return nil }
-        defer { fclose(maps) }
-        var line: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(line) }
-        while getline(&line, &capacity, maps) > 0, let line {
+        guard let target = resolvedPath(file) else { return nil }
+        for text in procFileLines("/proc/self/maps") {
             // "start-end perms offset dev inode   /path" (the path is padded with spaces)
-            let text = String(cString: line)
             let fields = text.split(separator: " ", maxSplits: 2)
-            guard fields.count == 3, fields[1] == "r--s", let slash = text.firstIndex(of: "/") else { continue }
-            var mappedPath = text[slash...]
-            while mappedPath.last == "\n" { mappedPath = mappedPath.dropLast() }
-            guard mappedPath == target else { continue }
+            guard fields.count == 3, fields[1] == "r--s", let slash = text.firstIndex(of: "/"), text[slash...] == target
+            else { continue }
             let bounds = fields[0].split(separator: "-")
             guard bounds.count == 2, let start = UInt(bounds[0], radix: 16), let end = UInt(bounds[1], radix: 16), end > start,
                   let address = UnsafeMutableRawPointer(bitPattern: start)
@@ -76,5 +66,29 @@ extension LMDBEnvironment {
             return (address, Int(end - start))
         }
         return nil
+    }
+
+    /// `path` with symlinks resolved (how /proc lists mapped files); nil when it does not exist.
+    static func resolvedPath(_ path: String) -> String? {
+        guard let resolved = realpath(path, nil) else { return nil }
+        defer { free(resolved) }
+        return String(cString: resolved)
+    }
+
+    /// The lines of a /proc file without their newlines. /proc files report size 0, so they are
+    /// read line by line rather than by their size.
+    static func procFileLines(_ path: String) -> [String] {
+        guard let file = fopen(path, "r") else { return [] }
+        defer { fclose(file) }
+        var buffer: UnsafeMutablePointer<CChar>?
+        var capacity = 0
+        defer { free(buffer) }
+        var lines: [String] = []
+        while getline(&buffer, &capacity, file) > 0, let buffer {
+            var line = String(cString: buffer)
+            if line.last == "\n" { line.removeLast() }
+            lines.append(line)
+        }
+        return lines
     }
 }

@@ -187,18 +187,9 @@ import ZKBase
 
     /// Resident KiB of this process's mapping of `file` (/proc/self/smaps), nil when not mapped.
     private static func residentKiB(ofMapping file: String) -> Int? {
-        guard let real = realpath(file, nil) else { return nil }
-        let resolved = String(cString: real)
-        free(real)
-        // /proc files report size 0, so read them line by line rather than by their size.
-        guard let smaps = fopen("/proc/self/smaps", "r") else { return nil }
-        defer { fclose(smaps) }
-        var buffer: UnsafeMutablePointer<CChar>?
-        var capacity = 0
-        defer { free(buffer) }
+        guard let resolved = LMDBEnvironment.resolvedPath(file) else { return nil }
         var inMapping = false
-        while getline(&buffer, &capacity, smaps) > 0, let buffer {
-            let line = String(cString: buffer).dropLast()
+        for line in LMDBEnvironment.procFileLines("/proc/self/smaps") {
             let fields = line.split(separator: " ", omittingEmptySubsequences: true)
             if let first = fields.first, first.contains("-"), fields.count >= 5 {
                 inMapping = fields.count >= 6 && fields[5...].joined(separator: " ") == resolved
