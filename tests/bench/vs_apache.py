@@ -96,13 +96,15 @@ def main():
 
     BenchApacheServer.heap = args.zookeeper_heap
     results = []
-    a = BenchApacheServer('vs-apache', extra_cfg=BENCH_CFG)
-    b = PaddockServer('vs-paddock', args.paddock_bin, extra_cfg=BENCH_CFG)
-    try:
-        if points:
+    for op, sessions, inflight in points:
+        # A fresh pair per point: create points leave their znodes behind (millions of 1 KiB
+        # nodes over the full matrix, more than ZooKeeper's heap holds), and every point should
+        # start from the same small tree on both sides.
+        a = BenchApacheServer('vs-apache', extra_cfg=BENCH_CFG)
+        b = PaddockServer('vs-paddock', args.paddock_bin, extra_cfg=BENCH_CFG)
+        try:
             a.start(120)
             b.start(120)
-        for op, sessions, inflight in points:
             best = {}
             for _ in range(args.rounds):
                 for name, server in (('zookeeper', a), ('paddock', b)):
@@ -112,9 +114,9 @@ def main():
                         best[name] = report
             results.append({'op': op, 'sessions': sessions, 'inflight': inflight, **best})
             print_point(results[-1], file=sys.stderr)
-    finally:
-        a.stop()
-        b.stop()
+        finally:
+            a.stop()
+            b.stop()
 
     # Memory: fresh servers (so the load points' trees do not count), a tree of small znodes
     # loaded through the same wire protocol.
