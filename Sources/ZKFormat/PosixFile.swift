@@ -5,7 +5,7 @@ import Darwin
 #endif
 
 /// Thin POSIX wrappers: retry EINTR and short transfers, turn errno into a `SnapshotError.io`.
-enum PosixFile {
+public enum PosixFile {
     static func errorText(_ operation: String, _ target: String) -> String {
         "\(operation) \(target): \(String(cString: strerror(errno)))"
     }
@@ -76,8 +76,8 @@ enum PosixFile {
         }
     }
 
-    /// Names in `directory`; empty when it cannot be read.
-    static func names(in directory: String) -> [String] {
+    /// Names in `directory` ("." and ".." included), in directory order; empty when it cannot be read.
+    public static func names(in directory: String) -> [String] {
         guard let handle = opendir(directory) else { return [] }
         defer { closedir(handle) }
         var names: [String] = []

@@ -1,4 +1,5 @@
 import Glibc
+import ZKFormat
 
 /// Big-endian integers for the records file (the on-disk formats are all big-endian).
 enum BigEndianBytes {
@@ -73,18 +74,9 @@ enum ToolFiles {
         return stat(path, &info) == 0 ? Int(info.st_size) : nil
     }
 
-    /// Names in a directory, sorted; empty when it cannot be read.
+    /// Names in a directory, sorted, without "." and ".."; empty when it cannot be read.
     static func names(in directory: String) -> [String] {
-        guard let handle = opendir(directory) else { return [] }
-        defer { closedir(handle) }
-        var names: [String] = []
-        while let entry = readdir(handle) {
-            let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
-                String(decoding: raw.prefix(while: { $0 != 0 }), as: UTF8.self)
-            }
-            if name != "." && name != ".." { names.append(name) }
-        }
-        return names.sorted()
+        PosixFile.names(in: directory).filter { $0 != "." && $0 != ".." }.sorted()
     }
 
     /// rename(2); both directories are fsynced afterwards so the move is durable.
