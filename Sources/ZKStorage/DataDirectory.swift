@@ -18,6 +18,9 @@ public final class DataDirectory: @unchecked Sendable {
     public static let formatVersion = 1
     public static let versionFileName = "paddock-version"
     public static let lockFileName = "paddock.lock"
+    /// ZooKeeper's `myid`: the operator writes the member's id into dataDir before the first start,
+    /// so an otherwise empty directory holding only it is a new data directory, not a foreign one.
+    public static let memberIdFileName = "myid"
     static let versionLinePrefix = "paddock-data-format "
 
     public let dataDirectory: String
@@ -115,7 +118,7 @@ public final class DataDirectory: @unchecked Sendable {
                 throw DataDirectoryError(kind: .unsupportedVersion(line), path: path)
             }
         case .none:
-            let others = try listDirectory(dataDirectory).filter { $0 != lockFileName }
+            let others = try listDirectory(dataDirectory).filter { $0 != lockFileName && $0 != memberIdFileName }
             guard others.isEmpty else {
                 throw DataDirectoryError(kind: .notADataDirectory(found: others.sorted()), path: dataDirectory)
             }

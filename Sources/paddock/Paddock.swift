@@ -67,6 +67,10 @@ struct ServerCommand: ParsableCommand {
             FileHandle.standardError.write(Data("paddock: configuration error: \(error)\n".utf8))
             throw ExitCode(2)
         }
+        if let refusal = ensembleRefusal(configuration) {
+            FileHandle.standardError.write(Data((refusal + "\n").utf8))
+            throw ExitCode(2)
+        }
         let server: PaddockServer
         do {
             server = try PaddockServer.start(configuration: configuration, logger: logger)
@@ -93,6 +97,17 @@ struct ServerCommand: ParsableCommand {
         }
         say("paddock: stopped")
     }
+}
+
+/// A zoo.cfg that describes an ensemble (two or more voting `server.N` lines, or
+/// `standaloneEnabled=false`) is refused until Paddock replicates: starting each member as a
+/// standalone server would give every host its own writable copy of the tree (split brain).
+func ensembleRefusal(_ configuration: ServerConfiguration) -> String? {
+    guard configuration.isDistributed else { return nil }
+    let participants = configuration.participants.count
+    return "paddock: configuration error: this zoo.cfg describes an ensemble (\(participants) voting server.N lines"
+        + (configuration.standaloneEnabled ? "" : ", standaloneEnabled=false")
+        + ") and Paddock does not replicate yet; refusing to start a member as a standalone server (split brain)"
 }
 
 /// Unbuffered stdout line (tests wait on these lines).

@@ -79,6 +79,16 @@ import ZKStorage
         }
     }
 
+    @Test func directoryHoldingOnlyMyidIsNew() throws {
+        try withTemporaryDirectory { root in
+            try "2\n".write(toFile: root + "/myid", atomically: true, encoding: .utf8)
+            let directory = try DataDirectory.open(dataDirectory: root, createIfMissing: true, lock: true)
+            _ = directory
+            #expect(FileManager.default.fileExists(atPath: root + "/paddock-version"))
+            #expect(try String(contentsOfFile: root + "/myid", encoding: .utf8) == "2\n")
+        }
+    }
+
     /// Exit status of `flock -n <path> true` in a child process: 0 = it got the lock, 1 = held.
     func runFlock(_ path: String) throws -> Int32 {
         let process = Process()
