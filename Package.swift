@@ -17,6 +17,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
+        .package(url: "https://github.com/apple/swift-collections.git", from: "1.1.0"),
         .package(url: "https://github.com/HdrHistogram/hdrhistogram-swift.git", from: "0.2.0"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
     ],
@@ -31,6 +32,12 @@ let package = Package(
         ], swiftSettings: strictSettings),
         .target(name: "ZKTree", dependencies: ["ZKBase", "ZKWire"], swiftSettings: strictSettings),
         .target(name: "ZKPipeline", dependencies: ["ZKBase", "ZKWire", "ZKTree"], swiftSettings: strictSettings),
+        // The ZAB core (election, discovery, sync, broadcast) as a pure value, and ZKSim, the
+        // deterministic simulator that runs whole ensembles of it.
+        .target(name: "ZKZab", dependencies: ["ZKBase"], swiftSettings: strictSettings),
+        .target(name: "ZKSim", dependencies: [
+            "ZKBase", "ZKZab", .product(name: "HeapModule", package: "swift-collections"),
+        ], swiftSettings: strictSettings),
         .target(name: "ZKConfig", dependencies: ["ZKBase"], swiftSettings: strictSettings),
         .target(name: "ZKFormat", dependencies: ["ZKBase", "ZKWire", "ZKTree", "CZlib"],
                 exclude: ["FORMAT.md"], swiftSettings: strictSettings),
@@ -77,6 +84,7 @@ let package = Package(
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "ZKTreeTests", dependencies: ["ZKBase", "ZKWire", "ZKTree"]),
         .testTarget(name: "ZKPipelineTests", dependencies: ["ZKBase", "ZKWire", "ZKTree", "ZKPipeline"]),
+        .testTarget(name: "ZKZabTests", dependencies: ["ZKBase", "ZKZab", "ZKSim"]),
         .testTarget(name: "ZKConfigTests", dependencies: ["ZKBase", "ZKConfig"]),
         .testTarget(name: "ZKToolsTests", dependencies: [
             "ZKBase", "ZKWire", "ZKTree", "ZKFormat", "ZKStorage", "ZKTools", "CLMDB", "ZKTestSupport",

@@ -24,3 +24,38 @@ public enum EphemeralOwner {
     /// True when the owner is a real session (an ephemeral node).
     public static func isSession(_ owner: Int64) -> Bool { owner != 0 && owner != container && !isTTL(owner) }
 }
+
+/// A ZooKeeper transaction id: the leader's epoch in the high 32 bits, a counter in the low 32
+/// (ZxidUtils). Ordered as the signed 64-bit wire value, which is the order ZAB needs because
+/// epochs stay below 2^31. The counter never wraps: `next` is nil at 0xffffffff and the leader
+/// must then start a new epoch (ZooKeeper's XidRolloverException).
+public struct Zxid: Comparable, Hashable, Sendable, CustomStringConvertible {
+    public var rawValue: Int64
+
+    public init(_ rawValue: Int64) { self.rawValue = rawValue }
+
+    public init(epoch: Int64, counter: Int64) {
+        precondition(epoch >= 0 && epoch <= Int64(Int32.max), "zxid epoch out of range: \(epoch)")
+        precondition(counter >= 0 && counter <= Zxid.counterMax, "zxid counter out of range: \(counter)")
+        self.rawValue = (epoch << 32) | counter
+    }
+
+    public static let zero = Zxid(0)
+    public static let counterMax: Int64 = 0xffff_ffff
+
+    public var epoch: Int64 { rawValue >> 32 }
+    public var counter: Int64 { rawValue & 0xffff_ffff }
+
+    /// The next zxid in this epoch, or nil when the counter is exhausted (a new epoch is needed).
+    public var next: Zxid? {
+        counter == Zxid.counterMax ? nil : Zxid(rawValue + 1)
+    }
+
+    /// The zxid that opens an epoch (counter 0): what LEADERINFO and NEWLEADER carry.
+    public static func epochStart(_ epoch: Int64) -> Zxid { Zxid(epoch: epoch, counter: 0) }
+
+    public static func < (left: Zxid, right: Zxid) -> Bool { left.rawValue < right.rawValue }
+
+    /// `0x` and lowercase hex, as ZooKeeper logs zxids (`Long.toHexString`).
+    public var description: String { ZxidMath.hex(rawValue) }
+}

@@ -1,0 +1,194 @@
+import ZKBase
+import ZKZab
+
+extension Simulation {
+    func process(_ kind: EventKind) {
+        switch kind {
+        case .tick(let id, let incarnation):
+            guard let member = members[id], member.up, member.incarnation == incarnation else { return }
+            schedule(.tick(id, incarnation: incarnation), at: now + member.tickPeriod)
+            if member.pausedUntil != nil { return }
+            deliver(id, .tick)
+        case .election(let to, let notification):
+            guard let member = members[to], member.up else { return }
+            if let until = member.pausedUntil {
+                schedule(kind, at: until + 1)
+                return
+            }
+            deliver(to, .election(notification))
+        case .connect(let from, let link, let to, let incarnation):
+            connect(from: from, link: link, to: to, incarnation: incarnation)
+        case .deliver(let index, let side, let number, let message):
+            guard links[index].open else { return }
+            let target = links[index].ends[side]
+            let source = links[index].ends[1 - side].member
+            guard let member = members[target.member], member.up else { return }
+            if number != links[index].delivered[side] {
+                // An earlier message of this stream is still held back: keep the order.
+                schedule(kind, at: now + 1)
+                return
+            }
+            if let until = member.pausedUntil {
+                // A paused process reads nothing; the bytes wait in its socket buffer.
+                schedule(kind, at: until + 1)
+                return
+            }
+            if blocked.contains([source, target.member]) {
+                // A one-way cut: TCP keeps retransmitting; the bytes arrive once the route is back
+                // (or never, if either side gives up on the connection first).
+                schedule(kind, at: now + 20)
+                return
+            }
+            links[index].delivered[side] += 1
+            deliver(target.member, .received(target.link, message))
+        case .linkClosed(let id, let link, let incarnation):
+            guard let member = members[id], member.up, member.incarnation == incarnation else { return }
+            deliver(id, .linkClosed(link))
+        case .diskDone(let id, let incarnation):
+            diskDone(id, incarnation)
+        case .crash(let id, let incarnation):
+            guard !healed, members[id]?.up == true, members[id]?.incarnation == incarnation else { return }
+            trace("\(id) crashes in a sync window")
+            crash(id)
+        case .clock:
+            schedule(.clock, at: now + options.stepsPerTick)
+        case .resume(let id):
+            guard members[id]?.pausedUntil != nil, now >= members[id]!.pausedUntil! || healed else { return }
+            members[id]!.pausedUntil = nil
+            trace("\(id) resumes")
+        }
+    }
+
+    func perform(_ id: ServerID, _ actions: [ZabAction]) {
+        for action in actions {
+            guard failure == nil, members[id]?.up == true else { return }
+            perform(id, action)
+        }
+    }
+
+    func perform(_ id: ServerID, _ action: ZabAction) {
+        switch action {
+        case .sendElection(let to, let notification):
+            guard canTalk(id, to), !chance(dropProbability) else { return }
+            schedule(.election(to: to, notification), at: now + delay())
+            if chance(options.duplicateProbability) { schedule(.election(to: to, notification), at: now + delay() * 2) }
+        case .connect(let link, let to):
+            schedule(.connect(from: id, link, to: to, incarnation: members[id]!.incarnation), at: now + delay())
+        case .send(let link, let message):
+            send(id, link, message)
+        case .sendSnapshot(_, let through):
+            if members[id]!.machine.appliedZxid != through {
+                fail("\(id) asked to send a snapshot at \(through) but its state is at \(members[id]!.machine.appliedZxid)")
+            }
+        case .close(let link, let reason):
+            guard let index = members[id]!.links[link] else { return }
+            trace("\(id) closes \(link): \(reason)")
+            closeLink(index, from: id)
+        case .appendLog(let entries):
+            appendLog(id, entries)
+        case .truncateLog(let zxid):
+            members[id]!.disk.entries.removeAll { $0.zxid > zxid }
+            for index in members[id]!.disk.pending.indices { members[id]!.disk.pending[index].entries.removeAll { $0.zxid > zxid } }
+            report.truncSyncs += 1
+            trace("\(id) truncates its log after \(zxid)")
+        case .saveEpochs(let accepted, let current):
+            let raised = current > members[id]!.disk.currentEpoch
+            members[id]!.disk.acceptedEpoch = accepted
+            members[id]!.disk.currentEpoch = current
+            if raised, case .following? = members[id]!.zab?.role { maybeCrashInWindow(id) }
+        case .installSnapshot(let zxid, let bytes):
+            installSnapshot(id, zxid, bytes)
+        case .apply(let entries):
+            for entry in entries { apply(id, entry) }
+        case .roleChanged(let role):
+            roleChanged(id, role)
+        case .writeRefused:
+            break
+        }
+    }
+
+    /// Crashes a member a few steps from now with the seed's sync-window probability: where
+    /// ZooKeeper's sync-phase bugs lived (between taking an epoch and making the txns durable).
+    func maybeCrashInWindow(_ id: ServerID) {
+        guard !healed, chance(options.syncWindowCrashProbability) else { return }
+        let at = now + Int64.random(in: 0...max(1, options.diskDelayStepsMax), using: &random)
+        schedule(.crash(id, incarnation: members[id]!.incarnation), at: at)
+    }
+
+    // MARK: - Links
+
+    func connect(from: ServerID, link: LinkID, to: ServerID, incarnation: Int) {
+        guard let initiator = members[from], initiator.up, initiator.incarnation == incarnation else { return }
+        guard canTalk(from, to), canTalk(to, from), !chance(dropProbability) else {
+            schedule(.linkClosed(from, link, incarnation: incarnation), at: now + delay())
+            return
+        }
+        let inbound = LinkID(nextInboundLink)
+        nextInboundLink += 1
+        links.append(Link(ends: [(from, link), (to, inbound)], lastArrival: [now, now]))
+        let index = links.count - 1
+        members[from]!.links[link] = index
+        members[to]!.links[inbound] = index
+        deliver(to, .linkAccepted(inbound))
+        deliver(from, .linkOpened(link))
+    }
+
+    func send(_ id: ServerID, _ link: LinkID, _ message: ZabMessage) {
+        guard let index = members[id]!.links[link], links[index].open else { return }
+        var message = message
+        if case .snap(let zxid, _) = message {
+            message = .snap(zxid, snapshot: encodeSnapshot(members[id]!.machine))
+            report.snapSyncs += 1
+        }
+        if case .diff = message { report.diffSyncs += 1 }
+        let side = links[index].ends[0].member == id ? 1 : 0
+        let to = links[index].ends[side].member
+        _ = to
+        let at = max(now + delay(), links[index].lastArrival[side])
+        links[index].lastArrival[side] = at
+        let number = links[index].sent[side]
+        links[index].sent[side] += 1
+        schedule(.deliver(link: index, side: side, sequence: number, message), at: at)
+    }
+
+    /// Closes a link; each end still up hears of it after a delay (`from` closed it itself).
+    func closeLink(_ index: Int, from: ServerID?) {
+        guard links[index].open else { return }
+        links[index].open = false
+        for end in links[index].ends {
+            members[end.member]?.links[end.link] = nil
+            guard end.member != from, let member = members[end.member], member.up else { continue }
+            schedule(.linkClosed(end.member, end.link, incarnation: member.incarnation), at: now + delay())
+        }
+    }
+
+    // MARK: - Disk
+
+    func appendLog(_ id: ServerID, _ entries: [ZabEntry]) {
+        var disk = members[id]!.disk
+        var latency = Int64.random(in: 1...max(1, options.diskDelayStepsMax), using: &random)
+        if chance(options.slowDiskProbability) { latency += Int64.random(in: 50...400, using: &random) }
+        let doneAt = max(now + latency, disk.pending.last?.doneAt ?? 0)
+        disk.pending.append((entries, doneAt))
+        members[id]!.disk = disk
+        schedule(.diskDone(id, incarnation: members[id]!.incarnation), at: doneAt)
+    }
+
+    func diskDone(_ id: ServerID, _ incarnation: Int) {
+        guard let member = members[id], member.up, member.incarnation == incarnation else { return }
+        var disk = member.disk
+        var last: Zxid?
+        while let first = disk.pending.first, first.doneAt <= now {
+            disk.pending.removeFirst()
+            for entry in first.entries {
+                if let previous = disk.entries.last?.zxid ?? Optional(disk.snapshot.appliedZxid), entry.zxid <= previous {
+                    fail("\(id)'s disk got \(entry.zxid) after \(previous)")
+                }
+                disk.entries.append(entry)
+                last = entry.zxid
+            }
+        }
+        members[id]!.disk = disk
+        if let last { deliver(id, .persisted(through: last)) }
+    }
+}

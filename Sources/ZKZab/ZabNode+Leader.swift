@@ -1,0 +1,390 @@
+import ZKBase
+
+/// The leader's side (Leader.lead, LearnerHandler): discovery, sync of each learner, broadcast.
+struct LeaderState: Sendable {
+    enum Phase: Sendable, Equatable { case discovery, synchronization, broadcast }
+
+    enum HandlerStage: Sendable, Equatable {
+        /// Waiting for FOLLOWERINFO/OBSERVERINFO.
+        case awaitingInfo
+        /// LEADERINFO sent (or to be sent once the epoch is decided); waiting for ACKEPOCH.
+        case awaitingAckEpoch
+        /// ACKEPOCH in; sync starts once a quorum has acknowledged the epoch.
+        case awaitingSync(peerLastZxid: Zxid)
+        /// Sync packets and NEWLEADER sent; waiting for its ACK.
+        case awaitingNewLeaderAck
+        /// NEWLEADER acknowledged; UPTODATE follows once the leader is established.
+        case awaitingStartup
+        case broadcast
+    }
+
+    struct Handler: Sendable {
+        var sid: ServerID?
+        var observer = false
+        var stage: HandlerStage = .awaitingInfo
+        var lastHeardTick: Int64
+
+        /// Receives proposals and commits: NEWLEADER has been queued to it.
+        var isForwarding: Bool {
+            switch stage {
+            case .awaitingNewLeaderAck, .awaitingStartup, .broadcast: return true
+            default: return false
+            }
+        }
+    }
+
+    struct Proposal: Sendable {
+        var entry: ZabEntry
+        var acks: Set<ServerID>
+    }
+
+    var phase: Phase = .discovery
+    var startedTick: Int64
+    var newEpoch: Int64?
+    /// Accepted epochs of the voters that connected in discovery (ours included).
+    var connectedEpochs: [ServerID: Int64] = [:]
+    var epochAcks: Set<ServerID> = []
+    var newLeaderAcks: Set<ServerID> = []
+    var learners: [LinkID: Handler] = [:]
+    /// Our log's end when we were elected: the initial history this epoch commits first.
+    var initialHistoryEnd: Zxid
+    /// (currentEpoch, lastLoggedZxid) when elected: a follower ahead of this means a bad election.
+    var electedSummary: (epoch: Int64, zxid: Zxid)
+    var outstanding: [Proposal] = []
+    var committedZxid: Zxid
+    var lastPingTick: Int64
+
+    /// The commit point a learner is synced to: in a new epoch, the whole initial history (it is
+    /// committed by the NEWLEADER quorum before any learner gets UPTODATE).
+    var syncCommitPoint: Zxid { phase == .broadcast ? committedZxid : max(committedZxid, initialHistoryEnd) }
+
+    func checkInvariants(node: ZabNode) {
+        var previous = committedZxid
+        for proposal in outstanding {
+            precondition(proposal.entry.zxid > previous, "outstanding proposals out of order")
+            previous = proposal.entry.zxid
+        }
+        precondition(committedZxid <= node.lastLoggedZxid, "committed past the leader's log")
+        if phase == .broadcast {
+            precondition(committedZxid >= initialHistoryEnd, "established before committing the initial history")
+            precondition(node.appliedZxid == committedZxid, "leader applied \(node.appliedZxid) but committed \(committedZxid)")
+            precondition(newEpoch == node.currentEpoch, "established leader's epoch not current")
+        }
+        for handler in learners.values where handler.stage == .broadcast {
+            precondition(handler.sid != nil, "a learner in broadcast without a server id")
+        }
+    }
+}
+
+extension ZabNode {
+    var leaderState: LeaderState? {
+        if case .leading(let leader) = state { return leader }
+        return nil
+    }
+
+    mutating func becomeLeader() {
+        var leader = LeaderState(
+            startedTick: tickCount, initialHistoryEnd: lastLoggedZxid, electedSummary: (currentEpoch, lastLoggedZxid),
+            committedZxid: appliedZxid, lastPingTick: tickCount)
+        leader.connectedEpochs[configuration.myId] = acceptedEpoch
+        state = .leading(leader)
+        actions.append(.roleChanged(role))
+        decideEpochIfQuorum()
+    }
+
+    mutating func withLeader(_ body: (inout LeaderState) -> Void) {
+        guard case .leading(var leader) = state else { return }
+        body(&leader)
+        state = .leading(leader)
+    }
+
+    mutating func leaderAccepted(_ link: LinkID) {
+        guard let leader = leaderState, leader.learners.count < configuration.limits.learnersMax else {
+            actions.append(.close(link, reason: "too many learner connections"))
+            return
+        }
+        let now = tickCount
+        withLeader { $0.learners[link] = LeaderState.Handler(lastHeardTick: now) }
+    }
+
+    mutating func leaderLinkClosed(_ link: LinkID) {
+        withLeader { $0.learners[link] = nil }
+    }
+
+    mutating func closeLearner(_ link: LinkID, _ reason: String) {
+        withLeader { $0.learners[link] = nil }
+        actions.append(.close(link, reason: reason))
+    }
+
+    mutating func leaderReceived(_ link: LinkID, _ message: ZabMessage) {
+        guard var handler = leaderState?.learners[link] else {
+            actions.append(.close(link, reason: "unknown learner link"))
+            return
+        }
+        handler.lastHeardTick = tickCount
+        withLeader { $0.learners[link] = handler }
+        switch (handler.stage, message) {
+        case (.awaitingInfo, .learnerInfo(let sid, let epoch, let observer, _)):
+            learnerInfo(link, sid: sid, acceptedEpoch: epoch, observer: observer)
+        case (.awaitingAckEpoch, .ackEpoch(let lastLogged, let peerEpoch)):
+            ackEpoch(link, handler, lastLogged: lastLogged, peerCurrentEpoch: peerEpoch)
+        case (.awaitingNewLeaderAck, .ack(let zxid)):
+            guard zxid == Zxid.epochStart(leaderState?.newEpoch ?? -1) else {
+                return closeLearner(link, "ACK of \(zxid) while waiting for the NEWLEADER ACK")
+            }
+            newLeaderAcked(link, handler)
+        case (.awaitingStartup, .ack(let zxid)), (.broadcast, .ack(let zxid)):
+            if let sid = handler.sid, !handler.observer { proposalAcked(zxid, by: sid) }
+        case (_, .ping):
+            break
+        default:
+            closeLearner(link, "unexpected \(message) from a learner in stage \(handler.stage)")
+        }
+    }
+
+    mutating func learnerInfo(_ link: LinkID, sid: ServerID, acceptedEpoch peerEpoch: Int64, observer: Bool) {
+        let known = observer ? configuration.observers.contains(sid) : configuration.voters.contains(sid)
+        guard known, sid != configuration.myId else {
+            return closeLearner(link, "server \(sid) is not a \(observer ? "observer" : "participant") of this ensemble")
+        }
+        guard let leader = leaderState else { return }
+        // A reconnecting learner replaces its older link.
+        for (other, handler) in leader.learners where other != link && handler.sid == sid {
+            closeLearner(other, "server \(sid) connected again")
+        }
+        withLeader {
+            $0.learners[link]?.sid = sid
+            $0.learners[link]?.observer = observer
+            $0.learners[link]?.stage = .awaitingAckEpoch
+            if !observer && $0.newEpoch == nil { $0.connectedEpochs[sid] = peerEpoch }
+        }
+        if let epoch = leaderState?.newEpoch {
+            actions.append(.send(link, .leaderInfo(newEpoch: epoch, protocolVersion: ZabNode.protocolVersion)))
+        } else {
+            decideEpochIfQuorum()
+        }
+    }
+
+    /// getEpochToPropose: once a quorum (us included) has connected, the new epoch is one past
+    /// every accepted epoch we heard of; we accept it durably before telling anyone.
+    mutating func decideEpochIfQuorum() {
+        guard let leader = leaderState, leader.newEpoch == nil, configuration.isQuorum(leader.connectedEpochs.keys) else { return }
+        let epoch = (leader.connectedEpochs.values.max() ?? acceptedEpoch) + 1
+        saveEpochs(accepted: max(epoch, acceptedEpoch), current: currentEpoch)
+        let myId = configuration.myId
+        withLeader {
+            $0.newEpoch = epoch
+            $0.epochAcks.insert(myId)
+        }
+        actions.append(.roleChanged(role))
+        for (link, handler) in leaderState!.learners.sorted(by: { $0.key < $1.key }) where handler.stage == .awaitingAckEpoch {
+            actions.append(.send(link, .leaderInfo(newEpoch: epoch, protocolVersion: ZabNode.protocolVersion)))
+        }
+        epochAckQuorumReached()
+    }
+
+    mutating func ackEpoch(_ link: LinkID, _ handler: LeaderState.Handler, lastLogged: Zxid, peerCurrentEpoch: Int64) {
+        guard let leader = leaderState, leader.newEpoch != nil, let sid = handler.sid else {
+            return closeLearner(link, "ACKEPOCH before LEADERINFO")
+        }
+        if leader.phase == .discovery && !handler.observer && peerCurrentEpoch != -1 {
+            let summary = leader.electedSummary
+            if peerCurrentEpoch > summary.epoch || (peerCurrentEpoch == summary.epoch && lastLogged > summary.zxid) {
+                return goLooking(reason: "follower \(sid) is ahead of the leader (epoch \(peerCurrentEpoch), zxid \(lastLogged))")
+            }
+        }
+        withLeader {
+            $0.learners[link]?.stage = .awaitingSync(peerLastZxid: lastLogged)
+            if !handler.observer { $0.epochAcks.insert(sid) }
+        }
+        if leaderState!.phase == .discovery {
+            epochAckQuorumReached()
+        } else {
+            syncLearner(link)
+        }
+    }
+
+    /// waitForEpochAck: with a quorum of ACKEPOCHs the epoch is ours; sync everyone waiting.
+    mutating func epochAckQuorumReached() {
+        guard let leader = leaderState, leader.phase == .discovery, let epoch = leader.newEpoch,
+              configuration.isQuorum(leader.epochAcks) else { return }
+        saveEpochs(accepted: acceptedEpoch, current: epoch)
+        withLeader { $0.phase = .synchronization }
+        for link in leaderState!.learners.keys.sorted() {
+            if case .awaitingSync = leaderState!.learners[link]!.stage { syncLearner(link) }
+        }
+        leaderPersisted()
+    }
+
+    /// LearnerHandler.syncFollower: DIFF, TRUNC+DIFF or SNAP, then NEWLEADER.
+    mutating func syncLearner(_ link: LinkID) {
+        guard let leader = leaderState, let handler = leader.learners[link], let epoch = leader.newEpoch,
+              case .awaitingSync(let peerLast) = handler.stage else { return }
+        let commitPoint = leader.syncCommitPoint
+        let last = lastLoggedZxid
+        var sendFrom: Zxid
+        if peerLast == last {
+            actions.append(.send(link, .diff(min(commitPoint, last))))
+            sendFrom = last
+        } else if peerLast > commitPoint {
+            // Ahead of what is committed: cut back to the commit point, resend the rest.
+            actions.append(.send(link, .trunc(commitPoint)))
+            sendFrom = commitPoint
+        } else if peerLast >= logBase && (peerLast == logBase || index(of: peerLast) != nil) {
+            actions.append(.send(link, .diff(commitPoint)))
+            sendFrom = peerLast
+        } else if peerLast > logBase && !configuration.injectedBugs.contains(.diffInsteadOfTrunc) {
+            // Diverged: the learner holds a zxid we do not. Cut it back to the last zxid we share.
+            let common = entries.last { $0.zxid < peerLast }?.zxid ?? logBase
+            actions.append(.send(link, .trunc(common)))
+            sendFrom = common
+        } else if peerLast > logBase {
+            actions.append(.send(link, .diff(commitPoint)))
+            sendFrom = peerLast
+        } else {
+            actions.append(.send(link, .snap(appliedZxid, snapshot: [])))
+            actions.append(.sendSnapshot(link, through: appliedZxid))
+            sendFrom = appliedZxid
+        }
+        for entry in entries(after: sendFrom, through: last) {
+            actions.append(.send(link, .proposal(entry)))
+            if entry.zxid <= commitPoint { actions.append(.send(link, .commit(entry.zxid))) }
+        }
+        actions.append(.send(link, .newLeader(Zxid.epochStart(epoch))))
+        withLeader { $0.learners[link]?.stage = .awaitingNewLeaderAck }
+    }
+
+    mutating func newLeaderAcked(_ link: LinkID, _ handler: LeaderState.Handler) {
+        withLeader {
+            $0.learners[link]?.stage = .awaitingStartup
+            if let sid = handler.sid, !handler.observer { $0.newLeaderAcks.insert(sid) }
+        }
+        if leaderState!.phase == .broadcast {
+            upToDate(link)
+        } else {
+            establishIfQuorum()
+        }
+    }
+
+    mutating func upToDate(_ link: LinkID) {
+        actions.append(.send(link, .upToDate))
+        withLeader { $0.learners[link]?.stage = .broadcast }
+    }
+
+    /// waitForNewLeaderAck: a quorum holds our initial history durably, so it is committed.
+    mutating func establishIfQuorum() {
+        guard var leader = leaderState, leader.phase == .synchronization else { return }
+        if persistedZxid >= leader.initialHistoryEnd || configuration.injectedBugs.contains(.ackNewLeaderBeforePersist) {
+            leader.newLeaderAcks.insert(configuration.myId)
+        }
+        state = .leading(leader)
+        guard configuration.isQuorum(leader.newLeaderAcks) else { return }
+        leader.phase = .broadcast
+        leader.committedZxid = max(leader.committedZxid, leader.initialHistoryEnd)
+        state = .leading(leader)
+        apply(through: leader.committedZxid)
+        actions.append(.roleChanged(role))
+        for (link, handler) in leader.learners.sorted(by: { $0.key < $1.key }) where handler.stage == .awaitingStartup {
+            upToDate(link)
+        }
+        // Proposals waiting on the quorum may have it now.
+        commitReady()
+    }
+
+    mutating func onWrite(_ payload: [UInt8]) {
+        guard let leader = leaderState, leader.phase == .broadcast else {
+            actions.append(.writeRefused(reason: "not an established leader"))
+            return
+        }
+        guard leader.outstanding.count < configuration.limits.proposalsInFlightMax else {
+            actions.append(.writeRefused(reason: "too many proposals in flight"))
+            return
+        }
+        guard let zxid = lastLoggedZxid.epoch == leader.newEpoch ? lastLoggedZxid.next : Zxid(epoch: leader.newEpoch!, counter: 1) else {
+            actions.append(.writeRefused(reason: "zxid counter exhausted; starting a new epoch"))
+            goLooking(reason: "zxid counter rolled over")
+            return
+        }
+        let entry = ZabEntry(zxid: zxid, payload: payload)
+        appendEntries([entry])
+        withLeader { $0.outstanding.append(LeaderState.Proposal(entry: entry, acks: [])) }
+        for (link, handler) in leaderState!.learners.sorted(by: { $0.key < $1.key }) where handler.isForwarding && !handler.observer {
+            actions.append(.send(link, .proposal(entry)))
+        }
+    }
+
+    mutating func proposalAcked(_ zxid: Zxid, by sid: ServerID) {
+        withLeader { leader in
+            guard let index = leader.outstanding.firstIndex(where: { $0.entry.zxid == zxid }) else { return }
+            leader.outstanding[index].acks.insert(sid)
+        }
+        commitReady()
+    }
+
+    mutating func leaderPersisted() {
+        guard let leader = leaderState else { return }
+        if leader.phase == .synchronization {
+            establishIfQuorum()
+            return
+        }
+        let durable = persistedZxid
+        let myId = configuration.myId
+        withLeader { leader in
+            for index in leader.outstanding.indices where leader.outstanding[index].entry.zxid <= durable {
+                leader.outstanding[index].acks.insert(myId)
+            }
+        }
+        commitReady()
+    }
+
+    /// Commits outstanding proposals in zxid order while the oldest has a quorum of ACKs.
+    mutating func commitReady() {
+        guard var leader = leaderState, leader.phase == .broadcast else { return }
+        var committed: [ZabEntry] = []
+        while let head = leader.outstanding.first, configuration.isQuorum(head.acks) {
+            committed.append(head.entry)
+            leader.outstanding.removeFirst()
+        }
+        guard let last = committed.last else { return }
+        leader.committedZxid = last.zxid
+        state = .leading(leader)
+        for (link, handler) in leader.learners.sorted(by: { $0.key < $1.key }) where handler.isForwarding {
+            for entry in committed {
+                actions.append(.send(link, handler.observer ? .inform(entry) : .commit(entry.zxid)))
+            }
+        }
+        apply(through: last.zxid)
+    }
+
+    mutating func leaderTick() {
+        guard let leader = leaderState else { return }
+        if leader.phase != .broadcast {
+            if tickCount - leader.startedTick > Int64(configuration.initLimitTicks) {
+                goLooking(reason: "no quorum synced within initLimit")
+            }
+            if case .leading = state { pingLearners() }
+            return
+        }
+        var synced: Set<ServerID> = [configuration.myId]
+        for handler in leader.learners.values where handler.stage == .broadcast && !handler.observer {
+            if let sid = handler.sid, tickCount - handler.lastHeardTick <= Int64(configuration.syncLimitTicks) { synced.insert(sid) }
+        }
+        guard configuration.isQuorum(synced) else {
+            return goLooking(reason: "not sufficient followers synced, only synced with \(synced.sorted())")
+        }
+        for (link, handler) in leader.learners.sorted(by: { $0.key < $1.key }) {
+            let limit = handler.stage == .broadcast ? configuration.syncLimitTicks : configuration.initLimitTicks
+            if tickCount - handler.lastHeardTick > Int64(limit) { closeLearner(link, "learner silent for \(limit) ticks") }
+        }
+        pingLearners()
+    }
+
+    mutating func pingLearners() {
+        guard let leader = leaderState, tickCount - leader.lastPingTick >= Int64(configuration.pingIntervalTicks) else { return }
+        let now = tickCount
+        withLeader { $0.lastPingTick = now }
+        for (link, handler) in leader.learners.sorted(by: { $0.key < $1.key }) where handler.sid != nil {
+            actions.append(.send(link, .ping(lastLoggedZxid)))
+        }
+    }
+}

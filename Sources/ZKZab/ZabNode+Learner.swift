@@ -1,0 +1,227 @@
+import ZKBase
+
+/// A follower's or observer's side (Learner.registerWithLeader, syncWithLeader, Follower,
+/// Observer).
+struct LearnerState: Sendable {
+    enum Stage: Sendable, Equatable {
+        case connecting
+        /// FOLLOWERINFO sent; waiting for LEADERINFO.
+        case awaitingLeaderInfo
+        /// ACKEPOCH sent; receiving DIFF/TRUNC/SNAP, proposals and commits until NEWLEADER.
+        case syncing
+        /// NEWLEADER received; its ACK waits until every synced txn is durable.
+        case awaitingDurableSync(newLeaderZxid: Zxid)
+        /// NEWLEADER acknowledged; waiting for UPTODATE.
+        case awaitingUpToDate
+        case broadcast
+    }
+
+    var leader: ServerID
+    var observer: Bool
+    var link: LinkID
+    var stage: Stage = .connecting
+    var startedTick: Int64
+    var lastHeardTick: Int64
+    /// The sync mode arrived (DIFF, TRUNC or SNAP).
+    var syncModeReceived = false
+    /// Everything through here is committed (the sync mode's zxid, then COMMITs).
+    var commitHint: Zxid = .zero
+    /// Proposals logged but not yet acknowledged (acked once durable), oldest first.
+    var unacknowledged: [Zxid] = []
+
+    func checkInvariants(node: ZabNode) {
+        if stage == .broadcast {
+            precondition(node.appliedZxid <= node.lastLoggedZxid, "applied past the log")
+        }
+        if stage != .broadcast && stage != .awaitingUpToDate {
+            precondition(unacknowledged.isEmpty || stage == .syncing || { if case .awaitingDurableSync = stage { return true }; return false }(),
+                         "acks pending before sync")
+        }
+    }
+}
+
+extension ZabNode {
+    var learnerState: LearnerState? {
+        if case .learning(let learner) = state { return learner }
+        return nil
+    }
+
+    mutating func withLearner(_ body: (inout LearnerState) -> Void) {
+        guard case .learning(var learner) = state else { return }
+        body(&learner)
+        state = .learning(learner)
+    }
+
+    mutating func becomeLearner(leader: ServerID) {
+        let link = newOutboundLink()
+        state = .learning(LearnerState(
+            leader: leader, observer: !configuration.isVoter, link: link, startedTick: tickCount, lastHeardTick: tickCount))
+        actions.append(.roleChanged(role))
+        actions.append(.connect(link, to: leader))
+    }
+
+    mutating func learnerLinkOpened(_ link: LinkID) {
+        guard let learner = learnerState, learner.link == link, learner.stage == .connecting else {
+            actions.append(.close(link, reason: "unexpected connection"))
+            return
+        }
+        actions.append(.send(link, .learnerInfo(
+            sid: configuration.myId, acceptedEpoch: acceptedEpoch, observer: learner.observer,
+            protocolVersion: ZabNode.protocolVersion)))
+        let now = tickCount
+        withLearner {
+            $0.stage = .awaitingLeaderInfo
+            $0.lastHeardTick = now
+        }
+    }
+
+    mutating func learnerFails(_ reason: String) {
+        goLooking(reason: reason)
+    }
+
+    mutating func learnerReceived(_ link: LinkID, _ message: ZabMessage) {
+        guard let learner = learnerState, learner.link == link else {
+            actions.append(.close(link, reason: "message on a stale link"))
+            return
+        }
+        let now = tickCount
+        let last = lastLoggedZxid
+        withLearner { $0.lastHeardTick = now }
+        switch (learner.stage, message) {
+        case (_, .ping):
+            actions.append(.send(link, .ping(lastLoggedZxid)))
+        case (.awaitingLeaderInfo, .leaderInfo(let epoch, _)):
+            leaderInfo(link, epoch)
+        case (.syncing, .diff(let zxid)) where !learner.syncModeReceived:
+            withLearner {
+                $0.syncModeReceived = true
+                $0.commitHint = min(zxid, last)
+            }
+        case (.syncing, .trunc(let zxid)) where !learner.syncModeReceived:
+            truncate(after: zxid)
+        case (.syncing, .snap(let zxid, let snapshot)) where !learner.syncModeReceived:
+            installSnapshot(zxid, snapshot)
+        case (.syncing, .proposal(let entry)) where learner.syncModeReceived,
+             (.syncing, .inform(let entry)) where learner.syncModeReceived:
+            guard entry.zxid > lastLoggedZxid else { return learnerFails("proposal \(entry.zxid) not after \(lastLoggedZxid)") }
+            appendEntries([entry])
+            if case .inform = message { withLearner { $0.commitHint = max($0.commitHint, entry.zxid) } }
+        case (.syncing, .commit(let zxid)) where learner.syncModeReceived:
+            withLearner { $0.commitHint = max($0.commitHint, min(zxid, last)) }
+        case (.syncing, .newLeader(let zxid)) where learner.syncModeReceived:
+            newLeader(zxid)
+        case (.awaitingDurableSync, .proposal(let entry)), (.awaitingUpToDate, .proposal(let entry)),
+             (.broadcast, .proposal(let entry)):
+            guard !learner.observer else { return learnerFails("observer got a PROPOSAL in broadcast") }
+            guard entry.zxid > lastLoggedZxid else { return learnerFails("proposal \(entry.zxid) not after \(lastLoggedZxid)") }
+            appendEntries([entry])
+            withLearner { $0.unacknowledged.append(entry.zxid) }
+            if case .broadcast = learner.stage { learnerPersisted() }
+        case (.awaitingDurableSync, .commit(let zxid)), (.awaitingUpToDate, .commit(let zxid)):
+            withLearner { $0.commitHint = max($0.commitHint, min(zxid, last)) }
+        case (.broadcast, .commit(let zxid)):
+            apply(through: zxid)
+        case (.awaitingDurableSync, .inform(let entry)), (.awaitingUpToDate, .inform(let entry)), (.broadcast, .inform(let entry)):
+            guard learner.observer else { return learnerFails("follower got an INFORM") }
+            if entry.zxid > lastLoggedZxid { appendEntries([entry]) }
+            withLearner { $0.commitHint = max($0.commitHint, entry.zxid) }
+            if case .broadcast = learner.stage { apply(through: entry.zxid) }
+        case (.awaitingUpToDate, .upToDate):
+            withLearner { $0.stage = .broadcast }
+            apply(through: learnerState!.commitHint)
+            actions.append(.roleChanged(role))
+        default:
+            learnerFails("unexpected \(message) in stage \(learner.stage)")
+        }
+    }
+
+    mutating func leaderInfo(_ link: LinkID, _ epoch: Int64) {
+        let reportedEpoch: Int64
+        if epoch > acceptedEpoch {
+            reportedEpoch = currentEpoch
+            saveEpochs(accepted: epoch, current: currentEpoch)
+        } else if epoch == acceptedEpoch {
+            reportedEpoch = -1
+        } else {
+            return learnerFails("leader's epoch \(epoch) is less than our accepted epoch \(acceptedEpoch)")
+        }
+        actions.append(.send(link, .ackEpoch(lastLoggedZxid: lastLoggedZxid, currentEpoch: reportedEpoch)))
+        withLearner { $0.stage = .syncing }
+    }
+
+    mutating func truncate(after zxid: Zxid) {
+        guard zxid >= appliedZxid else {
+            return learnerFails("TRUNC to \(zxid) would cut applied txns (applied through \(appliedZxid))")
+        }
+        if zxid < lastLoggedZxid {
+            entries.removeAll { $0.zxid > zxid }
+            persistedZxid = min(persistedZxid, zxid)
+            actions.append(.truncateLog(after: zxid))
+        }
+        withLearner {
+            $0.syncModeReceived = true
+            $0.commitHint = zxid
+        }
+    }
+
+    mutating func installSnapshot(_ zxid: Zxid, _ snapshot: [UInt8]) {
+        entries.removeAll()
+        logBase = zxid
+        appliedZxid = zxid
+        persistedZxid = zxid
+        actions.append(.installSnapshot(zxid, snapshot: snapshot))
+        withLearner {
+            $0.syncModeReceived = true
+            $0.commitHint = zxid
+        }
+    }
+
+    mutating func newLeader(_ zxid: Zxid) {
+        let epoch = zxid.epoch
+        guard epoch == acceptedEpoch else { return learnerFails("NEWLEADER of epoch \(epoch), accepted \(acceptedEpoch)") }
+        withLearner { $0.stage = .awaitingDurableSync(newLeaderZxid: zxid) }
+        if configuration.injectedBugs.contains(.currentEpochBeforeTxnsPersisted) {
+            saveEpochs(accepted: acceptedEpoch, current: epoch)
+        }
+        learnerPersisted()
+    }
+
+    mutating func learnerPersisted() {
+        guard let learner = learnerState else { return }
+        switch learner.stage {
+        case .awaitingDurableSync(let zxid):
+            let syncDurable = persistedZxid >= lastLoggedZxid || configuration.injectedBugs.contains(.ackNewLeaderBeforePersist)
+            guard syncDurable else { return }
+            if currentEpoch < zxid.epoch { saveEpochs(accepted: acceptedEpoch, current: zxid.epoch) }
+            actions.append(.send(learner.link, .ack(zxid)))
+            // Txns beyond the commit point came as outstanding proposals: they need our ACK too.
+            if !learner.observer {
+                for entry in entries(after: learner.commitHint, through: persistedZxid) {
+                    actions.append(.send(learner.link, .ack(entry.zxid)))
+                }
+            }
+            let durable = persistedZxid
+            withLearner {
+                $0.stage = .awaitingUpToDate
+                $0.unacknowledged.removeAll { $0 <= durable }
+            }
+            fallthrough
+        case .awaitingUpToDate, .broadcast:
+            guard let current = learnerState else { return }
+            let ready = current.unacknowledged.prefix { $0 <= persistedZxid }
+            guard !ready.isEmpty else { return }
+            for zxid in ready where !current.observer { actions.append(.send(current.link, .ack(zxid))) }
+            withLearner { $0.unacknowledged.removeFirst(ready.count) }
+        default:
+            break
+        }
+    }
+
+    mutating func learnerTick() {
+        guard let learner = learnerState else { return }
+        let limit = learner.stage == .broadcast ? configuration.syncLimitTicks : configuration.initLimitTicks
+        if tickCount - learner.lastHeardTick > Int64(limit) {
+            learnerFails("leader \(learner.leader) silent for \(limit) ticks in stage \(learner.stage)")
+        }
+    }
+}
