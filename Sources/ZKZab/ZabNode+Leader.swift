@@ -130,7 +130,9 @@ extension ZabNode {
             ackEpoch(link, handler, lastLogged: lastLogged, peerCurrentEpoch: peerEpoch)
         case (.awaitingNewLeaderAck, .ack(let zxid)):
             guard zxid == Zxid.epochStart(leaderState?.newEpoch ?? -1) else {
-                return closeLearner(link, "ACK of \(zxid) while waiting for the NEWLEADER ACK")
+                // ZOOKEEPER-4685: a 3.8.0 follower may ACK a proposal before NEWLEADER.
+                if let sid = handler.sid, !handler.observer { proposalAcked(zxid, by: sid) }
+                return
             }
             newLeaderAcked(link, handler)
         case (.awaitingStartup, .ack(let zxid)), (.broadcast, .ack(let zxid)):
@@ -195,7 +197,9 @@ extension ZabNode {
         }
         withLeader {
             $0.learners[link]?.stage = .awaitingSync(peerLastZxid: lastLogged)
-            if !handler.observer { $0.epochAcks.insert(sid) }
+            // As Leader.waitForEpochAck: an ACKEPOCH of -1 (the learner had already accepted
+            // this epoch) carries no state summary, so it does not count toward the quorum.
+            if !handler.observer && peerCurrentEpoch != -1 { $0.epochAcks.insert(sid) }
         }
         if leaderState!.phase == .discovery {
             epochAckQuorumReached()
@@ -223,22 +227,23 @@ extension ZabNode {
         let commitPoint = leader.syncCommitPoint
         let last = lastLoggedZxid
         var sendFrom: Zxid
+        // TRUNC to T is safe only when the learner holds T: then both logs up to T are T's
+        // epoch's history plus that epoch's txns before T. It holds T for sure when T is of the
+        // same epoch as its last zxid; otherwise it gets a snapshot (as ZooKeeper does).
         if peerLast == last {
             actions.append(.send(link, .diff(min(commitPoint, last))))
             sendFrom = last
-        } else if peerLast > commitPoint {
+        } else if peerLast > commitPoint && commitPoint.epoch == peerLast.epoch {
             // Ahead of what is committed: cut back to the commit point, resend the rest.
             actions.append(.send(link, .trunc(commitPoint)))
             sendFrom = commitPoint
-        } else if peerLast >= logBase && (peerLast == logBase || index(of: peerLast) != nil) {
+        } else if peerLast <= commitPoint && peerLast >= logBase && (peerLast == logBase || index(of: peerLast) != nil) {
             actions.append(.send(link, .diff(commitPoint)))
             sendFrom = peerLast
-        } else if peerLast > logBase && !configuration.injectedBugs.contains(.diffInsteadOfTrunc) {
-            // Diverged: the learner holds a zxid we do not. Cut it back to the last zxid we share.
-            let common = entries.last { $0.zxid < peerLast }?.zxid ?? logBase
+        } else if let common = divergencePoint(peerLast, commitPoint) {
             actions.append(.send(link, .trunc(common)))
             sendFrom = common
-        } else if peerLast > logBase {
+        } else if peerLast > logBase && peerLast < commitPoint && configuration.injectedBugs.contains(.diffInsteadOfTrunc) {
             actions.append(.send(link, .diff(commitPoint)))
             sendFrom = peerLast
         } else {
@@ -252,6 +257,14 @@ extension ZabNode {
         }
         actions.append(.send(link, .newLeader(Zxid.epochStart(epoch))))
         withLeader { $0.learners[link]?.stage = .awaitingNewLeaderAck }
+    }
+
+    /// Where to cut a learner whose last zxid we do not hold: the last zxid before it that we
+    /// hold, if that is of the same epoch as the learner's last zxid (so the learner holds it).
+    func divergencePoint(_ peerLast: Zxid, _ commitPoint: Zxid) -> Zxid? {
+        guard peerLast > logBase, peerLast < commitPoint, !configuration.injectedBugs.contains(.diffInsteadOfTrunc) else { return nil }
+        let common = entries.last { $0.zxid < peerLast }?.zxid ?? logBase
+        return common.epoch == peerLast.epoch ? common : nil
     }
 
     mutating func newLeaderAcked(_ link: LinkID, _ handler: LeaderState.Handler) {

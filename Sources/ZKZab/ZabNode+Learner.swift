@@ -88,8 +88,9 @@ extension ZabNode {
         let last = lastLoggedZxid
         withLearner { $0.lastHeardTick = now }
         switch (learner.stage, message) {
-        case (_, .ping):
-            actions.append(.send(link, .ping(lastLoggedZxid)))
+        case (_, .ping(let zxid)):
+            // Learner.ping: the reply echoes the leader's zxid (the shell adds session touches).
+            actions.append(.send(link, .ping(zxid)))
         case (.awaitingLeaderInfo, .leaderInfo(let epoch, _)):
             leaderInfo(link, epoch)
         case (.syncing, .diff(let zxid)) where !learner.syncModeReceived:
@@ -127,6 +128,9 @@ extension ZabNode {
             withLearner { $0.commitHint = max($0.commitHint, entry.zxid) }
             if case .broadcast = learner.stage { apply(through: entry.zxid) }
         case (.awaitingUpToDate, .upToDate):
+            // As Learner.syncWithLeader: acknowledge UPTODATE with the epoch's zxid (the leader
+            // ignores ACKs whose counter is 0), then serve.
+            actions.append(.send(link, .ack(Zxid.epochStart(acceptedEpoch))))
             withLearner { $0.stage = .broadcast }
             apply(through: learnerState!.commitHint)
             actions.append(.roleChanged(role))
