@@ -34,9 +34,10 @@ let package = Package(
         .target(name: "ZKPipeline", dependencies: ["ZKBase", "ZKWire", "ZKTree"], swiftSettings: strictSettings),
         // The ZAB core (election, discovery, sync, broadcast) as a pure value, and ZKSim, the
         // deterministic simulator that runs whole ensembles of it.
-        .target(name: "ZKZab", dependencies: ["ZKBase"], swiftSettings: strictSettings),
+        .target(name: "ZKZab", dependencies: ["ZKBase", "ZKWire", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strictSettings),
         .target(name: "ZKSim", dependencies: [
-            "ZKBase", "ZKZab", .product(name: "HeapModule", package: "swift-collections"),
+            "ZKBase", "ZKWire", "ZKZab", .product(name: "HeapModule", package: "swift-collections"),
+            .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strictSettings),
         .target(name: "ZKConfig", dependencies: ["ZKBase"], swiftSettings: strictSettings),
         .target(name: "ZKFormat", dependencies: ["ZKBase", "ZKWire", "ZKTree", "CZlib"],
@@ -85,6 +86,10 @@ let package = Package(
         .testTarget(name: "ZKTreeTests", dependencies: ["ZKBase", "ZKWire", "ZKTree"]),
         .testTarget(name: "ZKPipelineTests", dependencies: ["ZKBase", "ZKWire", "ZKTree", "ZKPipeline"]),
         .testTarget(name: "ZKZabTests", dependencies: ["ZKBase", "ZKZab", "ZKSim"]),
+        // Real Apache ZooKeeper 3.8.0 quorum traffic (Fixtures/FIXTURES.md) through the codecs.
+        .testTarget(name: "ZKQuorumTests", dependencies: [
+            "ZKBase", "ZKWire", "ZKZab", .product(name: "NIOCore", package: "swift-nio"),
+        ], resources: [.copy("Fixtures")]),
         .testTarget(name: "ZKConfigTests", dependencies: ["ZKBase", "ZKConfig"]),
         .testTarget(name: "ZKToolsTests", dependencies: [
             "ZKBase", "ZKWire", "ZKTree", "ZKFormat", "ZKStorage", "ZKTools", "CLMDB", "ZKTestSupport",

@@ -1,4 +1,5 @@
 import ZKBase
+import ZKWire
 import ZKZab
 
 extension Simulation {
@@ -55,7 +56,8 @@ extension Simulation {
     }
 
     func installSnapshot(_ id: ServerID, _ zxid: Zxid, _ bytes: [UInt8]) {
-        guard let machine = decodeSnapshot(bytes), machine.appliedZxid == zxid else {
+        guard let state = try? ZooKeeperSnapshotStream.minimalRootData(bytes), let machine = decodeSnapshot(state),
+              machine.appliedZxid == zxid else {
             return fail("\(id) got a snapshot that does not decode or is not at \(zxid)")
         }
         if machine.appliedCount > 0 {

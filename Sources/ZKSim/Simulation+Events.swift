@@ -1,4 +1,6 @@
+import NIOCore
 import ZKBase
+import ZKWire
 import ZKZab
 
 extension Simulation {
@@ -9,16 +11,17 @@ extension Simulation {
             schedule(.tick(id, incarnation: incarnation), at: now + member.tickPeriod)
             if member.pausedUntil != nil { return }
             deliver(id, .tick)
-        case .election(let to, let notification):
+        case .election(let from, let to, let bytes):
             guard let member = members[to], member.up else { return }
             if let until = member.pausedUntil {
                 schedule(kind, at: until + 1)
                 return
             }
+            guard let notification = decodeElection(bytes, from: from) else { return }
             deliver(to, .election(notification))
         case .connect(let from, let link, let to, let incarnation):
             connect(from: from, link: link, to: to, incarnation: incarnation)
-        case .deliver(let index, let side, let number, let message):
+        case .deliver(let index, let side, let number, let bytes):
             guard links[index].open else { return }
             let target = links[index].ends[side]
             let source = links[index].ends[1 - side].member
@@ -40,6 +43,7 @@ extension Simulation {
                 return
             }
             links[index].delivered[side] += 1
+            guard let message = decodeQuorum(bytes) else { return }
             deliver(target.member, .received(target.link, message))
         case .linkClosed(let id, let link, let incarnation):
             guard let member = members[id], member.up, member.incarnation == incarnation else { return }
@@ -70,8 +74,9 @@ extension Simulation {
         switch action {
         case .sendElection(let to, let notification):
             guard canTalk(id, to), !chance(dropProbability) else { return }
-            schedule(.election(to: to, notification), at: now + delay())
-            if chance(options.duplicateProbability) { schedule(.election(to: to, notification), at: now + delay() * 2) }
+            let bytes = notification.wireMessage.frameBytes()
+            schedule(.election(from: id, to: to, bytes), at: now + delay())
+            if chance(options.duplicateProbability) { schedule(.election(from: id, to: to, bytes), at: now + delay() * 2) }
         case .connect(let link, let to):
             schedule(.connect(from: id, link, to: to, incarnation: members[id]!.incarnation), at: now + delay())
         case .send(let link, let message):
@@ -115,6 +120,40 @@ extension Simulation {
         schedule(.crash(id, incarnation: members[id]!.incarnation), at: at)
     }
 
+    // MARK: - Wire
+
+    /// Every peer message crosses the simulated network as the bytes ZooKeeper would send, and
+    /// is decoded by the codec the server uses; a message that does not survive is a failure.
+    func decodeQuorum(_ bytes: [UInt8]) -> ZabMessage? {
+        var buffer = ByteBufferAllocator().buffer(bytes: bytes)
+        var decoder = QuorumStreamDecoder()
+        do {
+            guard let message = try decoder.next(from: &buffer), buffer.readableBytes == 0 else {
+                fail("quorum message of \(bytes.count) bytes did not decode to exactly one message")
+                return nil
+            }
+            return message
+        } catch {
+            fail("quorum message did not decode: \(error)")
+            return nil
+        }
+    }
+
+    func decodeElection(_ bytes: [UInt8], from sender: ServerID) -> ElectionNotification? {
+        var buffer = ByteBufferAllocator().buffer(bytes: bytes)
+        do {
+            guard let payload = try ElectionNotificationMessage.readFrame(from: &buffer), buffer.readableBytes == 0,
+                  let notification = ElectionNotification(message: try ElectionNotificationMessage(payload: payload), sender: sender) else {
+                fail("election frame of \(bytes.count) bytes did not decode")
+                return nil
+            }
+            return notification
+        } catch {
+            fail("election frame did not decode: \(error)")
+            return nil
+        }
+    }
+
     // MARK: - Links
 
     func connect(from: ServerID, link: LinkID, to: ServerID, incarnation: Int) {
@@ -137,7 +176,8 @@ extension Simulation {
         guard let index = members[id]!.links[link], links[index].open else { return }
         var message = message
         if case .snap(let zxid, _) = message {
-            message = .snap(zxid, snapshot: encodeSnapshot(members[id]!.machine))
+            let state = encodeSnapshot(members[id]!.machine)
+            message = .snap(zxid, snapshot: ZooKeeperSnapshotStream.encodeMinimal(rootData: state))
             report.snapSyncs += 1
         }
         if case .diff = message { report.diffSyncs += 1 }
@@ -148,7 +188,7 @@ extension Simulation {
         links[index].lastArrival[side] = at
         let number = links[index].sent[side]
         links[index].sent[side] += 1
-        schedule(.deliver(link: index, side: side, sequence: number, message), at: at)
+        schedule(.deliver(link: index, side: side, sequence: number, message.wireBytes()), at: at)
     }
 
     /// Closes a link; each end still up hears of it after a delay (`from` closed it itself).

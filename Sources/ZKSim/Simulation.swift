@@ -22,9 +22,11 @@ public final class Simulation {
 
     enum EventKind {
         case tick(ServerID, incarnation: Int)
-        case election(to: ServerID, ElectionNotification)
+        /// An election frame's bytes (the real codec's output).
+        case election(from: ServerID, to: ServerID, [UInt8])
         case connect(from: ServerID, LinkID, to: ServerID, incarnation: Int)
-        case deliver(link: Int, side: Int, sequence: Int, ZabMessage)
+        /// One message's bytes on a quorum link (a packet, and after SNAP the snapshot stream).
+        case deliver(link: Int, side: Int, sequence: Int, [UInt8])
         case linkClosed(ServerID, LinkID, incarnation: Int)
         case diskDone(ServerID, incarnation: Int)
         case resume(ServerID)
