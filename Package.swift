@@ -39,6 +39,13 @@ let package = Package(
             "ZKBase", "ZKWire", "ZKZab", .product(name: "HeapModule", package: "swift-collections"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strictSettings),
+        // The ZAB shell: election and quorum ports over SwiftNIO around a ZabNode and a ZabStore.
+        .target(name: "ZKEnsemble", dependencies: [
+            "ZKBase", "ZKWire", "ZKZab",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strictSettings),
         .target(name: "ZKConfig", dependencies: ["ZKBase"], swiftSettings: strictSettings),
         .target(name: "ZKFormat", dependencies: ["ZKBase", "ZKWire", "ZKTree", "CZlib"],
                 exclude: ["FORMAT.md"], swiftSettings: strictSettings),
@@ -73,7 +80,8 @@ let package = Package(
             .product(name: "Benchmark", package: "benchmark"),
         ], path: "Benchmarks/ZKBenchmarks", plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
         .executableTarget(name: "paddock", dependencies: [
-            "ZKServer", "ZKConfig", "ZKBench", "ZKTools", "ZKLoad",
+            "ZKServer", "ZKConfig", "ZKBench", "ZKTools", "ZKLoad", "ZKEnsemble", "ZKZab", "ZKBase",
+            .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSettings),

@@ -41,6 +41,7 @@ extension Simulation {
             committedDigests.append(Simulation.mix(committedDigests.last ?? 0, entry))
             committedIndex[entry.zxid] = committed.count - 1
         }
+        if case .leading(_, true)? = members[id]!.zab?.role { checkDurableOnQuorum(entry, committedBy: id) }
         machine.digest = Simulation.mix(machine.digest, entry)
         machine.appliedCount += 1
         machine.appliedZxid = entry.zxid
@@ -53,6 +54,35 @@ extension Simulation {
             acknowledged[entry.zxid] = entry.payload
             if entry.payload == probeWrite { probeAcknowledged = true }
         }
+    }
+
+    /// When a leader commits a txn, a quorum of voters must hold it durably (in their synced log
+    /// or in a snapshot that covers it): the direct statement of "committed", checked on the disks.
+    func checkDurableOnQuorum(_ entry: ZabEntry, committedBy leader: ServerID) {
+        var holders = 0
+        for id in voterIds {
+            let disk = members[id]!.disk
+            if disk.snapshot.appliedZxid >= entry.zxid, disk.snapshot.appliedCount > 0,
+               let index = committedIndex[entry.zxid], index < disk.snapshot.appliedCount {
+                holders += 1
+                continue
+            }
+            if let found = Simulation.durableEntry(disk.entries, entry.zxid), found == entry { holders += 1 }
+        }
+        if holders * 2 <= voterIds.count {
+            fail("leader \(leader) committed \(entry.zxid) held durably by only \(holders) of \(voterIds.count) voters")
+        }
+    }
+
+    static func durableEntry(_ entries: [ZabEntry], _ zxid: Zxid) -> ZabEntry? {
+        var low = 0
+        var high = entries.count - 1
+        while low <= high {
+            let middle = (low + high) / 2
+            if entries[middle].zxid == zxid { return entries[middle] }
+            if entries[middle].zxid < zxid { low = middle + 1 } else { high = middle - 1 }
+        }
+        return nil
     }
 
     func installSnapshot(_ id: ServerID, _ zxid: Zxid, _ bytes: [UInt8]) {
@@ -85,13 +115,15 @@ extension Simulation {
             return fail("two leaders established in epoch \(epoch): \(other) and \(id)")
         }
         leadersByEpoch[epoch] = id
-        // A new leader must hold every acknowledged write (its history is what survives).
+        // A new leader must hold every write acknowledged in an earlier epoch (its history is
+        // what survives). A leader of an older epoch that completes late may be stale: it can
+        // no longer commit anything, since a quorum has moved to the later epoch.
         guard let zab = members[id]!.zab else { return }
-        for (zxid, payload) in acknowledged where zxid > zab.appliedZxid {
+        for (zxid, payload) in acknowledged where zxid.epoch < epoch && zxid > zab.appliedZxid {
             return fail("leader \(id) of epoch \(epoch) was established at \(zab.appliedZxid) without acknowledged write \(zxid) (\(String(decoding: payload, as: UTF8.self)))")
         }
         let position = members[id]!.machine.appliedCount
-        for (zxid, payload) in acknowledged {
+        for (zxid, payload) in acknowledged where zxid.epoch < epoch {
             guard let index = committedIndex[zxid], committed[index].payload == payload, index < position else {
                 return fail("leader \(id) of epoch \(epoch) lost acknowledged write \(zxid)")
             }

@@ -30,7 +30,9 @@ extension ZabMessage {
         case .proposal(let entry): return QuorumPacket(.proposal, zxid: entry.zxid.rawValue, data: entry.payload)
         case .commit(let zxid): return QuorumPacket(.commit, zxid: zxid.rawValue)
         case .inform(let entry): return QuorumPacket(.inform, zxid: entry.zxid.rawValue, data: entry.payload)
-        case .ping(let zxid): return QuorumPacket(.ping, zxid: zxid.rawValue)
+        // A learner's PING reply carries its session touches ({long id, int timeout}*); ZooKeeper's
+        // leader reads the data unconditionally, so it must not be null (an empty list is fine).
+        case .ping(let zxid): return QuorumPacket(.ping, zxid: zxid.rawValue, data: [])
         }
     }
 
@@ -47,6 +49,15 @@ extension ZabMessage {
     public init(packet: QuorumPacket, snapshot: [UInt8] = []) throws {
         guard let type = packet.knownType else { throw QuorumWireError.malformed("unknown packet type \(packet.type)") }
         let zxid = Zxid(packet.zxid)
+        // Epochs beyond 2^31 - 1 cannot come from a sane peer (Zxid refuses to make them).
+        switch type {
+        case .followerInfo, .observerInfo, .leaderInfo, .newLeader:
+            guard zxid.epoch >= 0 && zxid.epoch < Int64(Int32.max) else {
+                throw QuorumWireError.malformed("\(type) with epoch \(zxid.epoch)")
+            }
+        default:
+            break
+        }
         switch type {
         case .followerInfo, .observerInfo:
             var data = ByteBufferAllocator().buffer(bytes: packet.data ?? [])

@@ -93,6 +93,12 @@ extension ZabNode {
         }
         switch notification.state {
         case .looking:
+            // A vote for someone who cannot lead (an observer, an unknown id) is not counted
+            // (FastLeaderElection.validVoter).
+            guard configuration.voters.contains(notification.vote.leader) else {
+                state = .looking(election)
+                return
+            }
             lookingNotification(notification, &election)
         case .following, .leading, .observing:
             if settledByOthers(notification, &election) { return }
@@ -177,6 +183,7 @@ extension ZabNode {
     }
 
     mutating func decide(_ vote: Vote) {
+        guard configuration.voters.contains(vote.leader) else { return }
         settledVote = vote
         settledRound = electionRound
         if vote.leader == configuration.myId {

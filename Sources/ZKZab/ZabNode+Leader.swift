@@ -36,6 +36,7 @@ struct LeaderState: Sendable {
     struct Proposal: Sendable {
         var entry: ZabEntry
         var acks: Set<ServerID>
+        var proposedTick: Int64
     }
 
     var phase: Phase = .discovery
@@ -108,12 +109,21 @@ extension ZabNode {
     }
 
     mutating func leaderLinkClosed(_ link: LinkID) {
-        withLeader { $0.learners[link] = nil }
+        forgetLearner(link)
     }
 
     mutating func closeLearner(_ link: LinkID, _ reason: String) {
-        withLeader { $0.learners[link] = nil }
+        forgetLearner(link)
         actions.append(.close(link, reason: reason))
+    }
+
+    /// A learner that is gone no longer vouches for anything: its NEWLEADER ACK stops counting
+    /// (it may be syncing with another leader of a later epoch by the time ours would complete).
+    mutating func forgetLearner(_ link: LinkID) {
+        withLeader { leader in
+            if let sid = leader.learners[link]?.sid, leader.phase != .broadcast { leader.newLeaderAcks.remove(sid) }
+            leader.learners[link] = nil
+        }
     }
 
     mutating func leaderReceived(_ link: LinkID, _ message: ZabMessage) {
@@ -146,6 +156,9 @@ extension ZabNode {
 
     mutating func learnerInfo(_ link: LinkID, sid: ServerID, acceptedEpoch peerEpoch: Int64, observer: Bool) {
         let known = observer ? configuration.observers.contains(sid) : configuration.voters.contains(sid)
+        guard peerEpoch >= 0 && peerEpoch < Int64(Int32.max) else {
+            return closeLearner(link, "server \(sid) sent accepted epoch \(peerEpoch)")
+        }
         guard known, sid != configuration.myId else {
             return closeLearner(link, "server \(sid) is not a \(observer ? "observer" : "participant") of this ensemble")
         }
@@ -155,6 +168,10 @@ extension ZabNode {
             closeLearner(other, "server \(sid) connected again")
         }
         withLeader {
+            // Its earlier ACKs may be for entries its next sync erases: they count no more
+            // (it acknowledges again once resynced).
+            for index in $0.outstanding.indices { $0.outstanding[index].acks.remove(sid) }
+            if $0.phase != .broadcast { $0.newLeaderAcks.remove(sid) }
             $0.learners[link]?.sid = sid
             $0.learners[link]?.observer = observer
             $0.learners[link]?.stage = .awaitingAckEpoch
@@ -172,6 +189,9 @@ extension ZabNode {
     mutating func decideEpochIfQuorum() {
         guard let leader = leaderState, leader.newEpoch == nil, configuration.isQuorum(leader.connectedEpochs.keys) else { return }
         let epoch = (leader.connectedEpochs.values.max() ?? acceptedEpoch) + 1
+        guard epoch < Int64(Int32.max) else {
+            return goLooking(reason: "epochs are exhausted (next would be \(epoch))")
+        }
         saveEpochs(accepted: max(epoch, acceptedEpoch), current: currentEpoch)
         let myId = configuration.myId
         withLeader {
@@ -210,10 +230,16 @@ extension ZabNode {
 
     /// waitForEpochAck: with a quorum of ACKEPOCHs the epoch is ours; sync everyone waiting.
     mutating func epochAckQuorumReached() {
-        guard let leader = leaderState, leader.phase == .discovery, let epoch = leader.newEpoch,
+        guard let leader = leaderState, leader.phase == .discovery, leader.newEpoch != nil,
               configuration.isQuorum(leader.epochAcks) else { return }
-        saveEpochs(accepted: acceptedEpoch, current: epoch)
-        withLeader { $0.phase = .synchronization }
+        // The current epoch is recorded only once our own initial history is durable (in
+        // establishIfQuorum): a leader that crashed with a new epoch but a shorter log would
+        // win later elections and cut acknowledged txns (ZOOKEEPER-4643 on the leader's side).
+        let now = tickCount
+        withLeader {
+            $0.phase = .synchronization
+            $0.startedTick = now  // sync gets its own initLimit, as in ZooKeeper
+        }
         for link in leaderState!.learners.keys.sorted() {
             if case .awaitingSync = leaderState!.learners[link]!.stage { syncLearner(link) }
         }
@@ -230,11 +256,12 @@ extension ZabNode {
         // TRUNC to T is safe only when the learner holds T: then both logs up to T are T's
         // epoch's history plus that epoch's txns before T. It holds T for sure when T is of the
         // same epoch as its last zxid; otherwise it gets a snapshot (as ZooKeeper does).
-        if peerLast == last {
-            actions.append(.send(link, .diff(min(commitPoint, last))))
+        if peerLast == last && last <= commitPoint {
+            actions.append(.send(link, .diff(last)))
             sendFrom = last
-        } else if peerLast > commitPoint && commitPoint.epoch == peerLast.epoch {
-            // Ahead of what is committed: cut back to the commit point, resend the rest.
+        } else if peerLast > commitPoint && (index(of: peerLast) != nil || commitPoint.epoch == peerLast.epoch) {
+            // Ahead of what is committed: cut back to the commit point and resend the rest, even
+            // what it already holds (a ZooKeeper follower ACKs only proposals sent in this sync).
             actions.append(.send(link, .trunc(commitPoint)))
             sendFrom = commitPoint
         } else if peerLast <= commitPoint && peerLast >= logBase && (peerLast == logBase || index(of: peerLast) != nil) {
@@ -251,7 +278,9 @@ extension ZabNode {
             actions.append(.sendSnapshot(link, through: appliedZxid))
             sendFrom = appliedZxid
         }
-        for entry in entries(after: sendFrom, through: last) {
+        // Observers get only committed txns (later ones arrive as INFORM once committed), as
+        // Leader.startForwarding does; an Apache observer fails on an uncommitted one.
+        for entry in entries(after: sendFrom, through: handler.observer ? min(last, commitPoint) : last) {
             actions.append(.send(link, .proposal(entry)))
             if entry.zxid <= commitPoint { actions.append(.send(link, .commit(entry.zxid))) }
         }
@@ -288,14 +317,17 @@ extension ZabNode {
     mutating func establishIfQuorum() {
         guard var leader = leaderState, leader.phase == .synchronization else { return }
         if persistedZxid >= leader.initialHistoryEnd || configuration.injectedBugs.contains(.ackNewLeaderBeforePersist) {
+            if let epoch = leader.newEpoch, currentEpoch < epoch { saveEpochs(accepted: acceptedEpoch, current: epoch) }
             leader.newLeaderAcks.insert(configuration.myId)
         }
         state = .leading(leader)
-        guard configuration.isQuorum(leader.newLeaderAcks) else { return }
+        // Our own ACK is required too: our initial history durable and our epoch recorded.
+        guard leader.newLeaderAcks.contains(configuration.myId), configuration.isQuorum(leader.newLeaderAcks) else { return }
         leader.phase = .broadcast
         leader.committedZxid = max(leader.committedZxid, leader.initialHistoryEnd)
         state = .leading(leader)
         apply(through: leader.committedZxid)
+        settledVote?.peerEpoch = currentEpoch
         actions.append(.roleChanged(role))
         for (link, handler) in leader.learners.sorted(by: { $0.key < $1.key }) where handler.stage == .awaitingStartup {
             upToDate(link)
@@ -320,7 +352,8 @@ extension ZabNode {
         }
         let entry = ZabEntry(zxid: zxid, payload: payload)
         appendEntries([entry])
-        withLeader { $0.outstanding.append(LeaderState.Proposal(entry: entry, acks: [])) }
+        let now = tickCount
+        withLeader { $0.outstanding.append(LeaderState.Proposal(entry: entry, acks: [], proposedTick: now)) }
         for (link, handler) in leaderState!.learners.sorted(by: { $0.key < $1.key }) where handler.isForwarding && !handler.observer {
             actions.append(.send(link, .proposal(entry)))
         }
@@ -387,7 +420,15 @@ extension ZabNode {
         }
         for (link, handler) in leader.learners.sorted(by: { $0.key < $1.key }) {
             let limit = handler.stage == .broadcast ? configuration.syncLimitTicks : configuration.initLimitTicks
-            if tickCount - handler.lastHeardTick > Int64(limit) { closeLearner(link, "learner silent for \(limit) ticks") }
+            if tickCount - handler.lastHeardTick > Int64(limit) {
+                closeLearner(link, "learner silent for \(limit) ticks")
+            } else if handler.stage == .broadcast, !handler.observer, let sid = handler.sid,
+                      let stale = leader.outstanding.first(where: { !$0.acks.contains(sid) }),
+                      tickCount - stale.proposedTick > Int64(configuration.syncLimitTicks) {
+                // LearnerHandler.SyncLimitCheck: answering pings is not enough; a follower that
+                // has not acknowledged a proposal within syncLimit is not in sync.
+                closeLearner(link, "follower \(sid) has not acknowledged \(stale.entry.zxid) within syncLimit")
+            }
         }
         pingLearners()
     }
@@ -396,7 +437,8 @@ extension ZabNode {
         guard let leader = leaderState, tickCount - leader.lastPingTick >= Int64(configuration.pingIntervalTicks) else { return }
         let now = tickCount
         withLeader { $0.lastPingTick = now }
-        for (link, handler) in leader.learners.sorted(by: { $0.key < $1.key }) where handler.sid != nil {
+        // Only learners past NEWLEADER: an Apache learner exits on a PING during discovery or sync.
+        for (link, handler) in leader.learners.sorted(by: { $0.key < $1.key }) where handler.isForwarding {
             actions.append(.send(link, .ping(lastLoggedZxid)))
         }
     }

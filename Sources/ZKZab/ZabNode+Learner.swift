@@ -10,7 +10,7 @@ struct LearnerState: Sendable {
         /// ACKEPOCH sent; receiving DIFF/TRUNC/SNAP, proposals and commits until NEWLEADER.
         case syncing
         /// NEWLEADER received; its ACK waits until every synced txn is durable.
-        case awaitingDurableSync(newLeaderZxid: Zxid)
+        case awaitingDurableSync(newLeaderZxid: Zxid, through: Zxid)
         /// NEWLEADER acknowledged; waiting for UPTODATE.
         case awaitingUpToDate
         case broadcast
@@ -28,6 +28,10 @@ struct LearnerState: Sendable {
     var commitHint: Zxid = .zero
     /// Proposals logged but not yet acknowledged (acked once durable), oldest first.
     var unacknowledged: [Zxid] = []
+    /// When to try connecting to the leader again after a refused connection.
+    var retryConnectAt: Int64?
+    /// The zxid of the snapshot this sync installed, if it was a SNAP.
+    var snapshotZxid: Zxid?
 
     func checkInvariants(node: ZabNode) {
         if stage == .broadcast {
@@ -88,9 +92,12 @@ extension ZabNode {
         let last = lastLoggedZxid
         withLearner { $0.lastHeardTick = now }
         switch (learner.stage, message) {
-        case (_, .ping(let zxid)):
+        case (.awaitingUpToDate, .ping(let zxid)), (.broadcast, .ping(let zxid)):
             // Learner.ping: the reply echoes the leader's zxid (the shell adds session touches).
             actions.append(.send(link, .ping(zxid)))
+        case (_, .ping):
+            // Before our NEWLEADER ACK a ZooKeeper leader reads exactly one packet, the ACK.
+            break
         case (.awaitingLeaderInfo, .leaderInfo(let epoch, _)):
             leaderInfo(link, epoch)
         case (.syncing, .diff(let zxid)) where !learner.syncModeReceived:
@@ -104,6 +111,8 @@ extension ZabNode {
             installSnapshot(zxid, snapshot)
         case (.syncing, .proposal(let entry)) where learner.syncModeReceived,
              (.syncing, .inform(let entry)) where learner.syncModeReceived:
+            // A ZooKeeper leader's SNAP is fuzzy: txns it already holds may follow it.
+            if learner.snapshotZxid.map({ entry.zxid <= $0 }) == true { return }
             guard entry.zxid > lastLoggedZxid else { return learnerFails("proposal \(entry.zxid) not after \(lastLoggedZxid)") }
             appendEntries([entry])
             if case .inform = message { withLearner { $0.commitHint = max($0.commitHint, entry.zxid) } }
@@ -133,6 +142,9 @@ extension ZabNode {
             actions.append(.send(link, .ack(Zxid.epochStart(acceptedEpoch))))
             withLearner { $0.stage = .broadcast }
             apply(through: learnerState!.commitHint)
+            // updateElectionVote: our vote now names the leader's new epoch (ZOOKEEPER-1732), so
+            // members that restart can match it in election.
+            settledVote?.peerEpoch = acceptedEpoch
             actions.append(.roleChanged(role))
         default:
             learnerFails("unexpected \(message) in stage \(learner.stage)")
@@ -177,13 +189,16 @@ extension ZabNode {
         withLearner {
             $0.syncModeReceived = true
             $0.commitHint = zxid
+            $0.snapshotZxid = zxid
         }
     }
 
     mutating func newLeader(_ zxid: Zxid) {
         let epoch = zxid.epoch
         guard epoch == acceptedEpoch else { return learnerFails("NEWLEADER of epoch \(epoch), accepted \(acceptedEpoch)") }
-        withLearner { $0.stage = .awaitingDurableSync(newLeaderZxid: zxid) }
+        // Wait for what the sync brought, not for proposals that keep arriving after it.
+        let through = lastLoggedZxid
+        withLearner { $0.stage = .awaitingDurableSync(newLeaderZxid: zxid, through: through) }
         if configuration.injectedBugs.contains(.currentEpochBeforeTxnsPersisted) {
             saveEpochs(accepted: acceptedEpoch, current: epoch)
         }
@@ -193,8 +208,8 @@ extension ZabNode {
     mutating func learnerPersisted() {
         guard let learner = learnerState else { return }
         switch learner.stage {
-        case .awaitingDurableSync(let zxid):
-            let syncDurable = persistedZxid >= lastLoggedZxid || configuration.injectedBugs.contains(.ackNewLeaderBeforePersist)
+        case .awaitingDurableSync(let zxid, let through):
+            let syncDurable = persistedZxid >= through || configuration.injectedBugs.contains(.ackNewLeaderBeforePersist)
             guard syncDurable else { return }
             if currentEpoch < zxid.epoch { saveEpochs(accepted: acceptedEpoch, current: zxid.epoch) }
             actions.append(.send(learner.link, .ack(zxid)))
@@ -223,6 +238,14 @@ extension ZabNode {
 
     mutating func learnerTick() {
         guard let learner = learnerState else { return }
+        if learner.stage == .connecting, let retryAt = learner.retryConnectAt, tickCount >= retryAt {
+            let link = newOutboundLink()
+            withLearner {
+                $0.link = link
+                $0.retryConnectAt = nil
+            }
+            actions.append(.connect(link, to: learner.leader))
+        }
         let limit = learner.stage == .broadcast ? configuration.syncLimitTicks : configuration.initLimitTicks
         if tickCount - learner.lastHeardTick > Int64(limit) {
             learnerFails("leader \(learner.leader) silent for \(limit) ticks in stage \(learner.stage)")

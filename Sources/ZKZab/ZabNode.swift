@@ -182,7 +182,15 @@ public struct ZabNode: Sendable {
         case .looking: break
         case .leading: leaderLinkClosed(link)
         case .learning(let learner):
-            if learner.link == link { goLooking(reason: "connection to leader \(learner.leader) closed") }
+            guard learner.link == link else { return }
+            if learner.stage == .connecting {
+                // Learner.connectToLeader retries: the leader may not be listening yet. The
+                // initLimit deadline still sends us back to election if it never is.
+                let retryAt = tickCount + Int64(configuration.pingIntervalTicks)
+                withLearner { $0.retryConnectAt = retryAt }
+            } else {
+                goLooking(reason: "connection to leader \(learner.leader) closed")
+            }
         }
     }
 

@@ -1,0 +1,284 @@
+import Logging
+import NIOCore
+import NIOPosix
+import ZKBase
+import ZKWire
+import ZKZab
+
+/// The shell around one member's `ZabNode`: the election port (QuorumCnxManager's handshake and
+/// connection rule, notification frames), the quorum port (the leader listens; a learner
+/// connects), a tick timer and a `ZabStore`. Everything runs on one event loop; the core's
+/// actions are carried out in order in `run`.
+public final class ZabPeer: @unchecked Sendable {
+    public let configuration: ZabConfiguration
+    let addresses: [ServerID: PeerAddress]
+    let store: any ZabStore
+    let loop: any EventLoop
+    let group: any EventLoopGroup
+    let tickMs: Int64
+    let logger: Logger
+    var node: ZabNode
+    var electionServer: (any Channel)?
+    var quorumServer: (any Channel)?
+    /// The one election connection kept per peer (initiated by the larger id).
+    var electionChannels: [ServerID: any Channel] = [:]
+    var electionConnecting: Set<ServerID> = []
+    /// ZooKeeper keeps only the newest unsent notification per peer.
+    var electionPending: [ServerID: ElectionNotification] = [:]
+    var quorumChannels: [LinkID: any Channel] = [:]
+    var nextInboundLink: UInt64 = 1
+    var tickTask: RepeatedTask?
+    public private(set) var role: ZabRole = .looking
+    var onRoleChange: (@Sendable (ZabRole) -> Void)?
+
+    public init(configuration: ZabConfiguration, addresses: [PeerAddress], store: any ZabStore, group: any EventLoopGroup,
+                tickMs: Int64, logger: Logger) throws {
+        self.configuration = configuration
+        self.addresses = Dictionary(uniqueKeysWithValues: addresses.map { ($0.id, $0) })
+        self.store = store
+        self.group = group
+        self.loop = group.next()
+        self.tickMs = tickMs
+        self.logger = logger
+        self.node = ZabNode(configuration: configuration, persistent: try store.load())
+        precondition(self.addresses[configuration.myId] != nil, "no address for myid \(configuration.myId)")
+    }
+
+    var me: PeerAddress { addresses[configuration.myId]! }
+
+    /// Binds the election port, starts ticking and the first election.
+    public func start(onRoleChange: (@Sendable (ZabRole) -> Void)? = nil) throws {
+        self.onRoleChange = onRoleChange
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ElectionDecoder(expectsHandshake: true)))
+                    try channel.pipeline.syncOperations.addHandler(ElectionHandler(peer: self, remote: nil))
+                }
+            }
+        electionServer = try bootstrap.bind(host: me.host, port: me.electionPort).wait()
+        try loop.submit {
+            self.tickTask = self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(self.tickMs), delay: .milliseconds(self.tickMs)) { _ in
+                self.handle(.tick)
+            }
+            self.run(self.node.start())
+        }.wait()
+    }
+
+    public func stop() {
+        try? loop.submit {
+            self.tickTask?.cancel()
+            for channel in self.electionChannels.values { channel.close(promise: nil) }
+            for channel in self.quorumChannels.values { channel.close(promise: nil) }
+            self.electionServer?.close(promise: nil)
+            self.quorumServer?.close(promise: nil)
+        }.wait()
+    }
+
+    /// The current role, read on the loop.
+    public func currentRole() -> ZabRole {
+        (try? loop.submit { self.role }.wait()) ?? .looking
+    }
+
+    func handle(_ input: ZabInput) {
+        loop.preconditionInEventLoop()
+        run(node.handle(input))
+        node.checkInvariants()
+    }
+
+    func logPeerError(_ what: String, _ error: any Error) {
+        logger.warning("closing \(what): \(error)")
+    }
+
+    // MARK: - Actions
+
+    func run(_ actions: [ZabAction]) {
+        for action in actions { run(action) }
+    }
+
+    func run(_ action: ZabAction) {
+        switch action {
+        case .sendElection(let to, let notification):
+            sendElection(notification, to: to)
+        case .connect(let link, let to):
+            connectQuorum(link, to: to)
+        case .send(let link, let message):
+            guard let channel = quorumChannels[link] else { return }
+            if case .snap = message {
+                channel.write(ByteBuffer(bytes: message.quorumPacket.encodedBytes()), promise: nil)
+            } else {
+                channel.writeAndFlush(ByteBuffer(bytes: message.wireBytes()), promise: nil)
+            }
+        case .sendSnapshot(let link, let through):
+            quorumChannels[link]?.writeAndFlush(ByteBuffer(bytes: store.snapshotStream(through: through)), promise: nil)
+        case .close(let link, let reason):
+            logger.info("closing \(link): \(reason)")
+            quorumChannels.removeValue(forKey: link)?.close(promise: nil)
+        case .appendLog(let entries):
+            let loop = self.loop
+            store.append(entries) { zxid in loop.execute { self.handle(.persisted(through: zxid)) } }
+        case .truncateLog(let zxid):
+            storeOrStop { try self.store.truncate(after: zxid) }
+        case .saveEpochs(let accepted, let current):
+            storeOrStop { try self.store.saveEpochs(accepted: accepted, current: current) }
+        case .installSnapshot(let zxid, let snapshot):
+            storeOrStop { try self.store.installSnapshot(zxid, snapshot) }
+        case .apply(let entries):
+            store.apply(entries)
+        case .roleChanged(let newRole):
+            roleChanged(newRole)
+        case .writeRefused(let reason):
+            logger.debug("write refused: \(reason)")
+        }
+    }
+
+    /// A durable-state write that fails leaves the member unable to keep its promises: stop.
+    func storeOrStop(_ body: () throws -> Void) {
+        do { try body() } catch {
+            logger.critical("stopping: ZAB state could not be written: \(error)")
+            preconditionFailure("ZAB state could not be written: \(error)")
+        }
+    }
+
+    func roleChanged(_ newRole: ZabRole) {
+        logger.info("ZAB role: \(newRole)")
+        role = newRole
+        onRoleChange?(newRole)
+        if case .leading = newRole {
+            if quorumServer == nil { bindQuorumPort() }
+        } else if let server = quorumServer {
+            server.close(promise: nil)
+            quorumServer = nil
+        }
+    }
+
+    // MARK: - Election port
+
+    func sendElection(_ notification: ElectionNotification, to sid: ServerID) {
+        if let channel = electionChannels[sid] {
+            channel.writeAndFlush(ByteBuffer(bytes: notification.wireMessage.frameBytes()), promise: nil)
+        } else {
+            electionPending[sid] = notification
+            connectElection(to: sid)
+        }
+    }
+
+    /// QuorumCnxManager.connectOne: open a connection and send the initial message. Only a
+    /// connection opened by the larger id is kept; to a larger id we send the initial message and
+    /// close, and it connects back.
+    func connectElection(to sid: ServerID) {
+        guard let address = addresses[sid], !electionConnecting.contains(sid) else { return }
+        electionConnecting.insert(sid)
+        let keep = sid < configuration.myId
+        let bootstrap = ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.milliseconds(5000))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(ElectionDecoder(expectsHandshake: false)))
+                    try channel.pipeline.syncOperations.addHandler(ElectionHandler(peer: self, remote: keep ? sid : nil))
+                }
+            }
+        bootstrap.connect(host: address.host, port: address.electionPort).whenComplete { result in
+            self.electionConnecting.remove(sid)
+            guard case .success(let channel) = result else { return }
+            var handshake = channel.allocator.buffer(capacity: 64)
+            ElectionHandshake(serverId: self.configuration.myId, address: "\(self.me.host):\(self.me.electionPort)").encode(into: &handshake)
+            if keep {
+                channel.writeAndFlush(handshake, promise: nil)
+                self.registerElectionChannel(channel, for: sid)
+            } else {
+                channel.writeAndFlush(handshake).whenComplete { _ in channel.close(promise: nil) }
+            }
+        }
+    }
+
+    /// handleConnection: keep a connection from a larger id; answer a smaller id by connecting to it.
+    func electionHandshake(from sid: ServerID, channel: any Channel) {
+        guard addresses[sid] != nil, sid != configuration.myId else {
+            logger.warning("election connection from unknown server id \(sid): closing")
+            channel.close(promise: nil)
+            return
+        }
+        if sid < configuration.myId {
+            channel.close(promise: nil)
+            electionChannels.removeValue(forKey: sid)?.close(promise: nil)
+            connectElection(to: sid)
+        } else {
+            registerElectionChannel(channel, for: sid)
+        }
+    }
+
+    func registerElectionChannel(_ channel: any Channel, for sid: ServerID) {
+        if let old = electionChannels[sid], old !== channel { old.close(promise: nil) }
+        electionChannels[sid] = channel
+        if let pending = electionPending.removeValue(forKey: sid) {
+            channel.writeAndFlush(ByteBuffer(bytes: pending.wireMessage.frameBytes()), promise: nil)
+        }
+    }
+
+    func electionMessage(_ message: ElectionNotificationMessage, from sid: ServerID) {
+        guard let notification = ElectionNotification(message: message, sender: sid) else { return }
+        handle(.election(notification))
+    }
+
+    func electionChannelClosed(_ sid: ServerID, _ channel: any Channel) {
+        if electionChannels[sid] === channel { electionChannels[sid] = nil }
+    }
+
+    // MARK: - Quorum port
+
+    func bindQuorumPort() {
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+            .childChannelInitializer { channel in
+                let link = LinkID(self.nextInboundLink)
+                self.nextInboundLink += 1
+                return channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QuorumDecoder(stream: QuorumStreamDecoder())))
+                    try channel.pipeline.syncOperations.addHandler(QuorumHandler(peer: self, link: link))
+                    self.quorumChannels[link] = channel
+                    self.handle(.linkAccepted(link))
+                }
+            }
+        do {
+            quorumServer = try bootstrap.bind(host: me.host, port: me.quorumPort).wait()
+        } catch {
+            logger.error("cannot listen on the quorum port \(me.quorumPort): \(error)")
+        }
+    }
+
+    func connectQuorum(_ link: LinkID, to sid: ServerID) {
+        guard let address = addresses[sid] else { return handle(.linkClosed(link)) }
+        let bootstrap = ClientBootstrap(group: loop)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.milliseconds(Int64(configuration.initLimitTicks) * tickMs))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QuorumDecoder(stream: QuorumStreamDecoder())))
+                    try channel.pipeline.syncOperations.addHandler(QuorumHandler(peer: self, link: link))
+                }
+            }
+        bootstrap.connect(host: address.host, port: address.quorumPort).whenComplete { result in
+            switch result {
+            case .success(let channel):
+                self.quorumChannels[link] = channel
+                self.handle(.linkOpened(link))
+            case .failure:
+                self.handle(.linkClosed(link))
+            }
+        }
+    }
+
+    func quorumMessage(_ message: ZabMessage, on link: LinkID) {
+        handle(.received(link, message))
+    }
+
+    func quorumChannelClosed(_ link: LinkID) {
+        guard quorumChannels.removeValue(forKey: link) != nil else { return }
+        handle(.linkClosed(link))
+    }
+}

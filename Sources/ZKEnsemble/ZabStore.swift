@@ -1,0 +1,31 @@
+import ZKBase
+import ZKZab
+
+/// Where a member keeps its ZAB state: the epochs, the log and the state machine. The peer calls
+/// every method on its event loop. `truncate`, `saveEpochs` and `installSnapshot` are durable
+/// when they return; `append` is durable when `completion` runs (on any thread).
+public protocol ZabStore: AnyObject {
+    func load() throws -> ZabPersistentState
+    func append(_ entries: [ZabEntry], completion: @escaping @Sendable (Zxid) -> Void)
+    func truncate(after zxid: Zxid) throws
+    func saveEpochs(accepted: Int64, current: Int64) throws
+    func installSnapshot(_ zxid: Zxid, _ snapshot: [UInt8]) throws
+    func apply(_ entries: [ZabEntry])
+    /// The snapshot stream (ZooKeeper's serialization after SNAP) of the applied state, which is at `zxid`.
+    func snapshotStream(through zxid: Zxid) -> [UInt8]
+}
+
+/// A member's addresses from its `server.N` line.
+public struct PeerAddress: Sendable, Equatable {
+    public var id: ServerID
+    public var host: String
+    public var quorumPort: Int
+    public var electionPort: Int
+
+    public init(id: ServerID, host: String, quorumPort: Int, electionPort: Int) {
+        self.id = id
+        self.host = host
+        self.quorumPort = quorumPort
+        self.electionPort = electionPort
+    }
+}

@@ -1,0 +1,87 @@
+import ArgumentParser
+import Foundation
+import Logging
+import NIOPosix
+import ZKBase
+import ZKConfig
+import ZKEnsemble
+import ZKZab
+
+struct DebugCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "debug",
+        abstract: "Experiments for developers; nothing here serves clients.",
+        shouldDisplay: false,
+        subcommands: [DebugZabPeerCommand.self])
+}
+
+/// Runs only the ZAB layer of a member (election and quorum ports) with an in-memory store, so
+/// Paddock's ZAB can be watched electing, syncing and acknowledging with Apache ZooKeeper members.
+/// It prints one line per role change and per applied batch. Its store is volatile: it must
+/// never stand in for a real member, hence the required --volatile.
+struct DebugZabPeerCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "zab-peer",
+        abstract: "Run a member's ZAB layer only, with a volatile in-memory log (interoperability experiments).")
+
+    @Option(name: .long, help: "The ensemble's zoo.cfg (dataDir holds myid).")
+    var config: String
+
+    @Flag(name: .long, help: "Acknowledge that the log lives in memory and is lost on exit.")
+    var volatile = false
+
+    func run() throws {
+        guard volatile else {
+            FileHandle.standardError.write(Data("paddock: debug zab-peer keeps its log in memory; pass --volatile to accept that\n".utf8))
+            throw ExitCode(2)
+        }
+        LoggingSystem.bootstrap { label in
+            var handler = StreamLogHandler.standardError(label: label)
+            handler.logLevel = .info
+            return handler
+        }
+        let configuration: ServerConfiguration
+        let myId: Int64
+        do {
+            configuration = try ServerConfiguration.load(path: config)
+            let text = try String(contentsOfFile: configuration.dataDirectory + "/myid", encoding: .utf8)
+            guard let id = Int64(text.trimmingCharacters(in: .whitespacesAndNewlines)) else { throw ExitCode(2) }
+            myId = id
+        } catch {
+            FileHandle.standardError.write(Data("paddock: \(error)\n".utf8))
+            throw ExitCode(2)
+        }
+        let zab = ZabConfiguration.fromZooCfg(configuration, myId: myId)
+        let addresses = configuration.servers.map {
+            PeerAddress(id: $0.id, host: $0.host, quorumPort: $0.quorumPort, electionPort: $0.electionPort)
+        }
+        let store = VolatileZabStore { zxid, count in say("paddock: applied \(count) txns through \(zxid)") }
+        let group = MultiThreadedEventLoopGroup(numberOfThreads: 1)
+        let peer = try ZabPeer(configuration: zab.configuration, addresses: addresses, store: store, group: group,
+                               tickMs: zab.tickMs, logger: Logger(label: "paddock.zab"))
+        try peer.start { role in say("paddock: role \(role)") }
+        say("paddock: ZAB peer \(myId) started (volatile log)")
+        blockTerminationSignals()
+        var set = terminationSignals()
+        var received: Int32 = 0
+        sigwait(&set, &received)
+        peer.stop()
+    }
+}
+
+extension ZabConfiguration {
+    /// The core's configuration from zoo.cfg: the ZAB tick is a tenth of tickTime (at least 10
+    /// ms), so initLimit/syncLimit become 10 ticks per zoo.cfg tick; election waits are
+    /// FastLeaderElection's 200 ms finalize and resend and its 60 s resend ceiling.
+    static func fromZooCfg(_ configuration: ServerConfiguration, myId: Int64) -> (configuration: ZabConfiguration, tickMs: Int64) {
+        let tickMs = max(10, Int64(configuration.tickTimeMs) / 10)
+        func ticks(_ milliseconds: Int64) -> Int { max(1, Int((milliseconds + tickMs - 1) / tickMs)) }
+        let zab = ZabConfiguration(
+            myId: myId, voters: configuration.participants.map(\.id), observers: configuration.observers.map(\.id),
+            initLimitTicks: ticks(Int64(configuration.initLimitTicks * configuration.tickTimeMs)),
+            syncLimitTicks: ticks(Int64(configuration.syncLimitTicks * configuration.tickTimeMs)),
+            pingIntervalTicks: ticks(Int64(configuration.tickTimeMs / 2)),
+            electionFinalizeTicks: ticks(200), electionResendTicksMin: ticks(200), electionResendTicksMax: ticks(60_000))
+        return (zab, tickMs)
+    }
+}

@@ -1,0 +1,184 @@
+"""Paddock's ZAB core against Apache ZooKeeper 3.8 itself, over real TCP: two Apache members and
+`paddock debug zab-peer` (Paddock's election and quorum ports around the real ZabNode, with an
+in-memory log) form a three-member ensemble. Paddock must take part in fast leader election,
+follow the Apache leader through discovery and sync, apply every committed txn, and acknowledge
+proposals so that, with the other Apache follower killed, the leader and Paddock still make a
+quorum and writes still commit. Every wait is bounded."""
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import pytest
+from kazoo.client import KazooClient
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, '..', '..')
+BINARY = os.environ.get('PADDOCK_BIN', os.path.join(ROOT, '.build', 'debug', 'paddock'))
+JAVA = shutil.which('java') or '/usr/bin/java'
+CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/zookeeper-jute.jar',
+             '/usr/share/java/slf4j-api.jar', '/usr/share/java/slf4j-simple.jar']
+TICK_MS = 200
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(('127.0.0.1', 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
+
+
+def four_letter(port, word, timeout=1.5):
+    try:
+        with socket.create_connection(('127.0.0.1', port), timeout=timeout) as s:
+            s.sendall(word.encode())
+            data = b''
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    break
+                data += chunk
+        return data.decode(errors='replace')
+    except OSError:
+        return ''
+
+
+def wait_for(predicate, timeout, what):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError('timed out after %.0f s waiting for %s' % (timeout, what))
+
+
+class Member:
+    def __init__(self, root, sid):
+        self.sid = sid
+        self.dir = os.path.join(root, 'member%d' % sid)
+        self.data = os.path.join(self.dir, 'data')
+        os.makedirs(self.data)
+        with open(os.path.join(self.data, 'myid'), 'w') as f:
+            f.write('%d\n' % sid)
+        self.client_port, self.quorum_port, self.election_port = free_port(), free_port(), free_port()
+        self.cfg = os.path.join(self.dir, 'zoo.cfg')
+        self.proc = None
+        self.lines = []
+
+    def write_cfg(self, members):
+        lines = ['tickTime=%d' % TICK_MS, 'initLimit=10', 'syncLimit=5', 'dataDir=%s' % self.data,
+                 'clientPort=%d' % self.client_port, 'clientPortAddress=127.0.0.1',
+                 '4lw.commands.whitelist=*', 'admin.enableServer=false', 'reconfigEnabled=false']
+        for m in members:
+            lines.append('server.%d=127.0.0.1:%d:%d' % (m.sid, m.quorum_port, m.election_port))
+        with open(self.cfg, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+
+
+class ApacheMember(Member):
+    def start(self):
+        log = open(os.path.join(self.dir, 'server.log'), 'ab')
+        self.proc = subprocess.Popen(
+            [JAVA, '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1',
+             '-Dorg.slf4j.simpleLogger.defaultLogLevel=info', '-Dzookeeper.admin.enableServer=false',
+             '-cp', ':'.join(CLASSPATH), 'org.apache.zookeeper.server.quorum.QuorumPeerMain', self.cfg],
+            cwd=self.dir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+
+    def mode(self):
+        for line in four_letter(self.client_port, 'srvr').splitlines():
+            if line.startswith('Mode: '):
+                return line[6:].strip()
+        return None
+
+    def zxid(self):
+        for line in four_letter(self.client_port, 'srvr').splitlines():
+            if line.startswith('Zxid: '):
+                return int(line[6:].strip(), 16)
+        return None
+
+
+class PaddockPeer(Member):
+    def start(self):
+        self.log = open(os.path.join(self.dir, 'paddock.log'), 'w')
+        self.proc = subprocess.Popen([BINARY, 'debug', 'zab-peer', '--config', self.cfg, '--volatile'],
+                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, text=True)
+        os.set_blocking(self.proc.stdout.fileno(), False)
+
+    def read_lines(self):
+        try:
+            while True:
+                line = self.proc.stdout.readline()
+                if not line:
+                    break
+                self.lines.append(line.strip())
+        except (IOError, TypeError):
+            pass
+        return self.lines
+
+    def last_role(self):
+        roles = [line for line in self.read_lines() if line.startswith('paddock: role ')]
+        return roles[-1][len('paddock: role '):] if roles else None
+
+    def applied_zxid(self):
+        applied = [line for line in self.read_lines() if line.startswith('paddock: applied ')]
+        return int(applied[-1].split(' through ')[1], 16) if applied else 0
+
+
+@pytest.fixture
+def ensemble():
+    root = tempfile.mkdtemp(prefix='paddock-zab-apache-')
+    paddock = PaddockPeer(root, 1)
+    apache = [ApacheMember(root, 2), ApacheMember(root, 3)]
+    members = [paddock] + apache
+    for m in members:
+        m.write_cfg(members)
+    try:
+        yield paddock, apache
+    finally:
+        for m in members:
+            if m.proc is not None and m.proc.poll() is None:
+                m.proc.send_signal(signal.SIGKILL)
+                m.proc.wait(timeout=30)
+        if os.environ.get('KEEP_ENSEMBLE_DIRS'):
+            print('ensemble dirs kept in', root)
+        else:
+            shutil.rmtree(root, ignore_errors=True)
+
+
+def test_paddock_follows_an_apache_leader_and_its_acks_make_the_quorum(ensemble):
+    paddock, apache = ensemble
+    paddock.start()
+    for m in apache:
+        m.start()
+    # With empty logs the largest id wins the election: Apache member 3 leads, 2 and Paddock follow.
+    wait_for(lambda: apache[1].mode() == 'leader' and apache[0].mode() == 'follower', 60, 'Apache 3 leading, 2 following')
+    wait_for(lambda: paddock.last_role() == 'following 3', 30, 'Paddock following 3 (roles seen: %s)' % paddock.lines)
+    leader = apache[1]
+    client = KazooClient(hosts='127.0.0.1:%d' % leader.client_port, timeout=10)
+    client.start(timeout=30)
+    try:
+        for i in range(20):
+            client.create('/mixed/a%02d' % i, b'x' * i, makepath=True)
+        target = leader.zxid()
+        wait_for(lambda: paddock.applied_zxid() >= target, 30, 'Paddock to apply through 0x%x' % target)
+        # Without Apache's other follower, only Paddock's ACKs can make the quorum.
+        apache[0].proc.send_signal(signal.SIGKILL)
+        apache[0].proc.wait(timeout=30)
+        for i in range(10):
+            client.create('/mixed/b%02d' % i, b'y', makepath=True)
+        target = leader.zxid()
+        assert leader.mode() == 'leader'
+        wait_for(lambda: paddock.applied_zxid() >= target, 30, 'Paddock to apply through 0x%x' % target)
+        assert len(client.get_children('/mixed')) == 30
+    finally:
+        client.stop()
+        client.close()
+    applied = [line for line in paddock.read_lines() if line.startswith('paddock: applied ')]
+    assert applied, 'Paddock applied nothing'
