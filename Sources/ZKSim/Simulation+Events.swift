@@ -20,6 +20,12 @@ extension Simulation {
             guard let notification = decodeElection(bytes, from: from) else { return }
             deliver(to, .election(notification))
         case .connect(let from, let link, let to, let incarnation):
+            // A paused process neither dials nor accepts (its kernel would queue the accept; we
+            // hold the whole handshake until both run).
+            if let until = [members[from]?.pausedUntil, members[to]?.pausedUntil].compactMap({ $0 }).max() {
+                schedule(kind, at: until + 1)
+                return
+            }
             connect(from: from, link: link, to: to, incarnation: incarnation)
         case .deliver(let index, let side, let number, let bytes):
             guard links[index].open else { return }
@@ -47,8 +53,17 @@ extension Simulation {
             deliver(target.member, .received(target.link, message))
         case .linkClosed(let id, let link, let incarnation):
             guard let member = members[id], member.up, member.incarnation == incarnation else { return }
+            if let until = member.pausedUntil {
+                schedule(kind, at: until + 1)
+                return
+            }
             deliver(id, .linkClosed(link))
         case .diskDone(let id, let incarnation):
+            // The write reaches the disk while the process is stopped; it hears of it on resume.
+            if let until = members[id]?.pausedUntil, members[id]?.incarnation == incarnation {
+                schedule(kind, at: until + 1)
+                return
+            }
             diskDone(id, incarnation)
         case .crash(let id, let incarnation):
             guard !healed, members[id]?.up == true, members[id]?.incarnation == incarnation else { return }

@@ -10,7 +10,10 @@ import ZKZab
     func firstFailure(_ bug: ZabInjectedBugs, limit: UInt64) -> SimulationReport? {
         for seed in 1...limit {
             let report = Simulation.run(SimulationOptions(seed: seed, injectedBugs: bug))
-            if report.failure != nil { return report }
+            // Only a safety violation counts as finding the bug, not a run that failed to converge.
+            if let failure = report.failure, !failure.hasPrefix("no convergence"), !failure.hasPrefix("more than") {
+                return report
+            }
         }
         return nil
     }
