@@ -26,6 +26,7 @@ public final class ZabPeer: @unchecked Sendable {
     /// ZooKeeper keeps only the newest unsent notification per peer.
     var electionPending: [ServerID: ElectionNotification] = [:]
     var quorumChannels: [LinkID: any Channel] = [:]
+    var quorumBinding = false
     var nextInboundLink: UInt64 = 1
     var tickTask: RepeatedTask?
     public private(set) var role: ZabRole = .looking
@@ -147,7 +148,7 @@ public final class ZabPeer: @unchecked Sendable {
         role = newRole
         onRoleChange?(newRole)
         if case .leading = newRole {
-            if quorumServer == nil { bindQuorumPort() }
+            if quorumServer == nil && !quorumBinding { bindQuorumPort() }
         } else if let server = quorumServer {
             server.close(promise: nil)
             quorumServer = nil
@@ -244,10 +245,16 @@ public final class ZabPeer: @unchecked Sendable {
                     self.handle(.linkAccepted(link))
                 }
             }
-        do {
-            quorumServer = try bootstrap.bind(host: me.host, port: me.quorumPort).wait()
-        } catch {
-            logger.error("cannot listen on the quorum port \(me.quorumPort): \(error)")
+        quorumBinding = true
+        bootstrap.bind(host: me.host, port: me.quorumPort).whenComplete { result in
+            self.quorumBinding = false
+            switch result {
+            case .success(let channel):
+                // Leadership may have ended while the port was being bound.
+                if case .leading = self.role { self.quorumServer = channel } else { channel.close(promise: nil) }
+            case .failure(let error):
+                self.logger.error("cannot listen on the quorum port \(self.me.quorumPort): \(error)")
+            }
         }
     }
 

@@ -59,8 +59,9 @@ def wait_for(predicate, timeout, what):
 
 
 class Member:
-    def __init__(self, root, sid):
+    def __init__(self, root, sid, observer=False):
         self.sid = sid
+        self.observer = observer
         self.dir = os.path.join(root, 'member%d' % sid)
         self.data = os.path.join(self.dir, 'data')
         os.makedirs(self.data)
@@ -75,8 +76,11 @@ class Member:
         lines = ['tickTime=%d' % TICK_MS, 'initLimit=10', 'syncLimit=5', 'dataDir=%s' % self.data,
                  'clientPort=%d' % self.client_port, 'clientPortAddress=127.0.0.1',
                  '4lw.commands.whitelist=*', 'admin.enableServer=false', 'reconfigEnabled=false']
+        if self.observer:
+            lines.append('peerType=observer')
         for m in members:
-            lines.append('server.%d=127.0.0.1:%d:%d' % (m.sid, m.quorum_port, m.election_port))
+            lines.append('server.%d=127.0.0.1:%d:%d%s' % (m.sid, m.quorum_port, m.election_port,
+                                                         ':observer' if m.observer else ''))
         with open(self.cfg, 'w') as f:
             f.write('\n'.join(lines) + '\n')
 
@@ -182,3 +186,70 @@ def test_paddock_follows_an_apache_leader_and_its_acks_make_the_quorum(ensemble)
         client.close()
     applied = [line for line in paddock.read_lines() if line.startswith('paddock: applied ')]
     assert applied, 'Paddock applied nothing'
+
+
+def test_paddock_observes_an_apache_ensemble():
+    """OBSERVERINFO, sync and INFORM: Paddock as a non-voting observer of three Apache voters
+    applies every committed txn; the ensemble's quorum never depends on it."""
+    root = tempfile.mkdtemp(prefix='paddock-zab-apache-')
+    apache = [ApacheMember(root, sid) for sid in (1, 2, 3)]
+    paddock = PaddockPeer(root, 4, observer=True)
+    members = apache + [paddock]
+    for m in members:
+        m.write_cfg(members)
+    try:
+        for m in apache:
+            m.start()
+        paddock.start()
+        leader = wait_for(lambda: next((m for m in apache if m.mode() == 'leader'), None), 60, 'an Apache leader')
+        wait_for(lambda: paddock.last_role() == 'observing %d' % leader.sid, 30,
+                 'Paddock observing %d (roles seen: %s)' % (leader.sid, paddock.lines))
+        client = KazooClient(hosts='127.0.0.1:%d' % leader.client_port, timeout=10)
+        client.start(timeout=30)
+        try:
+            for i in range(25):
+                client.create('/observed/n%02d' % i, b'z', makepath=True)
+            target = leader.zxid()
+        finally:
+            client.stop()
+            client.close()
+        wait_for(lambda: paddock.applied_zxid() >= target, 30, 'Paddock (observer) to apply through 0x%x' % target)
+        assert paddock.last_role() == 'observing %d' % leader.sid
+    finally:
+        for m in members:
+            if m.proc is not None and m.proc.poll() is None:
+                m.proc.send_signal(signal.SIGKILL)
+                m.proc.wait(timeout=30)
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_apache_members_follow_a_paddock_leader():
+    """Discovery and sync run the other way: with equal (empty) histories the largest id wins,
+    so Paddock (sid 3) leads and the two Apache members must follow it through FOLLOWERINFO,
+    LEADERINFO, ACKEPOCH, DIFF, NEWLEADER and UPTODATE, and stay followers while it pings them.
+    (No client writes: forwarded client requests need the session layer, not wired yet.)"""
+    root = tempfile.mkdtemp(prefix='paddock-zab-apache-')
+    apache = [ApacheMember(root, 1), ApacheMember(root, 2)]
+    paddock = PaddockPeer(root, 3)
+    members = apache + [paddock]
+    for m in members:
+        m.write_cfg(members)
+    try:
+        paddock.start()
+        for m in apache:
+            m.start()
+        wait_for(lambda: paddock.last_role() == 'leading epoch 1', 60, 'Paddock leading (roles seen: %s)' % paddock.lines)
+        wait_for(lambda: all(m.mode() == 'follower' for m in apache), 60, 'both Apache members following Paddock')
+        # Still followers a few syncLimits later: pings and their replies keep the quorum.
+        deadline = time.monotonic() + 3 * 5 * TICK_MS / 1000.0
+        while time.monotonic() < deadline:
+            assert paddock.last_role() == 'leading epoch 1', paddock.lines
+            time.sleep(0.1)
+        assert all(m.mode() == 'follower' for m in apache)
+    finally:
+        for m in members:
+            if m.proc is not None and m.proc.poll() is None:
+                m.proc.send_signal(signal.SIGKILL)
+                m.proc.wait(timeout=30)
+        if not os.environ.get('KEEP_ENSEMBLE_DIRS'):
+            shutil.rmtree(root, ignore_errors=True)
