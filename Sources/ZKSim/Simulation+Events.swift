@@ -28,10 +28,12 @@ extension Simulation {
             }
             connect(from: from, link: link, to: to, incarnation: incarnation)
         case .deliver(let index, let side, let number, let bytes):
-            guard links[index].open else { return }
             let target = links[index].ends[side]
             let source = links[index].ends[1 - side].member
-            guard let member = members[target.member], member.up else { return }
+            // After a graceful close by the sender, what it sent before still arrives.
+            guard links[index].open || links[index].drainFrom == source else { return }
+            guard let member = members[target.member], member.up,
+                  links[index].open || member.incarnation == links[index].incarnations[side] else { return }
             if number != links[index].delivered[side] {
                 // An earlier message of this stream is still held back: keep the order.
                 schedule(kind, at: now + 1)
@@ -51,6 +53,7 @@ extension Simulation {
             links[index].delivered[side] += 1
             guard let message = decodeQuorum(bytes) else { return }
             deliver(target.member, .received(target.link, message))
+            _ = number
         case .linkClosed(let id, let link, let incarnation):
             guard let member = members[id], member.up, member.incarnation == incarnation else { return }
             if let until = member.pausedUntil {
@@ -103,7 +106,7 @@ extension Simulation {
         case .close(let link, let reason):
             guard let index = members[id]!.links[link] else { return }
             trace("\(id) closes \(link): \(reason)")
-            closeLink(index, from: id)
+            closeLink(index, from: id, graceful: true)
         case .appendLog(let entries):
             appendLog(id, entries)
         case .truncateLog(let zxid):
@@ -179,7 +182,8 @@ extension Simulation {
         }
         let inbound = LinkID(nextInboundLink)
         nextInboundLink += 1
-        links.append(Link(ends: [(from, link), (to, inbound)], lastArrival: [now, now]))
+        links.append(Link(ends: [(from, link), (to, inbound)], lastArrival: [now, now],
+                          incarnations: [members[from]!.incarnation, members[to]!.incarnation]))
         let index = links.count - 1
         members[from]!.links[link] = index
         members[to]!.links[inbound] = index
@@ -207,13 +211,18 @@ extension Simulation {
     }
 
     /// Closes a link; each end still up hears of it after a delay (`from` closed it itself).
-    func closeLink(_ index: Int, from: ServerID?) {
+    /// Closes a link; each end still up hears of it after a delay (`from` closed it itself).
+    /// A graceful close (the core's own `close`) still delivers what was sent before it, as TCP
+    /// delivers data before the FIN; a crash or a cut loses what is in flight.
+    func closeLink(_ index: Int, from: ServerID?, graceful: Bool = false) {
         guard links[index].open else { return }
         links[index].open = false
-        for end in links[index].ends {
+        if graceful, let from { links[index].drainFrom = from }
+        for (side, end) in links[index].ends.enumerated() {
             members[end.member]?.links[end.link] = nil
             guard end.member != from, let member = members[end.member], member.up else { continue }
-            schedule(.linkClosed(end.member, end.link, incarnation: member.incarnation), at: now + delay())
+            let at = max(now + delay(), graceful ? links[index].lastArrival[side] + 1 : 0)
+            schedule(.linkClosed(end.member, end.link, incarnation: member.incarnation), at: at)
         }
     }
 

@@ -73,6 +73,10 @@ public final class Simulation {
         /// while the connection is up).
         var sent: [Int] = [0, 0]
         var delivered: [Int] = [0, 0]
+        /// The incarnation of each end when the link opened (a restarted process has new sockets).
+        var incarnations: [Int] = [0, 0]
+        /// Set when this member closed the link gracefully: its bytes in flight still arrive.
+        var drainFrom: ServerID?
     }
 
     let options: SimulationOptions
@@ -209,6 +213,11 @@ public final class Simulation {
         guard var member = members[id], member.up else { return }
         member.up = false
         member.zab = nil
+        // Writes the process never heard complete may still have reached the disk, in order.
+        while let first = member.disk.pending.first, chance(0.5) {
+            member.disk.pending.removeFirst()
+            member.disk.entries.append(contentsOf: first.entries)
+        }
         member.disk.pending.removeAll()
         let open = member.links
         member.links = [:]
@@ -278,13 +287,8 @@ public final class Simulation {
             }
         }
         trace("partition \(side.sorted()) | rest\(oneWay ? " (one-way: the first side cannot send)" : "")")
-        if !oneWay {
-            for index in links.indices where links[index].open {
-                let a = links[index].ends[0].member
-                let b = links[index].ends[1].member
-                if side.contains(a) != side.contains(b) { closeLink(index, from: nil) }
-            }
-        }
+        // Connections across the cut stay open, as TCP's do: their bytes wait (see `.deliver`)
+        // until the route is back or a member's own timeout closes the connection.
     }
 
     func cutRandomLink() {
