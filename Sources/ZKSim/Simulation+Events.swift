@@ -140,6 +140,52 @@ extension Simulation {
 
     // MARK: - Wire
 
+    /// The rules an Apache 3.8.0 learner or leader enforces (it exits, drops the learner or
+    /// throws on a violation); nil when `message` keeps them.
+    func checkWireRules(_ rules: inout WireRules, _ message: ZabMessage, fromLeader: Bool, toObserver: Bool) -> String? {
+        if !fromLeader {
+            switch message {
+            case .ack(let zxid):
+                if !rules.newLeaderAcknowledged {
+                    guard zxid.counter == 0 else { return "ACK of \(zxid) before the NEWLEADER ACK (ZOOKEEPER-4685)" }
+                    rules.newLeaderAcknowledged = true
+                }
+            case .ping:
+                guard rules.newLeaderAcknowledged else { return "PING before the NEWLEADER ACK" }
+            default:
+                break
+            }
+            return nil
+        }
+        switch message {
+        case .leaderInfo:
+            rules.leaderInfoSent = true
+        case .diff, .trunc, .snap:
+            guard rules.leaderInfoSent, !rules.syncModeSent else { return "\(message) out of place" }
+            rules.syncModeSent = true
+        case .ping:
+            guard rules.newLeaderSent else { return "PING before NEWLEADER (an Apache learner exits)" }
+        case .proposal(let entry):
+            guard rules.syncModeSent else { return "PROPOSAL before DIFF/TRUNC/SNAP" }
+            if toObserver && rules.newLeaderSent { return "PROPOSAL to an observer in broadcast" }
+            rules.uncommitted.append(entry.zxid)
+        case .commit(let zxid):
+            guard rules.uncommitted.first == zxid else {
+                return "COMMIT \(zxid) but the oldest uncommitted proposal on this link is \(rules.uncommitted.first.map { "\($0)" } ?? "none") (UNMATCHED_TXN_COMMIT)"
+            }
+            rules.uncommitted.removeFirst()
+        case .newLeader:
+            guard rules.syncModeSent else { return "NEWLEADER before DIFF/TRUNC/SNAP" }
+            if toObserver && !rules.uncommitted.isEmpty { return "uncommitted proposals sent to an observer in sync" }
+            rules.newLeaderSent = true
+        case .inform:
+            guard toObserver else { return "INFORM to a follower" }
+        default:
+            break
+        }
+        return nil
+    }
+
     /// Every peer message crosses the simulated network as the bytes ZooKeeper would send, and
     /// is decoded by the codec the server uses; a message that does not survive is a failure.
     func decodeQuorum(_ bytes: [UInt8]) -> ZabMessage? {
@@ -202,7 +248,12 @@ extension Simulation {
         if case .diff = message { report.diffSyncs += 1 }
         let side = links[index].ends[0].member == id ? 1 : 0
         let to = links[index].ends[side].member
-        _ = to
+        // ends[0] opened the link (the learner), ends[1] accepted it (the leader).
+        if let violation = checkWireRules(&links[index].rules, message, fromLeader: side == 0,
+                                          toObserver: !(members[links[index].ends[0].member]?.isVoter ?? true)) {
+            fail("\(id) -> \(to): \(violation)")
+            return
+        }
         let at = max(now + delay(), links[index].lastArrival[side])
         links[index].lastArrival[side] = at
         let number = links[index].sent[side]

@@ -77,6 +77,18 @@ public final class Simulation {
         var incarnations: [Int] = [0, 0]
         /// Set when this member closed the link gracefully: its bytes in flight still arrive.
         var drainFrom: ServerID?
+        var rules = WireRules()
+    }
+
+    /// What an Apache ZooKeeper 3.8.0 peer at the other end would insist on (docs/QUORUM-PROTOCOL.md
+    /// sections 5-6), tracked per link so a Paddock-only simulation still keeps to it.
+    struct WireRules {
+        var leaderInfoSent = false
+        var syncModeSent = false
+        var newLeaderSent = false
+        /// Proposals sent on this link and not yet committed on it, oldest first.
+        var uncommitted: [Zxid] = []
+        var newLeaderAcknowledged = false
     }
 
     let options: SimulationOptions
