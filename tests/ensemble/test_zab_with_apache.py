@@ -8,8 +8,8 @@ quorum and writes still commit. Every wait is bounded."""
 import os
 import shutil
 import signal
-import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -18,32 +18,18 @@ from kazoo.client import KazooClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, '..', '..')
+sys.path.insert(0, os.path.join(HERE, '..', 'differential'))
+
+from servers import JAVA, ZK_JARS, free_port  # noqa: E402
+from zkwire import four_letter as four_letter_word  # noqa: E402
+
 BINARY = os.environ.get('PADDOCK_BIN', os.path.join(ROOT, '.build', 'debug', 'paddock'))
-JAVA = shutil.which('java') or '/usr/bin/java'
-CLASSPATH = ['/usr/share/java/zookeeper.jar', '/usr/share/java/zookeeper-jute.jar',
-             '/usr/share/java/slf4j-api.jar', '/usr/share/java/slf4j-simple.jar']
 TICK_MS = 200
 
 
-def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
-
-
-def four_letter(port, word, timeout=1.5):
+def four_letter(port, word):
     try:
-        with socket.create_connection(('127.0.0.1', port), timeout=timeout) as s:
-            s.sendall(word.encode())
-            data = b''
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    break
-                data += chunk
-        return data.decode(errors='replace')
+        return four_letter_word('127.0.0.1', port, word, timeout=1.5)
     except OSError:
         return ''
 
@@ -91,7 +77,7 @@ class ApacheMember(Member):
         self.proc = subprocess.Popen(
             [JAVA, '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1',
              '-Dorg.slf4j.simpleLogger.defaultLogLevel=info', '-Dzookeeper.admin.enableServer=false',
-             '-cp', ':'.join(CLASSPATH), 'org.apache.zookeeper.server.quorum.QuorumPeerMain', self.cfg],
+             '-cp', ':'.join(ZK_JARS), 'org.apache.zookeeper.server.quorum.QuorumPeerMain', self.cfg],
             cwd=self.dir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
         log.close()
 
