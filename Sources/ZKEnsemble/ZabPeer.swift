@@ -132,6 +132,11 @@ public final class ZabPeer: @unchecked Sendable {
             roleChanged(newRole)
         case .writeRefused(let reason):
             logger.debug("write refused: \(reason)")
+        case .prepare(let request, let sid):
+            // The session layer (prep of forwarded writes) is not wired to this shell yet.
+            logger.warning("cannot prepare forwarded request \(request.cxid) of session \(request.sessionId) from \(sid): no request pipeline")
+        case .syncDone, .requestRefused:
+            break
         }
     }
 

@@ -52,7 +52,7 @@ extension Simulation {
         if let write = pendingWrites[entry.payload], write.member == id, write.incarnation == members[id]!.incarnation {
             pendingWrites[entry.payload] = nil
             acknowledged[entry.zxid] = entry.payload
-            if entry.payload == probeWrite { probeAcknowledged = true }
+            if probeWrites.contains(entry.payload) { probeAcknowledged = true }
         }
     }
 
@@ -132,6 +132,12 @@ extension Simulation {
 
     func checkConverged() {
         guard probeAcknowledged else { return }
+        guard probeSyncDone else {
+            // Syncs asked of members that crashed or restarted since will never answer.
+            syncChecks = syncChecks.filter { members[$0.value.member]!.up && members[$0.value.member]!.incarnation == $0.value.incarnation }
+            if syncChecks.isEmpty { submitSync() }
+            return
+        }
         var leader: ServerID?
         for id in memberIds {
             guard let member = members[id], member.up, member.pausedUntil == nil, let zab = member.zab, zab.isServing else { return }

@@ -127,6 +127,12 @@ extension Simulation {
             roleChanged(id, role)
         case .writeRefused:
             break
+        case .prepare(let request, _):
+            fail("\(id) got a forwarded write \(request.cxid) to prepare; the simulation forwards only syncs")
+        case .syncDone(let request):
+            syncDone(id, request)
+        case .requestRefused(let request, _):
+            syncChecks[request.cxid] = nil
         }
     }
 
@@ -150,8 +156,8 @@ extension Simulation {
                     guard zxid.counter == 0 else { return "ACK of \(zxid) before the NEWLEADER ACK (ZOOKEEPER-4685)" }
                     rules.newLeaderAcknowledged = true
                 }
-            case .ping:
-                guard rules.newLeaderAcknowledged else { return "PING before the NEWLEADER ACK" }
+            case .ping, .request:
+                guard rules.newLeaderAcknowledged else { return "\(message) before the NEWLEADER ACK" }
             default:
                 break
             }
@@ -180,6 +186,8 @@ extension Simulation {
             rules.newLeaderSent = true
         case .inform:
             guard toObserver else { return "INFORM to a follower" }
+        case .sync:
+            guard rules.newLeaderSent else { return "SYNC before NEWLEADER" }
         default:
             break
         }

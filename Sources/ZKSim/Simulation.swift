@@ -113,8 +113,15 @@ public final class Simulation {
     var pendingWrites: [[UInt8]: (member: ServerID, incarnation: Int)] = [:]
     var leadersByEpoch: [Int64: ServerID] = [:]
     var writeCounter = 0
-    var probeWrite: [UInt8]?
+    /// Writes submitted after healing: one of them must be acknowledged (a lone probe could be
+    /// lost with a leader that steps down, which is allowed).
+    var probeWrites: Set<[UInt8]> = []
     var probeAcknowledged = false
+    /// Syncs in flight: where they were asked and the newest write acknowledged before them (in
+    /// an epoch no later than that member's), which must be applied there when the sync returns.
+    var syncChecks: [Int32: (member: ServerID, incarnation: Int, required: Zxid)] = [:]
+    var syncCounter: Int32 = 0
+    var probeSyncDone = false
     var report: SimulationReport
     var failure: String?
 
@@ -257,6 +264,7 @@ public final class Simulation {
             lastFaultDraw += 1
             if !healed { drawFaults() }
             if chance(options.writeProbability / Double(options.stepsPerTick)) { submitWrite() }
+            if chance(options.writeProbability / Double(options.stepsPerTick) / 4) { submitSync() }
         }
     }
 
@@ -333,8 +341,32 @@ public final class Simulation {
         writeCounter += 1
         let payload = Array("w\(writeCounter)".utf8)
         pendingWrites[payload] = (id, members[id]!.incarnation)
-        if healed && probeWrite == nil { probeWrite = payload }
+        if healed { probeWrites.insert(payload) }
         deliver(id, .write(payload: payload))
+    }
+
+    /// A client's `sync` at a serving member; `syncDone` checks it saw every earlier acknowledged write.
+    func submitSync() {
+        let serving = memberIds.filter { members[$0]!.zab?.isServing == true && members[$0]!.pausedUntil == nil }
+        guard let id = serving.randomElement(using: &random), let zab = members[id]!.zab else { return }
+        syncCounter += 1
+        let epoch = zab.currentEpoch
+        let required = acknowledged.keys.filter { $0.epoch <= epoch }.max() ?? .zero
+        syncChecks[syncCounter] = (id, members[id]!.incarnation, required)
+        deliver(id, .request(ForwardedRequest(sessionId: id, cxid: syncCounter, type: ForwardedRequest.syncOpCode)))
+    }
+
+    func syncDone(_ id: ServerID, _ request: ForwardedRequest) {
+        guard let check = syncChecks.removeValue(forKey: request.cxid) else {
+            return fail("\(id) completed a sync nobody asked for")
+        }
+        guard check.member == id, check.incarnation == members[id]!.incarnation else { return }
+        let applied = members[id]!.machine.appliedZxid
+        guard applied >= check.required else {
+            return fail("sync at \(id) returned at \(applied), before \(check.required) acknowledged ahead of it")
+        }
+        report.syncsCompleted += 1
+        if healed { probeSyncDone = true }
     }
 
     // MARK: - Trace and failure

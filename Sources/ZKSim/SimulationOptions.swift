@@ -87,6 +87,8 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var snapSyncs = 0
     public var truncSyncs = 0
     public var diffSyncs = 0
+    /// Client syncs that returned, each checked against the writes acknowledged before it.
+    public var syncsCompleted = 0
     public var epochs = 0
     /// The last events before the end (or the failure), one line each.
     public var trace: [String] = []
@@ -94,7 +96,7 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var description: String {
         var text = "\(options)\n  \(failure.map { "FAILED: \($0)" } ?? "ok"): \(steps) steps, \(events) events, "
             + "\(writesAcknowledged) writes acknowledged, \(committedTxns) txns committed, \(epochs) epochs, "
-            + "\(crashes) crashes, syncs diff/trunc/snap \(diffSyncs)/\(truncSyncs)/\(snapSyncs)"
+            + "\(crashes) crashes, syncs diff/trunc/snap \(diffSyncs)/\(truncSyncs)/\(snapSyncs), client syncs \(syncsCompleted)"
         if failure != nil { text += "\n  last events:\n    " + trace.joined(separator: "\n    ") }
         return text
     }

@@ -33,6 +33,14 @@ extension ZabMessage {
         // A learner's PING reply carries its session touches ({long id, int timeout}*); ZooKeeper's
         // leader reads the data unconditionally, so it must not be null (an empty list is fine).
         case .ping(let zxid): return QuorumPacket(.ping, zxid: zxid.rawValue, data: [])
+        case .request(let request):
+            var data = ByteBufferAllocator().buffer(capacity: 16 + request.body.count)
+            data.writeJuteLong(request.sessionId)
+            data.writeJuteInt(request.cxid)
+            data.writeJuteInt(request.type)
+            data.writeBytes(request.body)
+            return QuorumPacket(.request, zxid: -1, data: data.readBytes(length: data.readableBytes), authInfo: request.authInfo)
+        case .sync: return QuorumPacket(.sync, zxid: 0)
         }
     }
 
@@ -80,7 +88,17 @@ extension ZabMessage {
         case .commit: self = .commit(zxid)
         case .inform: self = .inform(ZabEntry(zxid: zxid, payload: packet.data ?? []))
         case .ping: self = .ping(zxid)
-        case .request, .revalidate, .sync, .commitAndActivate, .informAndActivate:
+        case .request:
+            var data = ByteBufferAllocator().buffer(bytes: packet.data ?? [])
+            guard let sessionId = data.readInteger(endianness: .big, as: Int64.self),
+                  let cxid = data.readInteger(endianness: .big, as: Int32.self),
+                  let opType = data.readInteger(endianness: .big, as: Int32.self) else {
+                throw QuorumWireError.malformed("REQUEST shorter than its 16-byte header")
+            }
+            self = .request(ForwardedRequest(sessionId: sessionId, cxid: cxid, type: opType,
+                                             body: data.readBytes(length: data.readableBytes) ?? [], authInfo: packet.authInfo))
+        case .sync: self = .sync
+        case .revalidate, .commitAndActivate, .informAndActivate:
             throw QuorumWireError.malformed("\(type) is not handled by the ZAB core")
         }
     }

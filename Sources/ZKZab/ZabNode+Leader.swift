@@ -52,6 +52,9 @@ struct LeaderState: Sendable {
     /// (currentEpoch, lastLoggedZxid) when elected: a follower ahead of this means a bad election.
     var electedSummary: (epoch: Int64, zxid: Zxid)
     var outstanding: [Proposal] = []
+    /// `sync`s waiting for everything proposed before them to commit (Leader.processSync); a nil
+    /// link is one of our own clients'.
+    var pendingSyncs: [(link: LinkID?, request: ForwardedRequest, after: Zxid)] = []
     var committedZxid: Zxid
     var lastPingTick: Int64
 
@@ -149,6 +152,9 @@ extension ZabNode {
             if let sid = handler.sid, !handler.observer { proposalAcked(zxid, by: sid) }
         case (_, .ping):
             break
+        case (.broadcast, .request(let request)), (.awaitingStartup, .request(let request)):
+            guard let sid = handler.sid else { return closeLearner(link, "REQUEST before FOLLOWERINFO") }
+            if request.isSync { leaderSync(request, link: link) } else { actions.append(.prepare(request, from: sid)) }
         default:
             closeLearner(link, "unexpected \(message) from a learner in stage \(handler.stage)")
         }
@@ -359,6 +365,21 @@ extension ZabNode {
         }
     }
 
+    /// Leader.processSync: answer once everything proposed so far is committed.
+    mutating func leaderSync(_ request: ForwardedRequest, link: LinkID?) {
+        guard let leader = leaderState else { return }
+        if lastLoggedZxid <= leader.committedZxid {
+            completeSync(request, link: link)
+        } else {
+            let after = lastLoggedZxid
+            withLeader { $0.pendingSyncs.append((link, request, after)) }
+        }
+    }
+
+    mutating func completeSync(_ request: ForwardedRequest, link: LinkID?) {
+        if let link { actions.append(.send(link, .sync)) } else { actions.append(.syncDone(request)) }
+    }
+
     mutating func proposalAcked(_ zxid: Zxid, by sid: ServerID) {
         withLeader { leader in
             guard let index = leader.outstanding.firstIndex(where: { $0.entry.zxid == zxid }) else { return }
@@ -400,6 +421,14 @@ extension ZabNode {
             }
         }
         apply(through: last.zxid)
+        // Syncs answer after the commits before them (same link, so the learner applies first).
+        let ready = leader.pendingSyncs.prefix { $0.after <= last.zxid }
+        if !ready.isEmpty {
+            withLeader { $0.pendingSyncs.removeFirst(ready.count) }
+            for sync in ready where sync.link == nil || leader.learners[sync.link!] != nil {
+                completeSync(sync.request, link: sync.link)
+            }
+        }
     }
 
     mutating func leaderTick() {

@@ -32,6 +32,8 @@ struct LearnerState: Sendable {
     var retryConnectAt: Int64?
     /// The zxid of the snapshot this sync installed, if it was a SNAP.
     var snapshotZxid: Zxid?
+    /// Forwarded `sync`s, answered by SYNC packets in order.
+    var pendingSyncs: [ForwardedRequest] = []
 
     func checkInvariants(node: ZabNode) {
         if stage == .broadcast {
@@ -131,6 +133,10 @@ extension ZabNode {
             withLearner { $0.commitHint = max($0.commitHint, min(zxid, last)) }
         case (.broadcast, .commit(let zxid)):
             apply(through: zxid)
+        case (.broadcast, .sync):
+            guard let request = learner.pendingSyncs.first else { return learnerFails("SYNC with no sync outstanding") }
+            withLearner { $0.pendingSyncs.removeFirst() }
+            actions.append(.syncDone(request))
         case (.awaitingDurableSync, .inform(let entry)), (.awaitingUpToDate, .inform(let entry)), (.broadcast, .inform(let entry)):
             guard learner.observer else { return learnerFails("follower got an INFORM") }
             if entry.zxid > lastLoggedZxid { appendEntries([entry]) }

@@ -151,6 +151,8 @@ public struct ZabNode: Sendable {
             onPersisted(zxid)
         case .write(let payload):
             onWrite(payload)
+        case .request(let request):
+            onRequest(request)
         }
         return takeActions()
     }
@@ -246,13 +248,36 @@ public struct ZabNode: Sendable {
         actions.append(.saveEpochs(accepted: accepted, current: current))
     }
 
+    /// A client request that needs the leader (REQUEST forwarding and `sync`).
+    mutating func onRequest(_ request: ForwardedRequest) {
+        switch state {
+        case .leading(let leader) where leader.phase == .broadcast:
+            if request.isSync {
+                leaderSync(request, link: nil)
+            } else {
+                actions.append(.prepare(request, from: configuration.myId))
+            }
+        case .learning(let learner) where learner.stage == .broadcast:
+            actions.append(.send(learner.link, .request(request)))
+            if request.isSync { withLearner { $0.pendingSyncs.append(request) } }
+        default:
+            actions.append(.requestRefused(request, reason: "no established leader"))
+        }
+    }
+
     mutating func goLooking(reason: String) {
         switch state {
         case .looking: return
         case .leading(let leader):
             for link in leader.learners.keys.sorted() { actions.append(.close(link, reason: "leader stepping down: \(reason)")) }
+            for sync in leader.pendingSyncs where sync.link == nil {
+                actions.append(.requestRefused(sync.request, reason: "leader stepped down: \(reason)"))
+            }
         case .learning(let learner):
             actions.append(.close(learner.link, reason: "learner stopping: \(reason)"))
+            for request in learner.pendingSyncs {
+                actions.append(.requestRefused(request, reason: "left the leader: \(reason)"))
+            }
         }
         startElection()
     }

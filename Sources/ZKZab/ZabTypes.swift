@@ -82,6 +82,28 @@ public struct ZabEntry: Sendable, Equatable {
     }
 }
 
+/// A client request a learner forwards to the leader (REQUEST): writes for the leader's prep
+/// stage, and `sync` (ZooKeeper op code 9), which the leader answers with SYNC once everything it
+/// had proposed before it is committed.
+public struct ForwardedRequest: Sendable, Equatable {
+    public static let syncOpCode: Int32 = 9
+    public var sessionId: Int64
+    public var cxid: Int32
+    public var type: Int32
+    public var body: [UInt8]
+    public var authInfo: [Id]?
+
+    public init(sessionId: Int64, cxid: Int32, type: Int32, body: [UInt8] = [], authInfo: [Id]? = nil) {
+        self.sessionId = sessionId
+        self.cxid = cxid
+        self.type = type
+        self.body = body
+        self.authInfo = authInfo
+    }
+
+    public var isSync: Bool { type == ForwardedRequest.syncOpCode }
+}
+
 /// The quorum-port messages ZAB exchanges, typed. Each maps to one ZooKeeper 3.8 QuorumPacket
 /// (type, zxid, data); `ZabMessage+QuorumPacket` is that mapping.
 public enum ZabMessage: Sendable, Equatable {
@@ -106,6 +128,10 @@ public enum ZabMessage: Sendable, Equatable {
     /// Leader -> observer: a committed txn.
     case inform(ZabEntry)
     case ping(Zxid)
+    /// Learner -> leader: a client request (REQUEST).
+    case request(ForwardedRequest)
+    /// Leader -> learner: the answer to a forwarded `sync` (SYNC), after the commits before it.
+    case sync
 }
 
 /// What the core asks its shell to do, in order. Durable-state actions (`truncateLog`,
@@ -131,6 +157,13 @@ public enum ZabAction: Sendable, Equatable {
     case roleChanged(ZabRole)
     /// A client write the core could not take (not an established leader, or too many in flight).
     case writeRefused(reason: String)
+    /// Leader: a learner's forwarded write, for the prep stage (which then calls `write`).
+    case prepare(ForwardedRequest, from: ServerID)
+    /// A `sync` is done: everything committed before it reached the leader is applied here.
+    case syncDone(ForwardedRequest)
+    /// A request that cannot go on (no established leader, or we left it): the client's
+    /// connection is lost, as in ZooKeeper.
+    case requestRefused(ForwardedRequest, reason: String)
 }
 
 /// Where a member stands (`zabstate`'s ELECTION, DISCOVERY, SYNCHRONIZATION, BROADCAST, per role).
@@ -165,4 +198,7 @@ public enum ZabInput: Sendable, Equatable {
     case persisted(through: Zxid)
     /// A new txn to replicate (the leader's prep stage made it); refused unless leading and established.
     case write(payload: [UInt8])
+    /// A client request that needs the leader: on a learner it is forwarded (REQUEST); a `sync`
+    /// completes with `syncDone` on a learner or the leader alike.
+    case request(ForwardedRequest)
 }

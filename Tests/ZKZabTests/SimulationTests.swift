@@ -17,7 +17,7 @@ import ZKZab
         let report = Simulation.run(SimulationOptions(seed: seed))
         #expect(report.failure == nil, "replay with ZKSIM_SEED=\(seed)\n\(report)")
         // A run that proves nothing is a failure too (Honesty: counts are asserted non-zero).
-        #expect(report.writesAcknowledged > 0 && report.epochs > 0, "seed \(seed) made no progress\n\(report)")
+        #expect(report.writesAcknowledged > 0 && report.epochs > 0 && report.syncsCompleted > 0, "seed \(seed) made no progress\n\(report)")
     }
 
     @Test(arguments: fixedSeeds) func fixedSeed(_ seed: UInt64) {
