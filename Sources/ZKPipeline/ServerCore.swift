@@ -114,6 +114,7 @@ public struct ServerCore: Sendable {
     public private(set) var digestMismatchCount = 0
 
     /// Re-arms the sessions found in a recovered tree: each gets a full timeout from now.
+    /// Session deadlines run on `nowMs` of a monotonic clock (see `tick`).
     public mutating func trackRecoveredSessions(nowMs: Int64) {
         for (id, timeout) in tree.sessions.sorted(by: { $0.key < $1.key }) {
             sessions.track(id: id, timeoutMs: timeout, nowMs: nowMs)
@@ -154,7 +155,12 @@ public struct ServerCore: Sendable {
         min(max(requested, configuration.minSessionTimeoutMs), configuration.maxSessionTimeoutMs)
     }
 
-    public mutating func connect(_ id: ConnectionID, _ request: ConnectRequest, nowMs: Int64, into outputs: inout [CoreOutput]) {
+    /// `nowMs` is wall time (it goes into the txn header); `monotonicMs`, when given, is what
+    /// session deadlines run on, so a step of the wall clock expires no session.
+    public mutating func connect(
+        _ id: ConnectionID, _ request: ConnectRequest, nowMs: Int64, monotonicMs: Int64? = nil, into outputs: inout [CoreOutput]
+    ) {
+        let deadlineClockMs = monotonicMs ?? nowMs
         guard var connection = connections[id], connection.sessionId == 0 else {
             outputs.append(.close(id, reason: "second connect request on one connection"))
             return
@@ -167,7 +173,7 @@ public struct ServerCore: Sendable {
         let readOnlyFlag: Bool? = request.readOnly == nil ? nil : false
         if request.sessionId == 0 {
             let sessionId = sessions.allocateSessionId()
-            sessions.track(id: sessionId, timeoutMs: timeout, nowMs: nowMs)
+            sessions.track(id: sessionId, timeoutMs: timeout, nowMs: deadlineClockMs)
             connection.sessionId = sessionId
             let zxid = propose(sessionId: sessionId, cxid: 0, body: .createSession(timeoutMs: timeout), nowMs: nowMs, into: &outputs)
             let response = ConnectResponse(
@@ -187,7 +193,7 @@ public struct ServerCore: Sendable {
             outputs.append(.close(previous, reason: "session \(ZxidMath.hex(sessionId)) reconnected on another connection"))
         }
         let valid = request.password == JavaRandom.sessionPassword(sessionId: sessionId)
-            && sessions.touch(id: sessionId, nowMs: nowMs, timeoutMs: timeout)
+            && sessions.touch(id: sessionId, nowMs: deadlineClockMs, timeoutMs: timeout)
         guard valid else {
             outputs.append(.connected(id, ConnectResponse(timeoutMs: 0, sessionId: 0, password: [UInt8](repeating: 0, count: 16), readOnly: readOnlyFlag)))
             outputs.append(.close(id, reason: "session \(ZxidMath.hex(sessionId)) expired or invalid password"))
@@ -207,13 +213,15 @@ public struct ServerCore: Sendable {
     // the whole queue (at 100 requests in flight that copy was 5 % of the server's CPU). So the
     // table's entry is removed before the append and the copy stored back after it.
 
-    public mutating func receive(_ id: ConnectionID, _ request: ClientRequest, nowMs: Int64, into outputs: inout [CoreOutput]) {
+    public mutating func receive(
+        _ id: ConnectionID, _ request: ClientRequest, nowMs: Int64, monotonicMs: Int64? = nil, into outputs: inout [CoreOutput]
+    ) {
         guard var connection = connections[id], connection.sessionId != 0, !connection.closing else {
             outputs.append(.close(id, reason: "request before the session was established"))
             return
         }
         let sessionId = connection.sessionId
-        sessions.touch(id: sessionId, nowMs: nowMs)
+        sessions.touch(id: sessionId, nowMs: monotonicMs ?? nowMs)
         switch request.body {
         case .auth(_, let scheme, let auth):
             // Applied at once (later pipelined requests run with it), answered at once unless the
@@ -399,7 +407,7 @@ public struct ServerCore: Sendable {
     /// The log could not make txns from `zxid` on durable (disk or quota full). None of them is
     /// applied: their requests get SystemError, sessions they would have created or closed go
     /// back to what the tree says, and prep starts again from the applied tree.
-    public mutating func persistFailed(from zxid: Int64, nowMs: Int64, into outputs: inout [CoreOutput]) {
+    public mutating func persistFailed(from zxid: Int64, nowMs: Int64, monotonicMs: Int64? = nil, into outputs: inout [CoreOutput]) {
         var touched = Set<ConnectionID>()
         while proposedHead < proposed.count, let last = proposed.last, last.txn.zxid >= zxid {
             let txn = proposed.removeLast().txn
@@ -409,7 +417,7 @@ public struct ServerCore: Sendable {
             case .closeSession:
                 // Still open in the tree: give it a fresh deadline, so expiry tries again later.
                 if let timeout = tree.sessions[txn.header.clientId] {
-                    sessions.track(id: txn.header.clientId, timeoutMs: timeout, nowMs: nowMs)
+                    sessions.track(id: txn.header.clientId, timeoutMs: timeout, nowMs: monotonicMs ?? nowMs)
                 }
             default:
                 break
@@ -436,9 +444,10 @@ public struct ServerCore: Sendable {
 
     // MARK: - Time
 
-    /// Expires sessions whose deadline passed: each gets a closeSession txn.
-    public mutating func tick(nowMs: Int64, into outputs: inout [CoreOutput]) {
-        for sessionId in sessions.expire(nowMs: nowMs) {
+    /// Expires sessions whose deadline passed: each gets a closeSession txn. Deadlines are
+    /// compared with `monotonicMs` when given (the shell's monotonic clock), else `nowMs`.
+    public mutating func tick(nowMs: Int64, monotonicMs: Int64? = nil, into outputs: inout [CoreOutput]) {
+        for sessionId in sessions.expire(nowMs: monotonicMs ?? nowMs) {
             let paths = pending.ephemerals(of: sessionId, in: tree)
             markEphemeralsDeleted(paths, zxid: lastProposedZxid + 1)
             propose(sessionId: sessionId, cxid: 0, body: .closeSession(pathsToDelete: paths), nowMs: nowMs, into: &outputs)

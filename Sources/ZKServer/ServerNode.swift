@@ -16,6 +16,10 @@ func wallClockMs() -> Int64 {
     return Int64(spec.tv_sec) * 1000 + Int64(spec.tv_nsec) / 1_000_000
 }
 
+/// Session deadlines run on this clock: a step of the wall clock (NTP, an operator) must not
+/// expire every session at once, as it did when deadlines used the wall clock.
+func monotonicMs() -> Int64 { monotonicMicroseconds() / 1000 }
+
 func monotonicMicroseconds() -> Int64 {
     var spec = timespec()
     clock_gettime(CLOCK_MONOTONIC, &spec)
@@ -134,13 +138,13 @@ final class ServerNode: @unchecked Sendable {
             extendedTypesEnabled: configuration.extendedTypesEnabled, superDigest: configuration.superDigest)
         let initialSessionId = SessionTracker.initialSessionId(serverId: 0, elapsedMs: monotonicMicroseconds() / 1000)
         self.core = ServerCore(configuration: coreConfiguration, tree: tree, initialSessionId: initialSessionId)
-        self.core.trackRecoveredSessions(nowMs: wallClockMs())
+        self.core.trackRecoveredSessions(nowMs: monotonicMs())
     }
 
     func startTimers() {
         let tick = TimeAmount.milliseconds(Int64(configuration.tickTimeMs))
         loop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { [self] _ in
-            core.tick(nowMs: wallClockMs(), into: &outputs)
+            core.tick(nowMs: wallClockMs(), monotonicMs: monotonicMs(), into: &outputs)
             runOutputs()
         }
         let containerInterval = TimeAmount.milliseconds(Int64(max(configuration.containerCheckIntervalMs, 10)))
@@ -188,7 +192,7 @@ final class ServerNode: @unchecked Sendable {
     func connect(_ id: ConnectionID, _ request: ConnectRequest) {
         statistics.packetsReceived += 1
         connections[id]?.statistics.received += 1
-        core.connect(id, request, nowMs: wallClockMs(), into: &outputs)
+        core.connect(id, request, nowMs: wallClockMs(), monotonicMs: monotonicMs(), into: &outputs)
         runOutputs()
     }
 
@@ -196,7 +200,7 @@ final class ServerNode: @unchecked Sendable {
         let now = wallClockMs()
         statistics.packetsReceived += 1
         connections[id]?.noteReceived(request, nowMs: now)
-        core.receive(id, request, nowMs: now, into: &outputs)
+        core.receive(id, request, nowMs: now, monotonicMs: monotonicMs(), into: &outputs)
         runOutputs(endOfReadCycle: false)
         pauseReadingIfBusy(id)
     }
@@ -343,7 +347,7 @@ final class ServerNode: @unchecked Sendable {
                     logger.error("transaction log is full (disk or map quota): writes fail until space returns: \(error)")
                 }
                 batch.removeAll()
-                core.persistFailed(from: records[0].txn.zxid, nowMs: wallClockMs(), into: &outputs)
+                core.persistFailed(from: records[0].txn.zxid, nowMs: wallClockMs(), monotonicMs: monotonicMs(), into: &outputs)
                 runOutputs()
             case .failure(let error):
                 // Persist before you promise: a log that cannot write stops the node.
