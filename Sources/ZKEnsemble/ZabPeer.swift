@@ -135,7 +135,7 @@ public final class ZabPeer: @unchecked Sendable {
         case .prepare(let request, let sid):
             // The session layer (prep of forwarded writes) is not wired to this shell yet.
             logger.warning("cannot prepare forwarded request \(request.cxid) of session \(request.sessionId) from \(sid): no request pipeline")
-        case .syncDone, .requestRefused:
+        case .syncDone, .requestRefused, .sessionsTouched:
             break
         }
     }

@@ -131,6 +131,11 @@ extension Simulation {
             fail("\(id) got a forwarded write \(request.cxid) to prepare; the simulation forwards only syncs")
         case .syncDone(let request):
             syncDone(id, request)
+        case .sessionsTouched(let touches, let from):
+            guard case .leading(_, true)? = members[id]!.zab?.role else {
+                return fail("\(id) got session touches from \(from) while not an established leader")
+            }
+            report.sessionTouchesReported += touches.count
         case .requestRefused(let request, _):
             syncChecks[request.cxid] = nil
         }

@@ -89,6 +89,8 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var diffSyncs = 0
     /// Client syncs that returned, each checked against the writes acknowledged before it.
     public var syncsCompleted = 0
+    /// Session touches that reached an established leader (its own clients' or in PING replies).
+    public var sessionTouchesReported = 0
     public var epochs = 0
     /// The last events before the end (or the failure), one line each.
     public var trace: [String] = []
@@ -96,7 +98,7 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var description: String {
         var text = "\(options)\n  \(failure.map { "FAILED: \($0)" } ?? "ok"): \(steps) steps, \(events) events, "
             + "\(writesAcknowledged) writes acknowledged, \(committedTxns) txns committed, \(epochs) epochs, "
-            + "\(crashes) crashes, syncs diff/trunc/snap \(diffSyncs)/\(truncSyncs)/\(snapSyncs), client syncs \(syncsCompleted)"
+            + "\(crashes) crashes, syncs diff/trunc/snap \(diffSyncs)/\(truncSyncs)/\(snapSyncs), client syncs \(syncsCompleted), session touches \(sessionTouchesReported)"
         if failure != nil { text += "\n  last events:\n    " + trace.joined(separator: "\n    ") }
         return text
     }

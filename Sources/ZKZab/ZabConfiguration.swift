@@ -70,6 +70,9 @@ public struct ZabLimits: Sendable {
     public var committedEntriesKeptMax: Int = 500
     /// Learner connections the leader serves at once.
     public var learnersMax: Int = 64
+    /// Sessions a learner remembers as touched between two PINGs (one PING reply's worth; the
+    /// rest wait for the next, and every live client pings well within its timeout).
+    public var touchedSessionsMax: Int = 100_000
 
     public init(proposalsInFlightMax: Int = 10_000, committedEntriesKeptMax: Int = 500, learnersMax: Int = 64) {
         precondition(proposalsInFlightMax > 0 && committedEntriesKeptMax > 0 && learnersMax > 0)

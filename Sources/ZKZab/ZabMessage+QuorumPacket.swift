@@ -32,7 +32,14 @@ extension ZabMessage {
         case .inform(let entry): return QuorumPacket(.inform, zxid: entry.zxid.rawValue, data: entry.payload)
         // A learner's PING reply carries its session touches ({long id, int timeout}*); ZooKeeper's
         // leader reads the data unconditionally, so it must not be null (an empty list is fine).
-        case .ping(let zxid): return QuorumPacket(.ping, zxid: zxid.rawValue, data: [])
+        case .ping(let zxid, let touches):
+            guard let touches else { return QuorumPacket(.ping, zxid: zxid.rawValue) }
+            var data = ByteBufferAllocator().buffer(capacity: touches.count * 12)
+            for touch in touches {
+                data.writeJuteLong(touch.sessionId)
+                data.writeJuteInt(touch.timeoutMs)
+            }
+            return QuorumPacket(.ping, zxid: zxid.rawValue, data: data.readBytes(length: data.readableBytes))
         case .request(let request):
             var data = ByteBufferAllocator().buffer(capacity: 16 + request.body.count)
             data.writeJuteLong(request.sessionId)
@@ -87,7 +94,18 @@ extension ZabMessage {
         case .proposal: self = .proposal(ZabEntry(zxid: zxid, payload: packet.data ?? []))
         case .commit: self = .commit(zxid)
         case .inform: self = .inform(ZabEntry(zxid: zxid, payload: packet.data ?? []))
-        case .ping: self = .ping(zxid)
+        case .ping:
+            guard let bytes = packet.data else {
+                self = .ping(zxid, touches: nil)
+                return
+            }
+            guard bytes.count % 12 == 0 else { throw QuorumWireError.malformed("PING data of \(bytes.count) bytes") }
+            var data = ByteBufferAllocator().buffer(bytes: bytes)
+            var touches: [SessionTouch] = []
+            while let id = data.readInteger(endianness: .big, as: Int64.self), let timeout = data.readInteger(endianness: .big, as: Int32.self) {
+                touches.append(SessionTouch(sessionId: id, timeoutMs: timeout))
+            }
+            self = .ping(zxid, touches: touches)
         case .request:
             var data = ByteBufferAllocator().buffer(bytes: packet.data ?? [])
             guard let sessionId = data.readInteger(endianness: .big, as: Int64.self),

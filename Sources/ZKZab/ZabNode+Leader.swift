@@ -150,8 +150,10 @@ extension ZabNode {
             newLeaderAcked(link, handler)
         case (.awaitingStartup, .ack(let zxid)), (.broadcast, .ack(let zxid)):
             if let sid = handler.sid, !handler.observer { proposalAcked(zxid, by: sid) }
-        case (_, .ping):
-            break
+        case (_, .ping(_, let touches)):
+            if let touches, !touches.isEmpty, let sid = handler.sid {
+                actions.append(.sessionsTouched(touches, from: sid))
+            }
         case (.broadcast, .request(let request)), (.awaitingStartup, .request(let request)):
             guard let sid = handler.sid else { return closeLearner(link, "REQUEST before FOLLOWERINFO") }
             if request.isSync { leaderSync(request, link: link) } else { actions.append(.prepare(request, from: sid)) }
@@ -468,7 +470,7 @@ extension ZabNode {
         withLeader { $0.lastPingTick = now }
         // Only learners past NEWLEADER: an Apache learner exits on a PING during discovery or sync.
         for (link, handler) in leader.learners.sorted(by: { $0.key < $1.key }) where handler.isForwarding {
-            actions.append(.send(link, .ping(lastLoggedZxid)))
+            actions.append(.send(link, .ping(lastLoggedZxid, touches: nil)))
         }
     }
 }

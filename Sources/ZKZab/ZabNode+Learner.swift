@@ -34,6 +34,8 @@ struct LearnerState: Sendable {
     var snapshotZxid: Zxid?
     /// Forwarded `sync`s, answered by SYNC packets in order.
     var pendingSyncs: [ForwardedRequest] = []
+    /// Sessions our clients kept alive since the last PING reply (Learner's touchTable).
+    var touched: [Int64: Int32] = [:]
 
     func checkInvariants(node: ZabNode) {
         if stage == .broadcast {
@@ -94,9 +96,11 @@ extension ZabNode {
         let last = lastLoggedZxid
         withLearner { $0.lastHeardTick = now }
         switch (learner.stage, message) {
-        case (.awaitingUpToDate, .ping(let zxid)), (.broadcast, .ping(let zxid)):
-            // Learner.ping: the reply echoes the leader's zxid (the shell adds session touches).
-            actions.append(.send(link, .ping(zxid)))
+        case (.awaitingUpToDate, .ping(let zxid, _)), (.broadcast, .ping(let zxid, _)):
+            // Learner.ping: the reply echoes the leader's zxid and carries the touch table.
+            let touches = learner.touched.keys.sorted().map { SessionTouch(sessionId: $0, timeoutMs: learner.touched[$0]!) }
+            withLearner { $0.touched.removeAll() }
+            actions.append(.send(link, .ping(zxid, touches: touches)))
         case (_, .ping):
             // Before our NEWLEADER ACK a ZooKeeper leader reads exactly one packet, the ACK.
             break

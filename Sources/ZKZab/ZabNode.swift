@@ -153,6 +153,15 @@ public struct ZabNode: Sendable {
             onWrite(payload)
         case .request(let request):
             onRequest(request)
+        case .touch(let touch):
+            switch state {
+            case .learning(let learner) where learner.touched.count < configuration.limits.touchedSessionsMax || learner.touched[touch.sessionId] != nil:
+                withLearner { $0.touched[touch.sessionId] = touch.timeoutMs }
+            case .leading:
+                actions.append(.sessionsTouched([touch], from: configuration.myId))
+            default:
+                break
+            }
         }
         return takeActions()
     }

@@ -104,6 +104,16 @@ public struct ForwardedRequest: Sendable, Equatable {
     public var isSync: Bool { type == ForwardedRequest.syncOpCode }
 }
 
+/// A session a learner's client kept alive: reported to the leader, which owns expiry.
+public struct SessionTouch: Sendable, Equatable {
+    public var sessionId: Int64
+    public var timeoutMs: Int32
+    public init(sessionId: Int64, timeoutMs: Int32) {
+        self.sessionId = sessionId
+        self.timeoutMs = timeoutMs
+    }
+}
+
 /// The quorum-port messages ZAB exchanges, typed. Each maps to one ZooKeeper 3.8 QuorumPacket
 /// (type, zxid, data); `ZabMessage+QuorumPacket` is that mapping.
 public enum ZabMessage: Sendable, Equatable {
@@ -127,7 +137,9 @@ public enum ZabMessage: Sendable, Equatable {
     case commit(Zxid)
     /// Leader -> observer: a committed txn.
     case inform(ZabEntry)
-    case ping(Zxid)
+    /// The leader's PING has no data (`touches` nil); a learner's reply carries the sessions its
+    /// clients kept alive since the last one (an empty list when none).
+    case ping(Zxid, touches: [SessionTouch]?)
     /// Learner -> leader: a client request (REQUEST).
     case request(ForwardedRequest)
     /// Leader -> learner: the answer to a forwarded `sync` (SYNC), after the commits before it.
@@ -161,6 +173,9 @@ public enum ZabAction: Sendable, Equatable {
     case prepare(ForwardedRequest, from: ServerID)
     /// A `sync` is done: everything committed before it reached the leader is applied here.
     case syncDone(ForwardedRequest)
+    /// Leader: sessions a learner's clients kept alive (from its PING reply); the session layer
+    /// pushes their deadlines out.
+    case sessionsTouched([SessionTouch], from: ServerID)
     /// A request that cannot go on (no established leader, or we left it): the client's
     /// connection is lost, as in ZooKeeper.
     case requestRefused(ForwardedRequest, reason: String)
@@ -198,6 +213,8 @@ public enum ZabInput: Sendable, Equatable {
     case persisted(through: Zxid)
     /// A new txn to replicate (the leader's prep stage made it); refused unless leading and established.
     case write(payload: [UInt8])
+    /// A learner's client session was active: reported in the next PING reply.
+    case touch(SessionTouch)
     /// A client request that needs the leader: on a learner it is forwarded (REQUEST); a `sync`
     /// completes with `syncDone` on a learner or the leader alike.
     case request(ForwardedRequest)

@@ -24,6 +24,13 @@ import ZKZab
         check(seed)
     }
 
+    /// Learners report their clients' session touches in PING replies, and they reach the leader.
+    @Test func sessionTouchesReachTheLeader() {
+        let reports = (1...10).map { Simulation.run(SimulationOptions(seed: UInt64($0))) }
+        #expect(reports.allSatisfy { $0.failure == nil })
+        #expect(reports.map(\.sessionTouchesReported).reduce(0, +) > 0)
+    }
+
     @Test func freshSeeds() {
         if let text = ProcessInfo.processInfo.environment["ZKSIM_SEED"], let seed = UInt64(text) {
             let report = Simulation.run(SimulationOptions(seed: seed))
