@@ -135,8 +135,11 @@ public final class ZabPeer: @unchecked Sendable {
         case .prepare(let request, let sid):
             // The session layer (prep of forwarded writes) is not wired to this shell yet.
             logger.warning("cannot prepare forwarded request \(request.cxid) of session \(request.sessionId) from \(sid): no request pipeline")
-        case .syncDone, .requestRefused, .sessionsTouched:
+        case .syncDone, .requestRefused, .sessionsTouched, .revalidationDone:
             break
+        case .revalidateSession(let touch, let link, _):
+            // No session layer here yet: no session is known to be alive.
+            handle(.revalidationAnswer(link: link, sessionId: touch.sessionId, valid: false))
         }
     }
 

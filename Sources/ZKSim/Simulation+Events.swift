@@ -131,6 +131,11 @@ extension Simulation {
             fail("\(id) got a forwarded write \(request.cxid) to prepare; the simulation forwards only syncs")
         case .syncDone(let request):
             syncDone(id, request)
+        case .revalidateSession(let touch, let link, _):
+            // The simulated session layer: sessions the sim created (ids above 2^32) are alive.
+            deliver(id, .revalidationAnswer(link: link, sessionId: touch.sessionId, valid: touch.sessionId >= 1 << 32))
+        case .revalidationDone(_, let valid):
+            if valid { report.revalidations += 1 }
         case .sessionsTouched(let touches, let from):
             guard case .leading(_, true)? = members[id]!.zab?.role else {
                 return fail("\(id) got session touches from \(from) while not an established leader")
@@ -161,7 +166,7 @@ extension Simulation {
                     guard zxid.counter == 0 else { return "ACK of \(zxid) before the NEWLEADER ACK (ZOOKEEPER-4685)" }
                     rules.newLeaderAcknowledged = true
                 }
-            case .ping, .request:
+            case .ping, .request, .revalidate:
                 guard rules.newLeaderAcknowledged else { return "\(message) before the NEWLEADER ACK" }
             default:
                 break

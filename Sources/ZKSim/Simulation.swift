@@ -354,6 +354,7 @@ public final class Simulation {
         let required = acknowledged.keys.filter { $0.epoch <= epoch }.max() ?? .zero
         syncChecks[syncCounter] = (id, members[id]!.incarnation, required)
         deliver(id, .touch(SessionTouch(sessionId: id << 32 | Int64(syncCounter), timeoutMs: 4000)))
+        deliver(id, .revalidate(SessionTouch(sessionId: id << 32 | Int64(syncCounter), timeoutMs: 4000)))
         deliver(id, .request(ForwardedRequest(sessionId: id, cxid: syncCounter, type: ForwardedRequest.syncOpCode)))
     }
 

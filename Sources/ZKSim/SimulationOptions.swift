@@ -91,6 +91,8 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var syncsCompleted = 0
     /// Session touches that reached an established leader (its own clients' or in PING replies).
     public var sessionTouchesReported = 0
+    /// Reconnecting sessions the leader confirmed alive (REVALIDATE round trips).
+    public var revalidations = 0
     public var epochs = 0
     /// The last events before the end (or the failure), one line each.
     public var trace: [String] = []

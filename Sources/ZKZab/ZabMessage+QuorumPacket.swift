@@ -48,6 +48,16 @@ extension ZabMessage {
             data.writeBytes(request.body)
             return QuorumPacket(.request, zxid: -1, data: data.readBytes(length: data.readableBytes), authInfo: request.authInfo)
         case .sync: return QuorumPacket(.sync, zxid: 0)
+        case .revalidate(let touch):
+            var data = ByteBufferAllocator().buffer(capacity: 12)
+            data.writeJuteLong(touch.sessionId)
+            data.writeJuteInt(touch.timeoutMs)
+            return QuorumPacket(.revalidate, zxid: -1, data: data.readBytes(length: 12))
+        case .revalidated(let sessionId, let valid):
+            var data = ByteBufferAllocator().buffer(capacity: 9)
+            data.writeJuteLong(sessionId)
+            data.writeJuteBool(valid)
+            return QuorumPacket(.revalidate, zxid: -1, data: data.readBytes(length: 9))
         }
     }
 
@@ -116,7 +126,21 @@ extension ZabMessage {
             self = .request(ForwardedRequest(sessionId: sessionId, cxid: cxid, type: opType,
                                              body: data.readBytes(length: data.readableBytes) ?? [], authInfo: packet.authInfo))
         case .sync: self = .sync
-        case .revalidate, .commitAndActivate, .informAndActivate:
+        case .revalidate:
+            // Learner.validateSession sends {long id, int timeout}; Leader.revalidateSession
+            // answers {long id, boolean valid} in the same packet type.
+            var data = ByteBufferAllocator().buffer(bytes: packet.data ?? [])
+            guard let sessionId = data.readInteger(endianness: .big, as: Int64.self) else {
+                throw QuorumWireError.malformed("REVALIDATE without a session id")
+            }
+            if data.readableBytes == 4, let timeout = data.readInteger(endianness: .big, as: Int32.self) {
+                self = .revalidate(SessionTouch(sessionId: sessionId, timeoutMs: timeout))
+            } else if data.readableBytes == 1, let valid = data.readInteger(as: UInt8.self) {
+                self = .revalidated(sessionId: sessionId, valid: valid != 0)
+            } else {
+                throw QuorumWireError.malformed("REVALIDATE of \(packet.data?.count ?? 0) bytes")
+            }
+        case .commitAndActivate, .informAndActivate:
             throw QuorumWireError.malformed("\(type) is not handled by the ZAB core")
         }
     }

@@ -154,6 +154,9 @@ extension ZabNode {
             if let touches, !touches.isEmpty, let sid = handler.sid {
                 actions.append(.sessionsTouched(touches, from: sid))
             }
+        case (.broadcast, .revalidate(let touch)), (.awaitingStartup, .revalidate(let touch)):
+            guard let sid = handler.sid else { return closeLearner(link, "REVALIDATE before FOLLOWERINFO") }
+            actions.append(.revalidateSession(touch, link: link, from: sid))
         case (.broadcast, .request(let request)), (.awaitingStartup, .request(let request)):
             guard let sid = handler.sid else { return closeLearner(link, "REQUEST before FOLLOWERINFO") }
             if request.isSync { leaderSync(request, link: link) } else { actions.append(.prepare(request, from: sid)) }

@@ -34,6 +34,8 @@ struct LearnerState: Sendable {
     var snapshotZxid: Zxid?
     /// Forwarded `sync`s, answered by SYNC packets in order.
     var pendingSyncs: [ForwardedRequest] = []
+    /// Sessions whose REVALIDATE is out (Learner.pendingRevalidations).
+    var pendingRevalidations: Set<Int64> = []
     /// Sessions our clients kept alive since the last PING reply (Learner's touchTable).
     var touched: [Int64: Int32] = [:]
 
@@ -137,6 +139,10 @@ extension ZabNode {
             withLearner { $0.commitHint = max($0.commitHint, min(zxid, last)) }
         case (.broadcast, .commit(let zxid)):
             apply(through: zxid)
+        case (.broadcast, .revalidated(let sessionId, let valid)):
+            guard learner.pendingRevalidations.contains(sessionId) else { return }
+            withLearner { $0.pendingRevalidations.remove(sessionId) }
+            actions.append(.revalidationDone(sessionId: sessionId, valid: valid))
         case (.broadcast, .sync):
             guard let request = learner.pendingSyncs.first else { return learnerFails("SYNC with no sync outstanding") }
             withLearner { $0.pendingSyncs.removeFirst() }

@@ -153,6 +153,24 @@ public struct ZabNode: Sendable {
             onWrite(payload)
         case .request(let request):
             onRequest(request)
+        case .revalidate(let touch):
+            switch state {
+            case .leading(let leader) where leader.phase == .broadcast:
+                actions.append(.revalidateSession(touch, link: nil, from: configuration.myId))
+            case .learning(let learner) where learner.stage == .broadcast
+                && (learner.pendingRevalidations.count < configuration.limits.touchedSessionsMax):
+                withLearner { $0.pendingRevalidations.insert(touch.sessionId) }
+                actions.append(.send(learner.link, .revalidate(touch)))
+            default:
+                actions.append(.revalidationDone(sessionId: touch.sessionId, valid: false))
+            }
+        case .revalidationAnswer(let link, let sessionId, let valid):
+            guard case .leading = state else { break }
+            if let link {
+                if leaderState?.learners[link] != nil { actions.append(.send(link, .revalidated(sessionId: sessionId, valid: valid))) }
+            } else {
+                actions.append(.revalidationDone(sessionId: sessionId, valid: valid))
+            }
         case .touch(let touch):
             switch state {
             case .learning(let learner) where learner.touched.count < configuration.limits.touchedSessionsMax || learner.touched[touch.sessionId] != nil:
@@ -286,6 +304,9 @@ public struct ZabNode: Sendable {
             actions.append(.close(learner.link, reason: "learner stopping: \(reason)"))
             for request in learner.pendingSyncs {
                 actions.append(.requestRefused(request, reason: "left the leader: \(reason)"))
+            }
+            for sessionId in learner.pendingRevalidations.sorted() {
+                actions.append(.revalidationDone(sessionId: sessionId, valid: false))
             }
         }
         startElection()

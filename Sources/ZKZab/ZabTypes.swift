@@ -144,6 +144,10 @@ public enum ZabMessage: Sendable, Equatable {
     case request(ForwardedRequest)
     /// Leader -> learner: the answer to a forwarded `sync` (SYNC), after the commits before it.
     case sync
+    /// Learner -> leader: a client reconnected here with this session (REVALIDATE); is it alive?
+    case revalidate(SessionTouch)
+    /// Leader -> learner: the answer (REVALIDATE with `long sessionId, boolean valid`).
+    case revalidated(sessionId: Int64, valid: Bool)
 }
 
 /// What the core asks its shell to do, in order. Durable-state actions (`truncateLog`,
@@ -173,6 +177,11 @@ public enum ZabAction: Sendable, Equatable {
     case prepare(ForwardedRequest, from: ServerID)
     /// A `sync` is done: everything committed before it reached the leader is applied here.
     case syncDone(ForwardedRequest)
+    /// Leader: is this session alive? The session layer answers with `revalidationAnswer` (and,
+    /// if alive, notes that member as the session's owner). A nil link: one of our own clients.
+    case revalidateSession(SessionTouch, link: LinkID?, from: ServerID)
+    /// The verdict on a reconnecting client's session (valid = not expired).
+    case revalidationDone(sessionId: Int64, valid: Bool)
     /// Leader: sessions a learner's clients kept alive (from its PING reply); the session layer
     /// pushes their deadlines out.
     case sessionsTouched([SessionTouch], from: ServerID)
@@ -215,6 +224,10 @@ public enum ZabInput: Sendable, Equatable {
     case write(payload: [UInt8])
     /// A learner's client session was active: reported in the next PING reply.
     case touch(SessionTouch)
+    /// A client reconnected with an existing session: ask the leader whether it is alive.
+    case revalidate(SessionTouch)
+    /// Leader: the session layer's verdict on a `revalidateSession`.
+    case revalidationAnswer(link: LinkID?, sessionId: Int64, valid: Bool)
     /// A client request that needs the leader: on a learner it is forwarded (REQUEST); a `sync`
     /// completes with `syncDone` on a learner or the leader alike.
     case request(ForwardedRequest)

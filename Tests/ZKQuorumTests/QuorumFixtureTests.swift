@@ -71,7 +71,7 @@ import ZKZab
     /// text, a learner's PING its session touches: Paddock sends those empty).
     static let exactTypes: Set<QuorumPacketType> = [
         .followerInfo, .observerInfo, .leaderInfo, .ackEpoch, .diff, .trunc, .snap, .ack, .upToDate, .proposal, .commit, .inform,
-        .request, .sync, .ping,
+        .request, .sync, .ping, .revalidate,
     ]
 
     @Test(arguments: files("quorum-"))

@@ -29,6 +29,7 @@ import ZKZab
         let reports = (1...10).map { Simulation.run(SimulationOptions(seed: UInt64($0))) }
         #expect(reports.allSatisfy { $0.failure == nil })
         #expect(reports.map(\.sessionTouchesReported).reduce(0, +) > 0)
+        #expect(reports.map(\.revalidations).reduce(0, +) > 0)
     }
 
     @Test func freshSeeds() {
