@@ -4,6 +4,11 @@ import ZKZab
 /// Where a member keeps its ZAB state: the epochs, the log and the state machine. The peer calls
 /// every method on its event loop. `truncate`, `saveEpochs` and `installSnapshot` are durable
 /// when they return; `append` is durable when `completion` runs (on any thread).
+///
+/// Contract the core relies on: completions are reported in append order, and `truncate` and
+/// `installSnapshot` cancel every append still in flight for the entries they remove — no
+/// completion may later report such an entry, or a re-appended entry with the same zxid would
+/// look durable before it is (the core counts `persisted(through:)` by zxid).
 public protocol ZabStore: AnyObject {
     func load() throws -> ZabPersistentState
     func append(_ entries: [ZabEntry], completion: @escaping @Sendable (Zxid) -> Void)
