@@ -186,6 +186,9 @@ extension Simulation {
             if toObserver && rules.newLeaderSent { return "PROPOSAL to an observer in broadcast" }
             rules.uncommitted.append(entry.zxid)
         case .commit(let zxid):
+            if rules.newLeaderSent && !rules.upToDateSent && !toObserver {
+                return "COMMIT \(zxid) between NEWLEADER and UPTODATE (an Apache 3.8.0 follower fails: ZOOKEEPER-4394)"
+            }
             guard rules.uncommitted.first == zxid else {
                 return "COMMIT \(zxid) but the oldest uncommitted proposal on this link is \(rules.uncommitted.first.map { "\($0)" } ?? "none") (UNMATCHED_TXN_COMMIT)"
             }
@@ -198,6 +201,8 @@ extension Simulation {
             guard toObserver else { return "INFORM to a follower" }
         case .sync:
             guard rules.newLeaderSent else { return "SYNC before NEWLEADER" }
+        case .upToDate:
+            rules.upToDateSent = true
         default:
             break
         }

@@ -86,6 +86,7 @@ public final class Simulation {
         var leaderInfoSent = false
         var syncModeSent = false
         var newLeaderSent = false
+        var upToDateSent = false
         /// Proposals sent on this link and not yet committed on it, oldest first.
         var uncommitted: [Zxid] = []
         var newLeaderAcknowledged = false

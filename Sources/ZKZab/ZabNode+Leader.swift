@@ -23,6 +23,10 @@ struct LeaderState: Sendable {
         var observer = false
         var stage: HandlerStage = .awaitingInfo
         var lastHeardTick: Int64
+        /// COMMITs held for a follower between NEWLEADER and UPTODATE, sent right after UPTODATE:
+        /// an Apache 3.8.0 follower fails on a COMMIT there for a proposal sent before NEWLEADER
+        /// (ZOOKEEPER-4394).
+        var heldCommits: [Zxid] = []
 
         /// Receives proposals and commits: NEWLEADER has been queued to it.
         var isForwarding: Bool {
@@ -321,7 +325,12 @@ extension ZabNode {
 
     mutating func upToDate(_ link: LinkID) {
         actions.append(.send(link, .upToDate))
-        withLeader { $0.learners[link]?.stage = .broadcast }
+        let held = leaderState?.learners[link]?.heldCommits ?? []
+        for zxid in held { actions.append(.send(link, .commit(zxid))) }
+        withLeader {
+            $0.learners[link]?.stage = .broadcast
+            $0.learners[link]?.heldCommits = []
+        }
     }
 
     /// waitForNewLeaderAck: a quorum holds our initial history durably, so it is committed.
@@ -421,6 +430,10 @@ extension ZabNode {
         leader.committedZxid = last.zxid
         state = .leading(leader)
         for (link, handler) in leader.learners.sorted(by: { $0.key < $1.key }) where handler.isForwarding {
+            if !handler.observer && handler.stage != .broadcast {
+                withLeader { $0.learners[link]?.heldCommits.append(contentsOf: committed.map(\.zxid)) }
+                continue
+            }
             for entry in committed {
                 actions.append(.send(link, handler.observer ? .inform(entry) : .commit(entry.zxid)))
             }
