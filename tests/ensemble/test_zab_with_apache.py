@@ -8,6 +8,7 @@ quorum and writes still commit. Every wait is bounded."""
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -239,3 +240,55 @@ def test_apache_members_follow_a_paddock_leader():
                 m.proc.wait(timeout=30)
         if not os.environ.get('KEEP_ENSEMBLE_DIRS'):
             shutil.rmtree(root, ignore_errors=True)
+
+
+def hostile_election_bytes():
+    """What a broken or hostile peer might send to an election port, each on its own connection."""
+    import struct
+    handshake = lambda sid, address=b'127.0.0.1:1': struct.pack('>qqi', -65536, sid, len(address)) + address
+    return [
+        struct.pack('>q', -7) + b'garbage',                      # unknown protocol version
+        struct.pack('>qqi', -65536, 3, 1 << 20),                 # address length over 2048
+        handshake(99),                                           # a server id not in zoo.cfg
+        handshake(3) + struct.pack('>i', 600 * 1024),            # frame over 512 KiB
+        handshake(3) + struct.pack('>i', 12) + b'\x00' * 12,     # notification shorter than 28 bytes
+        handshake(3) + struct.pack('>i', 48) + struct.pack('>iqqqqii', 9, 1, 0, 1, 0, 2, 4) + b'xxxx',  # unknown state
+        bytes(range(256)) * 4,                                   # noise
+    ]
+
+
+def test_hostile_election_peers_close_only_their_connection():
+    """Malformed or hostile bytes on the election port close that connection, never the member:
+    afterwards the member still forms an ensemble with two Apache members and follows or leads."""
+    root = tempfile.mkdtemp(prefix='paddock-zab-apache-')
+    paddock = PaddockPeer(root, 1)
+    apache = [ApacheMember(root, 2), ApacheMember(root, 3)]
+    members = [paddock] + apache
+    for m in members:
+        m.write_cfg(members)
+    try:
+        paddock.start()
+        wait_for(lambda: paddock.last_role() == 'looking', 30, 'Paddock looking')
+        for payload in hostile_election_bytes():
+            with socket.create_connection(('127.0.0.1', paddock.election_port), timeout=5) as s:
+                try:
+                    s.sendall(payload)
+                    s.settimeout(5)
+                    s.recv(1)  # the member closes (or drops) the connection
+                except OSError:
+                    pass
+            assert paddock.proc.poll() is None, 'a hostile election connection stopped the member'
+        with open(os.path.join(paddock.dir, 'paddock.log')) as f:
+            refused = [line for line in f if 'closing election connection' in line or 'unknown server id' in line]
+        # unknown version, oversized address, unknown id, oversized frame, short notification, noise
+        assert len(refused) >= 5, refused
+        for m in apache:
+            m.start()
+        wait_for(lambda: apache[1].mode() == 'leader' and apache[0].mode() == 'follower', 60, 'Apache 3 leading')
+        wait_for(lambda: paddock.last_role() == 'following 3', 30, 'Paddock following 3 (roles: %s)' % paddock.lines)
+    finally:
+        for m in members:
+            if m.proc is not None and m.proc.poll() is None:
+                m.proc.send_signal(signal.SIGKILL)
+                m.proc.wait(timeout=30)
+        shutil.rmtree(root, ignore_errors=True)
