@@ -30,11 +30,14 @@ class Result:
         self.code = proc.returncode
         self.stderr = "\n".join(l for l in proc.stderr.splitlines() if not l.startswith("SLF4J"))
         out = proc.stdout
-        # drop the banner: "Connecting to h:p", blank, "WATCHER::", blank, the SyncConnected event
-        banner = re.match(r"Connecting to \S+\n(\nWATCHER::\n\nWatchedEvent state:SyncConnected "
-                          r"type:None path:null\n)?", out)
-        self.connected = bool(banner and banner.group(1))
-        self.stdout = out[banner.end():] if banner else out
+        # drop the banner: "Connecting to h:p", then the SyncConnected event block ("\nWATCHER::\n\n
+        # WatchedEvent ...\n"). zkCli prints the event from its event thread, so it can land in
+        # the middle of the command's own output (seen in CI: after the first line of `stat`).
+        banner = re.match(r"Connecting to \S+\n", out)
+        out = out[banner.end():] if banner else out
+        event = "\nWATCHER::\n\nWatchedEvent state:SyncConnected type:None path:null\n"
+        self.connected = bool(banner) and event in out
+        self.stdout = out.replace(event, "", 1)
 
     def __repr__(self):
         return f"exit {self.code}\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}"
