@@ -5,6 +5,7 @@ follow the Apache leader through discovery and sync, apply every committed txn, 
 proposals so that, with the other Apache follower killed, the leader and Paddock still make a
 quorum and writes still commit. Every wait is bounded."""
 
+import contextlib
 import os
 import shutil
 import signal
@@ -14,7 +15,6 @@ import sys
 import tempfile
 import time
 
-import pytest
 from kazoo.client import KazooClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -122,16 +122,16 @@ class PaddockPeer(Member):
         return int(applied[-1].split(' through ')[1], 16) if applied else 0
 
 
-@pytest.fixture
-def ensemble():
+@contextlib.contextmanager
+def ensemble(layout):
+    """Members from (kind, sid, observer) triples, each with its own dir and a zoo.cfg naming
+    all of them; every process is SIGKILLed and the dirs removed at the end, whatever happens."""
     root = tempfile.mkdtemp(prefix='paddock-zab-apache-')
-    paddock = PaddockPeer(root, 1)
-    apache = [ApacheMember(root, 2), ApacheMember(root, 3)]
-    members = [paddock] + apache
+    members = [kind(root, sid, observer) for kind, sid, observer in layout]
     for m in members:
         m.write_cfg(members)
     try:
-        yield paddock, apache
+        yield members
     finally:
         for m in members:
             if m.proc is not None and m.proc.poll() is None:
@@ -143,8 +143,12 @@ def ensemble():
             shutil.rmtree(root, ignore_errors=True)
 
 
-def test_paddock_follows_an_apache_leader_and_its_acks_make_the_quorum(ensemble):
-    paddock, apache = ensemble
+def test_paddock_follows_an_apache_leader_and_its_acks_make_the_quorum():
+    with ensemble([(PaddockPeer, 1, False), (ApacheMember, 2, False), (ApacheMember, 3, False)]) as members:
+        follow_an_apache_leader(members[0], members[1:])
+
+
+def follow_an_apache_leader(paddock, apache):
     paddock.start()
     for m in apache:
         m.start()
@@ -178,13 +182,8 @@ def test_paddock_follows_an_apache_leader_and_its_acks_make_the_quorum(ensemble)
 def test_paddock_observes_an_apache_ensemble():
     """OBSERVERINFO, sync and INFORM: Paddock as a non-voting observer of three Apache voters
     applies every committed txn; the ensemble's quorum never depends on it."""
-    root = tempfile.mkdtemp(prefix='paddock-zab-apache-')
-    apache = [ApacheMember(root, sid) for sid in (1, 2, 3)]
-    paddock = PaddockPeer(root, 4, observer=True)
-    members = apache + [paddock]
-    for m in members:
-        m.write_cfg(members)
-    try:
+    with ensemble([(ApacheMember, 1, False), (ApacheMember, 2, False), (ApacheMember, 3, False), (PaddockPeer, 4, True)]) as members:
+        apache, paddock = members[:3], members[3]
         for m in apache:
             m.start()
         paddock.start()
@@ -202,12 +201,6 @@ def test_paddock_observes_an_apache_ensemble():
             client.close()
         wait_for(lambda: paddock.applied_zxid() >= target, 30, 'Paddock (observer) to apply through 0x%x' % target)
         assert paddock.last_role() == 'observing %d' % leader.sid
-    finally:
-        for m in members:
-            if m.proc is not None and m.proc.poll() is None:
-                m.proc.send_signal(signal.SIGKILL)
-                m.proc.wait(timeout=30)
-        shutil.rmtree(root, ignore_errors=True)
 
 
 def test_apache_members_follow_a_paddock_leader():
@@ -215,13 +208,8 @@ def test_apache_members_follow_a_paddock_leader():
     so Paddock (sid 3) leads and the two Apache members must follow it through FOLLOWERINFO,
     LEADERINFO, ACKEPOCH, DIFF, NEWLEADER and UPTODATE, and stay followers while it pings them.
     (No client writes: forwarded client requests need the session layer, not wired yet.)"""
-    root = tempfile.mkdtemp(prefix='paddock-zab-apache-')
-    apache = [ApacheMember(root, 1), ApacheMember(root, 2)]
-    paddock = PaddockPeer(root, 3)
-    members = apache + [paddock]
-    for m in members:
-        m.write_cfg(members)
-    try:
+    with ensemble([(ApacheMember, 1, False), (ApacheMember, 2, False), (PaddockPeer, 3, False)]) as members:
+        apache, paddock = members[:2], members[2]
         paddock.start()
         for m in apache:
             m.start()
@@ -233,13 +221,6 @@ def test_apache_members_follow_a_paddock_leader():
             assert paddock.last_role() == 'leading epoch 1', paddock.lines
             time.sleep(0.1)
         assert all(m.mode() == 'follower' for m in apache)
-    finally:
-        for m in members:
-            if m.proc is not None and m.proc.poll() is None:
-                m.proc.send_signal(signal.SIGKILL)
-                m.proc.wait(timeout=30)
-        if not os.environ.get('KEEP_ENSEMBLE_DIRS'):
-            shutil.rmtree(root, ignore_errors=True)
 
 
 def hostile_election_bytes():
@@ -260,13 +241,8 @@ def hostile_election_bytes():
 def test_hostile_election_peers_close_only_their_connection():
     """Malformed or hostile bytes on the election port close that connection, never the member:
     afterwards the member still forms an ensemble with two Apache members and follows or leads."""
-    root = tempfile.mkdtemp(prefix='paddock-zab-apache-')
-    paddock = PaddockPeer(root, 1)
-    apache = [ApacheMember(root, 2), ApacheMember(root, 3)]
-    members = [paddock] + apache
-    for m in members:
-        m.write_cfg(members)
-    try:
+    with ensemble([(PaddockPeer, 1, False), (ApacheMember, 2, False), (ApacheMember, 3, False)]) as members:
+        paddock, apache = members[0], members[1:]
         paddock.start()
         wait_for(lambda: paddock.last_role() == 'looking', 30, 'Paddock looking')
         for payload in hostile_election_bytes():
@@ -286,9 +262,3 @@ def test_hostile_election_peers_close_only_their_connection():
             m.start()
         wait_for(lambda: apache[1].mode() == 'leader' and apache[0].mode() == 'follower', 60, 'Apache 3 leading')
         wait_for(lambda: paddock.last_role() == 'following 3', 30, 'Paddock following 3 (roles: %s)' % paddock.lines)
-    finally:
-        for m in members:
-            if m.proc is not None and m.proc.poll() is None:
-                m.proc.send_signal(signal.SIGKILL)
-                m.proc.wait(timeout=30)
-        shutil.rmtree(root, ignore_errors=True)
