@@ -30,14 +30,16 @@ class Result:
         self.code = proc.returncode
         self.stderr = "\n".join(l for l in proc.stderr.splitlines() if not l.startswith("SLF4J"))
         out = proc.stdout
-        # drop the banner: "Connecting to h:p", then the SyncConnected event block ("\nWATCHER::\n\n
-        # WatchedEvent ...\n"). zkCli prints the event from its event thread, so it can land in
-        # the middle of the command's own output (seen in CI: after the first line of `stat`).
+        # drop the banner: "Connecting to h:p", then the SyncConnected event. zkCli's watcher
+        # prints it from its event thread as two println("\n" + text) calls, "WATCHER::" and the
+        # event, each landing anywhere among the command's own lines (CI saw both orders).
         banner = re.match(r"Connecting to \S+\n", out)
         out = out[banner.end():] if banner else out
-        event = "\nWATCHER::\n\nWatchedEvent state:SyncConnected type:None path:null\n"
-        self.connected = bool(banner) and event in out
-        self.stdout = out.replace(event, "", 1)
+        chunks = ["\nWATCHER::\n", "\nWatchedEvent state:SyncConnected type:None path:null\n"]
+        self.connected = bool(banner) and all(chunk in out for chunk in chunks)
+        for chunk in chunks:
+            out = out.replace(chunk, "", 1)
+        self.stdout = out
 
     def __repr__(self):
         return f"exit {self.code}\nstdout:\n{self.stdout}\nstderr:\n{self.stderr}"
