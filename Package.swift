@@ -67,6 +67,7 @@ let package = Package(
         ], swiftSettings: strictSettings),
         .target(name: "ZKServer", dependencies: [
             "ZKBase", "ZKWire", "ZKTree", "ZKPipeline", "ZKConfig", "ZKStorage", "CMalloc",
+            "ZKZab", "ZKEnsemble", "ZKTools",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),

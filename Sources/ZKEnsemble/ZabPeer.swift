@@ -31,6 +31,9 @@ public final class ZabPeer: @unchecked Sendable {
     var tickTask: RepeatedTask?
     public private(set) var role: ZabRole = .looking
     var onRoleChange: (@Sendable (ZabRole) -> Void)?
+    /// The request pipeline above, when there is one (`paddock server`); without it session
+    /// actions are answered as "nothing known" (`paddock debug zab-peer`).
+    public weak var serverLayer: (any ZabServerLayer)?
 
     public init(configuration: ZabConfiguration, addresses: [PeerAddress], store: any ZabStore, group: any EventLoopGroup,
                 tickMs: Int64, logger: Logger) throws {
@@ -89,6 +92,15 @@ public final class ZabPeer: @unchecked Sendable {
         node.checkInvariants()
     }
 
+    /// An input from the server above (client writes, requests, session touches); on the loop.
+    public func input(_ input: ZabInput) { handle(input) }
+
+    /// The core's view, for status output; on the loop.
+    public var lastLoggedZxid: Zxid { node.lastLoggedZxid }
+    public var appliedZxid: Zxid { node.appliedZxid }
+    public var currentEpoch: Int64 { node.currentEpoch }
+    public var acceptedEpoch: Int64 { node.acceptedEpoch }
+
     func logPeerError(_ what: String, _ error: any Error) {
         logger.warning("closing \(what): \(error)")
     }
@@ -130,6 +142,17 @@ public final class ZabPeer: @unchecked Sendable {
             store.apply(entries)
         case .roleChanged(let newRole):
             roleChanged(newRole)
+        case .writeRefused, .prepare, .syncDone, .requestRefused, .sessionsTouched, .revalidationDone, .revalidateSession:
+            if let serverLayer {
+                serverLayer.zabSessionAction(action)
+            } else {
+                runWithoutServer(action)
+            }
+        }
+    }
+
+    func runWithoutServer(_ action: ZabAction) {
+        switch action {
         case .writeRefused(let reason):
             logger.debug("write refused: \(reason)")
         case .prepare(let request, let sid):
@@ -138,8 +161,10 @@ public final class ZabPeer: @unchecked Sendable {
         case .syncDone, .requestRefused, .sessionsTouched, .revalidationDone:
             break
         case .revalidateSession(let touch, let link, _):
-            // No session layer here yet: no session is known to be alive.
+            // No session layer: no session is known to be alive.
             handle(.revalidationAnswer(link: link, sessionId: touch.sessionId, valid: false))
+        default:
+            break
         }
     }
 
@@ -155,6 +180,7 @@ public final class ZabPeer: @unchecked Sendable {
         logger.info("ZAB role: \(newRole)")
         role = newRole
         onRoleChange?(newRole)
+        serverLayer?.zabRoleChanged(newRole)
         if case .leading = newRole {
             if quorumServer == nil && !quorumBinding { bindQuorumPort() }
         } else if let server = quorumServer {
@@ -289,6 +315,12 @@ public final class ZabPeer: @unchecked Sendable {
     }
 
     func quorumMessage(_ message: ZabMessage, on link: LinkID) {
+        if case .snap(let zxid, let snapshot) = message, let problem = store.checkSnapshot(zxid, snapshot) {
+            logger.warning("refusing the snapshot sent on \(link) (SNAP at \(zxid)): \(problem)")
+            quorumChannels.removeValue(forKey: link)?.close(promise: nil)
+            handle(.linkClosed(link))
+            return
+        }
         handle(.received(link, message))
     }
 

@@ -18,6 +18,21 @@ public protocol ZabStore: AnyObject {
     func apply(_ entries: [ZabEntry])
     /// The snapshot stream (ZooKeeper's serialization after SNAP) of the applied state, which is at `zxid`.
     func snapshotStream(through zxid: Zxid) -> [UInt8]
+    /// Why a snapshot received after SNAP cannot be installed (nil: it can). A bad one closes
+    /// the connection to that leader before the core sees it; nothing is changed.
+    func checkSnapshot(_ zxid: Zxid, _ snapshot: [UInt8]) -> String?
+}
+
+extension ZabStore {
+    public func checkSnapshot(_ zxid: Zxid, _ snapshot: [UInt8]) -> String? { nil }
+}
+
+/// The server above a peer: the session layer and request pipeline that ZAB's session actions
+/// (`prepare`, `syncDone`, `requestRefused`, `sessionsTouched`, `revalidateSession`,
+/// `revalidationDone`, `writeRefused`) and role changes go to. Called on the peer's loop.
+public protocol ZabServerLayer: AnyObject {
+    func zabRoleChanged(_ role: ZabRole)
+    func zabSessionAction(_ action: ZabAction)
 }
 
 /// A member's addresses from its `server.N` line.

@@ -7,6 +7,7 @@ extension ServerCore {
     /// without children unmodified for longer than their TTL, get a deleteContainer txn each.
     /// At most `deletionsMax` per pass (znode.container.maxPerMinute, scaled by the shell).
     public mutating func reapContainers(nowMs: Int64, deletionsMax: Int, into outputs: inout [CoreOutput]) {
+        guard replication == .standalone || replication == .leader else { return }
         var candidates: [String] = []
         for path in tree.containers.sorted() {
             if let node = tree.node(path), node.stat.cversion > 0, node.children.isEmpty { candidates.append(path) }

@@ -39,6 +39,44 @@ public enum CoreOutput: Sendable, Equatable {
     /// Applying a txn gave another digest than prep predicted: prep and apply disagree (a bug);
     /// the shell logs it and counts digest_mismatches_count.
     case digestMismatch(zxid: Int64, expected: UInt64, actual: UInt64)
+    /// Leader: a txn for ZAB to propose (it is applied when a quorum has logged it, through
+    /// `applyCommitted`), with ZooKeeper's form of the tree digest after it.
+    case replicate(Txn, zooKeeperDigest: UInt64)
+    /// A request only the leader can carry out: a learner's writes, session creation and close,
+    /// and `sync` on any member. Its outcome returns as a committed txn or `syncDone`.
+    case forward(ForwardedClientRequest)
+    /// Learner: a client of this session was heard from (reported to the leader, which owns expiry).
+    case sessionActive(sessionId: Int64, timeoutMs: Int32)
+}
+
+/// How the core takes part in replication (see ServerCore+Replication).
+public enum ReplicationMode: Sendable, Equatable {
+    /// One server: prep, log, apply when durable.
+    case standalone
+    /// Established ZAB leader: prep, propose, apply when committed; owns session expiry.
+    case leader
+    /// Established follower or observer: serves reads, forwards writes, applies what the leader commits.
+    case learner
+    /// Electing or syncing: no client is served.
+    case notServing
+}
+
+/// A client request on its way to the leader: ZooKeeper's REQUEST (session, cxid, type, the
+/// request record's bytes, the client's identities).
+public struct ForwardedClientRequest: Sendable, Equatable {
+    public var sessionId: Int64
+    public var cxid: Int32
+    public var type: Int32
+    public var body: [UInt8]
+    public var authInfo: [Id]
+
+    public init(sessionId: Int64, cxid: Int32, type: Int32, body: [UInt8], authInfo: [Id]) {
+        self.sessionId = sessionId
+        self.cxid = cxid
+        self.type = type
+        self.body = body
+        self.authInfo = authInfo
+    }
 }
 
 /// The standalone server's request pipeline as one value: prep (request -> txn, checked against
@@ -54,6 +92,12 @@ public struct ServerCore: Sendable {
         case failedWrite(xid: Int32, opCode: OpCode)
         /// Outputs held back until the session exists (ZooKeeper reads nothing before that).
         case deferred([CoreOutput])
+        /// A request forwarded to the leader, answered when its txn commits here.
+        case forwarded(xid: Int32, opCode: OpCode)
+        /// A new session forwarded to the leader, answered when its createSession commits here.
+        case forwardedConnect(response: ConnectResponse)
+        /// A `sync` sent through the leader, answered by `syncDone`.
+        case sync(xid: Int32, path: String)
     }
 
     struct Connection: Sendable {
@@ -64,6 +108,8 @@ public struct ServerCore: Sendable {
         var queue: [Queued] = []
         var queueHead = 0
         var closing = false
+        /// The negotiated session timeout (what a learner reports with the session's activity).
+        var timeoutMs: Int32 = 0
 
         var hasQueued: Bool { queueHead < queue.count }
 
@@ -84,7 +130,7 @@ public struct ServerCore: Sendable {
         mutating func popFrontUnlessWaiting() -> Queued? {
             guard hasQueued else { return nil }
             switch queue[queueHead] {
-            case .write, .connect: return nil
+            case .write, .connect, .forwarded, .forwardedConnect, .sync: return nil
             case .read, .failedWrite, .deferred: return popFront()
             }
         }
@@ -102,6 +148,14 @@ public struct ServerCore: Sendable {
     /// zxid -> connection waiting for that write's reply.
     var waitingWrites: [Int64: ConnectionID] = [:]
     public internal(set) var lastProposedZxid: Int64
+    public internal(set) var replication: ReplicationMode = .standalone
+    /// (session, cxid) -> connection waiting for a forwarded request's outcome.
+    var waitingForwarded: [ForwardKey: ConnectionID] = [:]
+
+    struct ForwardKey: Hashable, Sendable {
+        var sessionId: Int64
+        var cxid: Int32
+    }
 
     public init(configuration: CoreConfiguration, tree: DataTree = DataTree(), initialSessionId: Int64) {
         self.configuration = configuration
@@ -111,7 +165,7 @@ public struct ServerCore: Sendable {
         self.pending = PendingChanges(digest: tree.digest)
     }
 
-    public private(set) var digestMismatchCount = 0
+    public internal(set) var digestMismatchCount = 0
 
     /// Re-arms the sessions found in a recovered tree: each gets a full timeout from now.
     /// Session deadlines run on `nowMs` of a monotonic clock (see `tick`).
@@ -123,6 +177,8 @@ public struct ServerCore: Sendable {
 
     public var lastProcessedZxid: Int64 { tree.lastProcessedZxid }
     public var outstandingTxnCount: Int { proposed.count - proposedHead }
+    /// The zxid of the oldest txn proposed and not yet applied.
+    public var oldestProposedZxid: Int64? { proposedHead < proposed.count ? proposed[proposedHead].txn.zxid : nil }
     public var connectionCount: Int { connections.count }
 
     public func sessionId(of connection: ConnectionID) -> Int64? { connections[connection]?.sessionId }
@@ -146,8 +202,14 @@ public struct ServerCore: Sendable {
             connectionBySession[connection.sessionId] = nil
         }
         for item in connection.queue[connection.queueHead...] {
-            if case .write(let zxid, _, _) = item { waitingWrites[zxid] = nil }
-            if case .connect(let zxid, _) = item { waitingWrites[zxid] = nil }
+            switch item {
+            case .write(let zxid, _, _), .connect(let zxid, _): waitingWrites[zxid] = nil
+            case .forwarded(let xid, _), .sync(let xid, _):
+                waitingForwarded[ForwardKey(sessionId: connection.sessionId, cxid: xid)] = nil
+            case .forwardedConnect:
+                waitingForwarded[ForwardKey(sessionId: connection.sessionId, cxid: 0)] = nil
+            case .read, .failedWrite, .deferred: break
+            }
         }
     }
 
@@ -165,12 +227,21 @@ public struct ServerCore: Sendable {
             outputs.append(.close(id, reason: "second connect request on one connection"))
             return
         }
+        if replication == .notServing {
+            outputs.append(.close(id, reason: "not serving: this member is electing or syncing with a leader"))
+            return
+        }
         if request.lastZxidSeen > lastProposedZxid {
             outputs.append(.close(id, reason: "client has seen zxid \(ZxidMath.hex(request.lastZxidSeen)), our last zxid is \(ZxidMath.hex(lastProposedZxid)); client must try another server"))
             return
         }
         let timeout = negotiatedTimeout(request.timeoutMs)
         let readOnlyFlag: Bool? = request.readOnly == nil ? nil : false
+        connection.timeoutMs = timeout
+        if replication == .learner {
+            learnerConnect(&connection, request, timeout: timeout, readOnlyFlag: readOnlyFlag, into: &outputs)
+            return
+        }
         if request.sessionId == 0 {
             let sessionId = sessions.allocateSessionId()
             sessions.track(id: sessionId, timeoutMs: timeout, nowMs: deadlineClockMs)
@@ -221,7 +292,11 @@ public struct ServerCore: Sendable {
             return
         }
         let sessionId = connection.sessionId
-        sessions.touch(id: sessionId, nowMs: monotonicMs ?? nowMs)
+        if replication == .learner {
+            outputs.append(.sessionActive(sessionId: sessionId, timeoutMs: connection.timeoutMs))
+        } else {
+            sessions.touch(id: sessionId, nowMs: monotonicMs ?? nowMs)
+        }
         switch request.body {
         case .auth(_, let scheme, let auth):
             // Applied at once (later pipelined requests run with it), answered at once unless the
@@ -243,7 +318,13 @@ public struct ServerCore: Sendable {
             break
         }
         guard let opCode = request.opCode else { return }
-        if !sessions.isActive(sessionId) {
+        if replication != .standalone && (replication == .learner || opCode == .sync) {
+            // The leader checks the session when it preps; a learner has no expiry of its own.
+            if opCode.isWrite || opCode == .sync {
+                forward(&connection, request, opCode: opCode, into: &outputs)
+                return
+            }
+        } else if !sessions.isActive(sessionId) {
             outputs.append(.reply(id, ReplyHeader(xid: request.xid, zxid: lastProcessedZxid, err: ErrorCode.sessionExpired.rawValue), .empty))
             outputs.append(.close(id, reason: "session \(ZxidMath.hex(sessionId)) expired"))
             return
@@ -301,7 +382,11 @@ public struct ServerCore: Sendable {
         let header = TxnHeader(clientId: sessionId, cxid: cxid, zxid: lastProposedZxid, time: nowMs, type: body.opCode.rawValue)
         let txn = Txn(header: header, body: body)
         proposed.append((txn, pending.digest))
-        outputs.append(.persist(txn, digest: pending.digest))
+        if replication == .leader {
+            outputs.append(.replicate(txn, zooKeeperDigest: pendingZooKeeperDigest))
+        } else {
+            outputs.append(.persist(txn, digest: pending.digest))
+        }
         return lastProposedZxid
     }
 
@@ -354,7 +439,7 @@ public struct ServerCore: Sendable {
                 outputs.append(.close(id, reason: "session closed by client"))
                 return
             }
-        case .read, .failedWrite, .deferred:
+        case .read, .failedWrite, .deferred, .forwarded, .forwardedConnect, .sync:
             preconditionFailure("only writes wait for a txn")
         }
         drainReads(id, into: &outputs)
@@ -370,7 +455,7 @@ public struct ServerCore: Sendable {
                 if opCode == .closeSession { outputs.append(.close(id, reason: "session close could not be logged")) }
             case .deferred(let answers):
                 outputs.append(contentsOf: answers)
-            case .write, .connect:
+            case .write, .connect, .forwarded, .forwardedConnect, .sync:
                 preconditionFailure("popFrontUnlessWaiting returns no waiting item")
             }
         }
@@ -447,6 +532,8 @@ public struct ServerCore: Sendable {
     /// Expires sessions whose deadline passed: each gets a closeSession txn. Deadlines are
     /// compared with `monotonicMs` when given (the shell's monotonic clock), else `nowMs`.
     public mutating func tick(nowMs: Int64, monotonicMs: Int64? = nil, into outputs: inout [CoreOutput]) {
+        // Only the leader (or a standalone server) owns expiry.
+        guard replication == .standalone || replication == .leader else { return }
         for sessionId in sessions.expire(nowMs: monotonicMs ?? nowMs) {
             let paths = pending.ephemerals(of: sessionId, in: tree)
             markEphemeralsDeleted(paths, zxid: lastProposedZxid + 1)

@@ -72,6 +72,12 @@ public struct SessionTracker: Sendable {
         if buckets[session.expirationMs]?.isEmpty == true { buckets[session.expirationMs] = nil }
     }
 
+    /// Forgets every session (a member changing role; ids keep counting from where they were).
+    public mutating func removeAll() {
+        sessions.removeAll()
+        buckets.removeAll()
+    }
+
     /// Sessions whose deadline passed, sorted; they are marked closing (their closeSession txn follows).
     public mutating func expire(nowMs: Int64) -> [Int64] {
         var expired: [Int64] = []

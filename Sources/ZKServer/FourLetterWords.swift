@@ -12,6 +12,10 @@ enum FourLetterWords {
         guard node.configuration.fourLetterWordWhitelist.allows(word) else {
             return "\(word) is not executed because it is not in the whitelist.\n"
         }
+        // ZooKeeper answers these only while the member serves (not while electing or syncing).
+        if node.myId != nil && node.ensembleModeName == nil && !["ruok", "conf", "envi", "isro", "dirs", "srst", "crst"].contains(word) {
+            return notServing
+        }
         switch word {
         case "ruok": return "imok"
         case "srvr": return serverSummary(node, withClients: false)
@@ -66,6 +70,11 @@ enum FourLetterWords {
 
     static func hex(_ value: Int64) -> String { "0x" + String(UInt64(bitPattern: value), radix: 16) }
 
+    static let notServing = "This ZooKeeper instance is not currently serving requests\n"
+
+    /// srvr's Mode line and mntr's zk_server_state.
+    static func mode(_ node: ServerNode) -> String { node.ensembleModeName ?? "standalone" }
+
     static func serverSummary(_ node: ServerNode, withClients: Bool) -> String {
         let statistics = node.statistics
         var text = "Zookeeper version: \(version)\n"
@@ -83,7 +92,8 @@ enum FourLetterWords {
         text += "Connections: \(node.connections.count)\n"
         text += "Outstanding: \(node.core.outstandingTxnCount)\n"
         text += "Zxid: \(hex(node.core.lastProcessedZxid))\n"
-        text += "Mode: standalone\n"
+        if node.ensembleModeName == "leader" { text += "Proposal sizes last/min/max: -1/-1/-1\n" }
+        text += "Mode: \(mode(node))\n"
         text += "Node count: \(zooKeeperNodeCount(node))\n"
         return text
     }
@@ -106,7 +116,7 @@ enum FourLetterWords {
         let descriptors = openFileDescriptors()
         let rows: [(String, String)] = [
             ("zk_version", version),
-            ("zk_server_state", "standalone"),
+            ("zk_server_state", mode(node)),
             ("zk_ephemerals_count", "\(tree.ephemeralCount)"),
             ("zk_min_latency", "\(statistics.latencyMin)"),
             ("zk_avg_latency", "\(statistics.latencyAverage)"),

@@ -4,6 +4,8 @@ import NIOPosix
 import ZKConfig
 import ZKStorage
 import ZKTree
+import ZKEnsemble
+import ZKZab
 
 /// Why the server could not start: one line for the operator.
 public struct StartupError: Error, CustomStringConvertible {
@@ -21,8 +23,25 @@ public final class PaddockServer: Sendable {
     public let recovery: RecoveryReport
 
     public var localPort: Int { channel.localAddress?.port ?? 0 }
+    /// The member's id when it runs in an ensemble; nil for a standalone server.
+    public var memberId: Int64? { node.myId }
 
     public static func start(configuration: ServerConfiguration, logger: Logger) throws -> PaddockServer {
+        // An ensemble member (two or more voters, or standaloneEnabled=false) reads its id from
+        // dataDir/myid, as ZooKeeper does.
+        var myId: Int64?
+        if configuration.isDistributed {
+            let path = configuration.dataDirectory + "/" + DataDirectory.memberIdFileName
+            guard let text = try? String(contentsOfFile: path, encoding: .utf8),
+                  let id = Int64(text.trimmingCharacters(in: .whitespacesAndNewlines))
+            else {
+                throw StartupError(description: "\(path) is missing or does not hold a server id: an ensemble member needs it (write the N of its server.N line there)")
+            }
+            guard configuration.servers.contains(where: { $0.id == id }) else {
+                throw StartupError(description: "myid \(id) has no server.\(id) line in the configuration")
+            }
+            myId = id
+        }
         let dataDirectory: DataDirectory
         do {
             dataDirectory = try DataDirectory.open(
@@ -45,7 +64,10 @@ public final class PaddockServer: Sendable {
         let tree: DataTree
         let report: RecoveryReport
         do {
-            (tree, report) = try Recovery.recover(snapshotDirectory: dataDirectory.snapshotDirectory, log: log)
+            // A member replays only what a snapshot needs: the rest of its log may not be
+            // committed yet, and ZAB applies it once it is.
+            (tree, report) = try Recovery.recover(
+                snapshotDirectory: dataDirectory.snapshotDirectory, log: log, replayWholeLog: myId == nil)
         } catch {
             log.close()
             dataDirectory.release()
@@ -61,7 +83,7 @@ public final class PaddockServer: Sendable {
         let loop = group.next()
         let node = ServerNode(
             loop: loop, configuration: configuration, dataDirectory: dataDirectory, log: log, tree: tree,
-            recovery: report, logger: logger)
+            recovery: report, logger: logger, myId: myId)
         let frameBytesMax = configuration.juteBufferBytesMax
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(ChannelOptions.backlog, value: Int32(configuration.clientPortListenBacklog > 0 ? configuration.clientPortListenBacklog : 128))
@@ -74,8 +96,9 @@ public final class PaddockServer: Sendable {
                     try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(node: node))
                 }
             }
-        let host = configuration.clientPortAddress ?? "0.0.0.0"
-        let port = configuration.clientPort ?? ServerConfiguration.clientPortDefault
+        let member = configuration.servers.first { $0.id == myId }
+        let host = member?.clientAddress ?? configuration.clientPortAddress ?? "0.0.0.0"
+        let port = member?.clientPort ?? configuration.clientPort ?? ServerConfiguration.clientPortDefault
         let channel: any Channel
         do {
             channel = try bootstrap.bind(host: host, port: port).wait()
@@ -103,6 +126,26 @@ public final class PaddockServer: Sendable {
             node.onFatal = { channel.close(promise: nil) }
             node.startTimers()
         }.wait()
+        if let myId {
+            do {
+                let zab = ZabConfiguration.fromZooCfg(configuration, myId: myId)
+                let addresses = configuration.servers.map {
+                    PeerAddress(id: $0.id, host: $0.host, quorumPort: $0.quorumPort, electionPort: $0.electionPort)
+                }
+                let peer = try ZabPeer(configuration: zab.configuration, addresses: addresses, store: node, group: loop,
+                                       tickMs: zab.tickMs, logger: Logger(label: "paddock.zab"))
+                try loop.submit {
+                    node.peer = peer
+                    peer.serverLayer = node
+                }.wait()
+                try peer.start()
+            } catch {
+                try? channel.close().wait()
+                try? group.syncShutdownGracefully()
+                node.shutdown()
+                throw StartupError(description: "ensemble member \(myId): \(error)")
+            }
+        }
         return PaddockServer(
             configuration: configuration, group: group, node: node, channel: channel, metricsChannel: metricsChannel,
             recovery: report)

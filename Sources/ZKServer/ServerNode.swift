@@ -9,6 +9,8 @@ import ZKPipeline
 import ZKStorage
 import ZKTree
 import ZKWire
+import ZKZab
+import ZKEnsemble
 
 func wallClockMs() -> Int64 {
     var spec = timespec()
@@ -110,15 +112,32 @@ final class ServerNode: @unchecked Sendable {
     let startedMs = wallClockMs()
     var stopped = false
     var outputs: [CoreOutput] = []
+    var runningOutputs = false
     var listeningPort: Int? = nil
+
+    // Ensemble membership (ServerNode+Ensemble); nil/unused for a standalone server.
+    var peer: ZabPeer?
+    let myId: Int64?
+    var zabRole: ZabRole = .looking
+    /// One completion per ZAB append, in order, with the log generation it was made in.
+    var appendCompletions: [(zxid: Zxid, generation: Int, completion: @Sendable (Zxid) -> Void)] = []
+    /// Bumped by truncate and SNAP: completions of older appends are dropped.
+    var logGeneration = 0
+    /// The leader's own txn, kept between `.replicate` and ZAB's append so it is not decoded again.
+    var ownProposal: LoggedTxn?
+    /// A SNAP snapshot checked (decoded) just before ZAB installs it.
+    var receivedSnapshot: (zxid: Zxid, tree: DataTree)?
+    /// Bumped when the tree is replaced: a fuzzy snapshot of the old one is abandoned.
+    var snapshotGeneration = 0
 
     /// Above this many unanswered requests a connection stops being read until it drains.
     static let queuedRequestsPerConnectionMax = 1000
 
     init(
         loop: any EventLoop, configuration: ServerConfiguration, dataDirectory: DataDirectory, log: LMDBTransactionLog,
-        tree: DataTree, recovery: RecoveryReport, logger: Logger
+        tree: DataTree, recovery: RecoveryReport, logger: Logger, myId: Int64? = nil
     ) {
+        self.myId = myId
         self.loop = loop
         self.configuration = configuration
         self.dataDirectory = dataDirectory
@@ -135,10 +154,18 @@ final class ServerNode: @unchecked Sendable {
         let coreConfiguration = CoreConfiguration(
             tickMs: Int64(configuration.tickTimeMs), minSessionTimeoutMs: Int32(configuration.sessionTimeoutMsMin),
             maxSessionTimeoutMs: Int32(configuration.sessionTimeoutMsMax),
-            extendedTypesEnabled: configuration.extendedTypesEnabled, superDigest: configuration.superDigest)
-        let initialSessionId = SessionTracker.initialSessionId(serverId: 0, elapsedMs: monotonicMicroseconds() / 1000)
+            extendedTypesEnabled: configuration.extendedTypesEnabled, superDigest: configuration.superDigest,
+            serverId: myId ?? 0)
+        // Session ids carry the server id in their top byte, as ZooKeeper's do, so members never
+        // hand out the same id.
+        let initialSessionId = SessionTracker.initialSessionId(serverId: myId ?? 0, elapsedMs: wallClockMs())
         self.core = ServerCore(configuration: coreConfiguration, tree: tree, initialSessionId: initialSessionId)
-        self.core.trackRecoveredSessions(nowMs: monotonicMs())
+        if myId == nil {
+            self.core.trackRecoveredSessions(nowMs: monotonicMs())
+        } else {
+            var ignored: [CoreOutput] = []
+            self.core.changeReplication(to: .notServing, monotonicMs: monotonicMs(), into: &ignored)
+        }
     }
 
     func startTimers() {
@@ -246,6 +273,11 @@ final class ServerNode: @unchecked Sendable {
     /// Carries out the core's outputs. Inside a socket read cycle (`endOfReadCycle: false`)
     /// writes are only queued: `readCycleComplete` flushes them and submits the log batch.
     func runOutputs(endOfReadCycle: Bool = true) {
+        // Carrying out an output can make more (ZAB answers a proposal at once): they are
+        // appended and this loop reaches them; a nested call would run the earlier ones again.
+        if runningOutputs { return }
+        runningOutputs = true
+        defer { runningOutputs = false }
         var index = 0
         while index < outputs.count {
             let output = outputs[index]
@@ -253,6 +285,8 @@ final class ServerNode: @unchecked Sendable {
             switch output {
             case .persist(let txn, let digest):
                 batch.append(LoggedTxn(txn: txn, digest: digest))
+            case .replicate, .forward, .sessionActive:
+                runReplicationOutput(output)
             case .digestMismatch(let zxid, let expected, let actual):
                 logger.error("digest mismatch at zxid \(ZxidMath.hex(zxid)): prep predicted \(expected), apply gave \(actual)")
             case .connected(let id, let response):
@@ -313,8 +347,12 @@ final class ServerNode: @unchecked Sendable {
         let log = self.log
         let started = monotonicMicroseconds()
         let future = logThread.runIfActive(eventLoop: loop) { () throws -> Void in try log.append(records) }
+        let generation = logGeneration
         future.whenComplete { [self] result in
             batchInFlight = false
+            if peer != nil {
+                return ensembleBatchDone(result, records: records, generation: generation, started: started)
+            }
             switch result {
             case .success:
                 let elapsed = monotonicMicroseconds() - started
@@ -356,6 +394,30 @@ final class ServerNode: @unchecked Sendable {
         }
     }
 
+    /// An ensemble member's batch is durable: ZAB hears of it through the appends' completions
+    /// (it decides what commits); a batch cut by truncate or SNAP meanwhile reports nothing.
+    func ensembleBatchDone(_ result: Result<Void, any Error>, records: [LoggedTxn], generation: Int, started: Int64) {
+        switch result {
+        case .success:
+            let elapsed = monotonicMicroseconds() - started
+            statistics.fsyncCount += 1
+            statistics.fsyncTotalMicroseconds += elapsed
+            statistics.batchSizeTotal += Int64(records.count)
+            statistics.fsyncTimeMs.record(Double(elapsed) / 1000)
+            statistics.syncBatchSize.record(Double(records.count))
+            guard generation == logGeneration, let last = records.last?.txn.zxid else { return }
+            submitBatchIfIdle()
+            var done: [@Sendable (Zxid) -> Void] = []
+            while let first = appendCompletions.first, first.zxid.rawValue <= last {
+                appendCompletions.removeFirst()
+                if first.generation == generation { done.append(first.completion) }
+            }
+            for completion in done { completion(Zxid(last)) }
+        case .failure(let error):
+            fail("transaction log append failed: \(error); inspect with `paddock data verify \(dataDirectory.dataDirectory)`")
+        }
+    }
+
     func fail(_ message: String) {
         guard fatalMessage == nil else { return }
         fatalMessage = message
@@ -366,6 +428,7 @@ final class ServerNode: @unchecked Sendable {
     }
 
     func shutdown() {
+        peer?.stop()
         try? logThread.syncShutdownGracefully()
         try? snapshotThread.syncShutdownGracefully()
         log.close()

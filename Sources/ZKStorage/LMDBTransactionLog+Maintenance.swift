@@ -65,6 +65,30 @@ extension LMDBTransactionLog {
         shrinkMapToQuota()
     }
 
+    /// Empties the log and anchors it at `zxid` (CRC seed 0) in one write transaction: what a
+    /// member does when it installs a snapshot its leader sent (SNAP), so its next append
+    /// continues after the snapshot whatever the log held before. A writer-thread call.
+    public func reset(anchoredAt zxid: Int64) throws(LogError) {
+        assertWriterThread()
+        precondition(zxid >= 0, "a log anchor is a non-negative zxid")
+        let path = environment.path
+        let newState = try environment.withWriteTransaction(growingUpTo: maintenanceLimit) {
+            transaction throws(LogError) -> State in
+            let cursor = try LMDBCursor(transaction, txnsDatabase, path: path)
+            defer { cursor.close() }
+            var entry = try cursor.get(MDB_FIRST)
+            while entry != nil {
+                try cursor.delete()
+                entry = try cursor.get(MDB_NEXT)
+            }
+            try Self.writeMeta(transaction, metaDatabase, Self.anchorKey, Self.anchorBytes(Anchor(zxid: zxid, crc: 0)), path: path)
+            return try Self.readState(transaction, txnsDatabase, metaDatabase, path: path)
+        }
+        stateLock.withLock { state = newState }
+        try releaseFreedPages()
+        shrinkMapToQuota()
+    }
+
     /// Deletes the tail after `zxid` in one write transaction; `check` sees the removed records
     /// and the chain position before them, and aborts everything by throwing.
     private func removeTail(

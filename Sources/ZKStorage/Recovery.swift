@@ -37,7 +37,11 @@ public enum Recovery {
         return Int(ZxidMath.counter(log.lastZxid) - ZxidMath.counter(zxid))
     }
 
-    public static func recover(snapshotDirectory: String, log: any TransactionLog) throws(RecoveryError) -> (DataTree, RecoveryReport) {
+    /// `replayWholeLog` false: replay only the snapshot's fuzzy window (through its end zxid) —
+    /// an ensemble member, whose log may end in txns no quorum has committed yet; ZAB applies
+    /// the rest once they are. A record's digest may be in Paddock's form or in ZooKeeper's
+    /// (replicated txns carry ZooKeeper's: `DataTree.zooKeeperDigest`).
+    public static func recover(snapshotDirectory: String, log: any TransactionLog, replayWholeLog: Bool = true) throws(RecoveryError) -> (DataTree, RecoveryReport) {
         let started = monotonicMs()
         var report = RecoveryReport()
         var tree = DataTree()
@@ -68,7 +72,7 @@ public enum Recovery {
         }
         let replayStarted = monotonicMs()
         var cursor = start
-        while true {
+        replay: while true {
             let records: [DecodedLogRecord]
             do {
                 records = try log.records(after: cursor, limit: replayChunk)
@@ -78,12 +82,13 @@ public enum Recovery {
             if records.isEmpty { break }
             for record in records {
                 let zxid = record.txn.zxid
+                if !replayWholeLog && zxid > report.snapshotEndZxid { break replay }
                 if cursor != 0 && !ZxidContinuity.follows(zxid, after: cursor) {
                     throw RecoveryError(message: "the log jumps from zxid \(ZxidMath.hex(cursor)) to \(ZxidMath.hex(zxid))")
                 }
                 _ = tree.apply(record.txn)
                 // Inside the fuzzy window the tree is between states; after it, it must match.
-                if zxid >= report.snapshotEndZxid && tree.digest != record.digest {
+                if zxid >= report.snapshotEndZxid && tree.digest != record.digest && tree.zooKeeperDigest != record.digest {
                     throw RecoveryError(message: "tree digest mismatch after replaying zxid \(ZxidMath.hex(zxid)): the log recorded \(record.digest), replay gives \(tree.digest)")
                 }
                 cursor = zxid

@@ -50,8 +50,27 @@ public struct DataTree: Sendable {
     public static func nodeDigest(path: String, data: [UInt8]?, stat s: StatPersisted) -> UInt64 {
         if path.hasPrefix("/zookeeper/") || path.isEmpty { return 0 }
         // No heap allocation: the path's own UTF-8 storage, the stat in a stack buffer.
-        var crc = path.utf8.withContiguousStorageIfAvailable { CRC32.checksum(UnsafeRawBufferPointer($0)) }
+        let crc = path.utf8.withContiguousStorageIfAvailable { CRC32.checksum(UnsafeRawBufferPointer($0)) }
             ?? Array(path.utf8).withUnsafeBytes { CRC32.checksum($0) }
+        return digest(seed: crc, data: data, stat: s)
+    }
+
+    /// ZooKeeper's tree digest (`DigestCalculator`, version 2) for a tree whose Paddock digest is
+    /// `paddockDigest` and whose root has `rootData` and `rootStat`. The sums differ in the
+    /// root's term only: ZooKeeper keys the root as "", so its CRC32 covers no path bytes, where
+    /// Paddock's covers "/". Replicated txns carry ZooKeeper's value (what 3.8 peers compare).
+    public static func zooKeeperDigest(paddockDigest: UInt64, rootData: [UInt8]?, rootStat: StatPersisted) -> UInt64 {
+        paddockDigest &- nodeDigest(path: "/", data: rootData, stat: rootStat) &+ digest(seed: 0, data: rootData, stat: rootStat)
+    }
+
+    /// ZooKeeper's form of `digest` (see `zooKeeperDigest(paddockDigest:rootData:rootStat:)`).
+    public var zooKeeperDigest: UInt64 {
+        guard let root = node("/") else { return digest }
+        return Self.zooKeeperDigest(paddockDigest: digest, rootData: root.data, rootStat: root.stat)
+    }
+
+    static func digest(seed: UInt32, data: [UInt8]?, stat s: StatPersisted) -> UInt64 {
+        var crc = seed
         if let data { crc = data.withUnsafeBytes { CRC32.checksum($0, seed: crc) } }
         // czxid, mzxid, pzxid, ctime, mtime (8 each), version, cversion, aversion (4 each), ephemeralOwner (8).
         return withUnsafeTemporaryAllocation(byteCount: 60, alignment: 8) { stat in

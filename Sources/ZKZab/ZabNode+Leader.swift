@@ -356,7 +356,7 @@ extension ZabNode {
         commitReady()
     }
 
-    mutating func onWrite(_ payload: [UInt8]) {
+    mutating func onWrite(_ payload: [UInt8], expected: Zxid?) {
         guard let leader = leaderState, leader.phase == .broadcast else {
             actions.append(.writeRefused(reason: "not an established leader"))
             return
@@ -368,6 +368,10 @@ extension ZabNode {
         guard let zxid = lastLoggedZxid.epoch == leader.newEpoch ? lastLoggedZxid.next : Zxid(epoch: leader.newEpoch!, counter: 1) else {
             actions.append(.writeRefused(reason: "zxid counter exhausted; starting a new epoch"))
             goLooking(reason: "zxid counter rolled over")
+            return
+        }
+        if let expected, expected != zxid {
+            actions.append(.writeRefused(reason: "proposal numbered \(expected), the next zxid is \(zxid)"))
             return
         }
         let entry = ZabEntry(zxid: zxid, payload: payload)

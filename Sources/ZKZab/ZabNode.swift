@@ -150,7 +150,11 @@ public struct ZabNode: Sendable {
         case .persisted(let zxid):
             onPersisted(zxid)
         case .write(let payload):
-            onWrite(payload)
+            onWrite(payload, expected: nil)
+        case .propose(let entry):
+            onWrite(entry.payload, expected: entry.zxid)
+        case .stepDown(let reason):
+            goLooking(reason: reason)
         case .request(let request):
             onRequest(request)
         case .revalidate(let touch):

@@ -222,6 +222,11 @@ public enum ZabInput: Sendable, Equatable {
     case persisted(through: Zxid)
     /// A new txn to replicate (the leader's prep stage made it); refused unless leading and established.
     case write(payload: [UInt8])
+    /// As `write`, for a prep stage that numbers its txns itself: refused unless `entry.zxid` is
+    /// the zxid the leader gives its next proposal.
+    case propose(ZabEntry)
+    /// Leave the current role and elect again (the shell cannot go on in it).
+    case stepDown(reason: String)
     /// A learner's client session was active: reported in the next PING reply.
     case touch(SessionTouch)
     /// A client reconnected with an existing session: ask the leader whether it is alive.

@@ -68,20 +68,3 @@ struct DebugZabPeerCommand: ParsableCommand {
         peer.stop()
     }
 }
-
-extension ZabConfiguration {
-    /// The core's configuration from zoo.cfg: the ZAB tick is a tenth of tickTime (at least 10
-    /// ms), so initLimit/syncLimit become 10 ticks per zoo.cfg tick; election waits are
-    /// FastLeaderElection's 200 ms finalize and resend and its 60 s resend ceiling.
-    static func fromZooCfg(_ configuration: ServerConfiguration, myId: Int64) -> (configuration: ZabConfiguration, tickMs: Int64) {
-        let tickMs = max(10, Int64(configuration.tickTimeMs) / 10)
-        func ticks(_ milliseconds: Int64) -> Int { max(1, Int((milliseconds + tickMs - 1) / tickMs)) }
-        let zab = ZabConfiguration(
-            myId: myId, voters: configuration.participants.map(\.id), observers: configuration.observers.map(\.id),
-            initLimitTicks: ticks(Int64(configuration.initLimitTicks * configuration.tickTimeMs)),
-            syncLimitTicks: ticks(Int64(configuration.syncLimitTicks * configuration.tickTimeMs)),
-            pingIntervalTicks: ticks(Int64(configuration.tickTimeMs / 2)),
-            electionFinalizeTicks: ticks(200), electionResendTicksMin: ticks(200), electionResendTicksMax: ticks(60_000))
-        return (zab, tickMs)
-    }
-}

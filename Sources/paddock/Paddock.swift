@@ -67,10 +67,6 @@ struct ServerCommand: ParsableCommand {
             FileHandle.standardError.write(Data("paddock: configuration error: \(error)\n".utf8))
             throw ExitCode(2)
         }
-        if let refusal = ensembleRefusal(configuration) {
-            FileHandle.standardError.write(Data((refusal + "\n").utf8))
-            throw ExitCode(2)
-        }
         let server: PaddockServer
         do {
             server = try PaddockServer.start(configuration: configuration, logger: logger)
@@ -79,7 +75,12 @@ struct ServerCommand: ParsableCommand {
             throw ExitCode(1)
         }
         let address = configuration.clientPortAddress ?? "0.0.0.0"
-        say("paddock: standalone server listening on \(address):\(server.localPort), dataDir \(configuration.dataDirectory), tickTime \(configuration.tickTimeMs) ms")
+        if let myId = server.memberId {
+            let voters = configuration.participants.count
+            say("paddock: ensemble member \(myId) of \(voters) voters and \(configuration.observers.count) observers listening on \(address):\(server.localPort), dataDir \(configuration.dataDirectory), tickTime \(configuration.tickTimeMs) ms")
+        } else {
+            say("paddock: standalone server listening on \(address):\(server.localPort), dataDir \(configuration.dataDirectory), tickTime \(configuration.tickTimeMs) ms")
+        }
         let recovery = server.recovery
         say("paddock: recovered \(recovery.txnsReplayed) txns after snapshot \(recovery.snapshotPath ?? "none") in \(recovery.elapsedMs) ms; last zxid 0x\(String(UInt64(bitPattern: recovery.lastZxid), radix: 16))")
         if !configuration.forceSync {
@@ -97,17 +98,6 @@ struct ServerCommand: ParsableCommand {
         }
         say("paddock: stopped")
     }
-}
-
-/// A zoo.cfg that describes an ensemble (two or more voting `server.N` lines, or
-/// `standaloneEnabled=false`) is refused until Paddock replicates: starting each member as a
-/// standalone server would give every host its own writable copy of the tree (split brain).
-func ensembleRefusal(_ configuration: ServerConfiguration) -> String? {
-    guard configuration.isDistributed else { return nil }
-    let participants = configuration.participants.count
-    return "paddock: configuration error: this zoo.cfg describes an ensemble (\(participants) voting server.N lines"
-        + (configuration.standaloneEnabled ? "" : ", standaloneEnabled=false")
-        + ") and Paddock does not replicate yet; refusing to start a member as a standalone server (split brain)"
 }
 
 /// Unbuffered stdout line (tests wait on these lines).

@@ -13,6 +13,26 @@ protocol ZooKeeperByteSource: AnyObject {
     func close()
 }
 
+/// Bytes already in memory (a snapshot received on the quorum port).
+final class ZooKeeperMemorySource: ZooKeeperByteSource {
+    private let bytes: [UInt8]
+    private var offset = 0
+
+    init(_ bytes: [UInt8]) { self.bytes = bytes }
+
+    func read(into buffer: UnsafeMutableRawBufferPointer) throws(ZooKeeperMigrationError) -> Int {
+        let count = min(buffer.count, bytes.count - offset)
+        guard count > 0 else { return 0 }
+        bytes.withUnsafeBytes { source in
+            buffer.copyMemory(from: UnsafeRawBufferPointer(rebasing: source[offset..<(offset + count)]))
+        }
+        offset += count
+        return count
+    }
+
+    func close() {}
+}
+
 /// A file read sequentially.
 final class ZooKeeperFileSource: ZooKeeperByteSource {
     let path: String

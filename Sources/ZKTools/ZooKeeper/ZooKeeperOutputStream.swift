@@ -20,6 +20,8 @@ final class ZooKeeperOutputStream {
     private(set) var streamBytes: Int64 = 0
     /// Bytes in the file so far.
     private(set) var fileBytes: Int64 = 0
+    /// Set for a stream kept in memory (`init(inMemory:)`): what was flushed so far.
+    private var memory: [UInt8]?
 
     init(path: String, gzip: Bool) throws(ZooKeeperMigrationError) {
         self.path = path
@@ -36,6 +38,17 @@ final class ZooKeeperOutputStream {
         } else {
             deflater = nil
         }
+    }
+
+    /// A stream into memory (a SNAP sync's snapshot), uncompressed.
+    init(inMemoryCapacity capacity: Int) {
+        path = "(memory)"
+        fd = -1
+        deflater = nil
+        compressed = []
+        memory = []
+        memory?.reserveCapacity(capacity)
+        staging.reserveCapacity(Self.stagingBytes + 1024)
     }
 
     deinit {
@@ -101,6 +114,9 @@ final class ZooKeeperOutputStream {
             try staging.withUnsafeBytes { input in
                 Result { () throws(ZooKeeperMigrationError) in try deflate(deflater, input, finish: finish) }
             }.get()
+        } else if memory != nil {
+            memory?.append(contentsOf: staging)
+            fileBytes += Int64(staging.count)
         } else {
             try staging.withUnsafeBytes { bytes in
                 Result { () throws(ZooKeeperMigrationError) in try ZooKeeperPosix.writeAll(fd, bytes, path: path) }
@@ -140,5 +156,12 @@ final class ZooKeeperOutputStream {
         try ZooKeeperPosix.sync(fd, path: path)
         close(fd)
         fd = -1
+    }
+
+    /// The bytes of an in-memory stream, all of them.
+    func finishInMemory() -> [UInt8] {
+        precondition(memory != nil, "not an in-memory stream")
+        try? flush(finish: true)
+        return memory ?? []
     }
 }

@@ -1,5 +1,6 @@
 import ZKBase
 import ZKTree
+import ZKWire
 
 /// The `ZxidDigest` a 3.6+ snapshot carries after its first seal: the tree digest ZooKeeper
 /// held at `zxid` (version 2 = `DigestCalculator`'s CRC32 sum, FORMAT.md section 4).
@@ -112,6 +113,32 @@ public enum ZooKeeperSnapshotReader {
             file: file, tree: tree, formatVersion: version, dbid: dbid, sessionCount: sessionCount,
             nodeCount: nodeCount, aclCount: acls.count, digest: trailer.digest,
             lastProcessedZxid: trailer.lastProcessedZxid, streamBytes: stream.offset)
+    }
+
+    /// The tree in a SNAP sync's snapshot stream (`ZooKeeperSnapshotWriter.quorumStream`'s
+    /// layout, signature included and nothing after it), at `zxid`. Every structural rule of a
+    /// snapshot file holds; a stream that breaks one is refused whole.
+    public static func readQuorumStream(_ bytes: [UInt8], zxid: Int64) throws(ZooKeeperMigrationError) -> DataTree {
+        let file = ZooKeeperFiles.SnapshotFile(path: "(SNAP stream)", zxid: zxid, compression: .none)
+        let stream = ZooKeeperInputStream(source: ZooKeeperMemorySource(bytes), path: file.path, checksum: false)
+        do throws(ZooKeeperInputStream.Failure) {
+            var tree = DataTree.emptyForLoading()
+            _ = try readSessions(stream, into: &tree)
+            let acls = try readACLCache(stream)
+            _ = try readNodes(stream, acls: acls, into: &tree)
+            let signatureOffset = stream.offset
+            guard try stream.readString("signature") == ZooKeeperSnapshotStream.signature else {
+                throw ZooKeeperInputStream.Failure.invalid(offset: signatureOffset, "missing signature \(ZooKeeperSnapshotStream.signature)")
+            }
+            guard try stream.atEnd() else {
+                throw ZooKeeperInputStream.Failure.invalid(offset: stream.offset, "bytes after the signature")
+            }
+            guard tree.node("/") != nil else { throw ZooKeeperInputStream.Failure.invalid(offset: 0, "no root node") }
+            tree.finishLoading(lastProcessedZxid: zxid)
+            return tree
+        } catch {
+            throw describe(error, file: file)
+        }
     }
 
     private static func readSessions(_ stream: ZooKeeperInputStream, into tree: inout DataTree) throws(ZooKeeperInputStream.Failure) -> Int {

@@ -59,6 +59,39 @@ public enum ZooKeeperSnapshotWriter {
         try stream.writeInt(ZooKeeperSnapshotReader.magic)
         try stream.writeInt(formatVersion)
         try stream.writeLong(dbid)
+        let (sessionCount, aclCount, nodeCount) = try writeState(tree, to: stream)
+        try seal(stream)
+        var digest: UInt64?
+        if includeDigest {
+            let value = ZooKeeperDigest.treeDigest(tree)
+            try stream.writeLong(zxid)
+            try stream.writeInt(ZooKeeperDigest.version)
+            try stream.writeLong(Int64(bitPattern: value))
+            try seal(stream)
+            digest = value
+        }
+        return ZooKeeperSnapshotWriteReport(
+            path: stream.path, zxid: zxid, nodeCount: nodeCount, sessionCount: sessionCount,
+            aclCount: aclCount, digest: digest, streamBytes: 0, fileBytes: 0)
+    }
+
+    /// The snapshot a leader streams after SNAP on the quorum port (ZooKeeper's
+    /// `serializeSnapshot` then the "BenWasHere" signature; layout in ZKWire's
+    /// `ZooKeeperSnapshotStream`): sessions, ACL cache, nodes, "/" — no header, seal or digest.
+    public static func quorumStream(_ tree: DataTree) -> [UInt8] {
+        let stream = ZooKeeperOutputStream(inMemoryCapacity: 64 + tree.nodeCount * 96)
+        do {
+            _ = try writeState(tree, to: stream)
+            try stream.writeString(ZooKeeperSnapshotStream.signature)
+        } catch {
+            preconditionFailure("an in-memory stream cannot fail: \(error)")
+        }
+        return stream.finishInMemory()
+    }
+
+    /// Sessions, the ACL cache and the nodes in pre-order, then "/": the state part shared by
+    /// snapshot files and the quorum stream. Returns (sessions, ACL lists, nodes).
+    static func writeState(_ tree: DataTree, to stream: ZooKeeperOutputStream) throws(ZooKeeperMigrationError) -> (Int, Int, Int) {
         let sessions = tree.sessions.sorted { $0.key < $1.key }
         try stream.writeInt(Int32(sessions.count))
         for (id, timeout) in sessions {
@@ -91,19 +124,7 @@ public enum ZooKeeperSnapshotWriter {
             try writeStat(node.stat, to: stream)
         }
         try stream.writeString("/")
-        try seal(stream)
-        var digest: UInt64?
-        if includeDigest {
-            let value = ZooKeeperDigest.treeDigest(tree)
-            try stream.writeLong(zxid)
-            try stream.writeInt(ZooKeeperDigest.version)
-            try stream.writeLong(Int64(bitPattern: value))
-            try seal(stream)
-            digest = value
-        }
-        return ZooKeeperSnapshotWriteReport(
-            path: stream.path, zxid: zxid, nodeCount: paths.count, sessionCount: sessions.count,
-            aclCount: aclLists.count, digest: digest, streamBytes: 0, fileBytes: 0)
+        return (sessions.count, aclLists.count, paths.count)
     }
 
     static func writeStat(_ stat: StatPersisted, to stream: ZooKeeperOutputStream) throws(ZooKeeperMigrationError) {

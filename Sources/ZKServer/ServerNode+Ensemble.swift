@@ -1,0 +1,278 @@
+import Dispatch
+import Logging
+import NIOCore
+import NIOPosix
+import ZKBase
+import ZKConfig
+import ZKEnsemble
+import ZKFormat
+import ZKPipeline
+import ZKStorage
+import ZKTools
+import ZKTree
+import ZKWire
+import ZKZab
+
+/// The node as an ensemble member: it is the `ZabStore` of its `ZabPeer` (the LMDB log with
+/// group commit, the epoch files, the tree as state machine, snapshots for SNAP) and the
+/// `ZabServerLayer` above it (the request pipeline's leader and learner halves).
+///
+/// The log holds txns in ZooKeeper's quorum payload form decoded (TxnHeader + record), each with
+/// ZooKeeper's tree digest after it; a txn is durable here before ZAB counts this member's ACK,
+/// and applied only when ZAB reports it committed.
+extension ServerNode: ZabStore, ZabServerLayer {
+    // MARK: - ZabStore
+
+    func load() throws -> ZabPersistentState {
+        let directory = dataDirectory.snapshotDirectory
+        let applied = core.lastProcessedZxid
+        var accepted = try ZabEpochFiles.read(directory: directory, name: ZabEpochFiles.acceptedEpochName)
+        var current = try ZabEpochFiles.read(directory: directory, name: ZabEpochFiles.currentEpochName)
+        var entries: [ZabEntry] = []
+        var cursor = applied
+        while true {
+            let records = try log.records(after: cursor, limit: 10_000)
+            guard let last = records.last else { break }
+            for record in records {
+                entries.append(ZabEntry(zxid: Zxid(record.txn.zxid), payload: Self.payload(record.txn, digest: record.digest)))
+            }
+            cursor = last.txn.zxid
+        }
+        let lastLogged = entries.last?.zxid ?? Zxid(applied)
+        // QuorumPeer.loadDataBase: without the files, both epochs are the last logged zxid's.
+        if current == nil {
+            current = lastLogged.epoch
+            try ZabEpochFiles.write(directory: directory, name: ZabEpochFiles.currentEpochName, value: lastLogged.epoch)
+        }
+        if accepted == nil {
+            accepted = current
+            try ZabEpochFiles.write(directory: directory, name: ZabEpochFiles.acceptedEpochName, value: current!)
+        }
+        guard let acceptedEpoch = accepted, let currentEpoch = current, currentEpoch <= acceptedEpoch,
+              lastLogged.epoch <= acceptedEpoch
+        else {
+            throw StartupError(description: "\(directory): currentEpoch \(current ?? -1) and acceptedEpoch \(accepted ?? -1) do not fit the log (last zxid \(lastLogged)); inspect with `paddock data status \(dataDirectory.dataDirectory)`")
+        }
+        return ZabPersistentState(
+            acceptedEpoch: acceptedEpoch, currentEpoch: currentEpoch, logBase: Zxid(applied), appliedZxid: Zxid(applied),
+            entries: entries)
+    }
+
+    static func payload(_ txn: Txn, digest: UInt64) -> [UInt8] {
+        ZooKeeperTxnDecoding.encode(txn, digest: ZooKeeperTxnDigest(version: ZooKeeperDigest.version, value: digest))
+    }
+
+    func append(_ entries: [ZabEntry], completion: @escaping @Sendable (Zxid) -> Void) {
+        loop.preconditionInEventLoop()
+        guard let last = entries.last else { return }
+        for entry in entries {
+            if let own = ownProposal, own.txn.zxid == entry.zxid.rawValue {
+                batch.append(own)
+                ownProposal = nil
+                continue
+            }
+            do {
+                let (txn, digest) = try ZooKeeperTxnDecoding.decode(entry.payload)
+                guard txn.zxid == entry.zxid.rawValue else {
+                    return fail("leader sent txn \(Zxid(txn.zxid)) as \(entry.zxid)")
+                }
+                batch.append(LoggedTxn(txn: txn, digest: digest?.value ?? 0))
+            } catch {
+                return fail("undecodable txn \(entry.zxid) from the leader: \(error.reason)")
+            }
+        }
+        appendCompletions.append((zxid: last.zxid, generation: logGeneration, completion: completion))
+        // Appends arrive in a read cycle of the quorum socket; the batch goes out at once (the
+        // log thread is idle) or joins the next one (group commit).
+        submitBatchIfIdle()
+    }
+
+    func truncate(after zxid: Zxid) throws {
+        dropPendingAppends()
+        let log = self.log
+        try onLogThread { _ = try log.truncate(after: zxid.rawValue) }
+    }
+
+    func saveEpochs(accepted: Int64, current: Int64) throws {
+        let directory = dataDirectory.snapshotDirectory
+        try ZabEpochFiles.write(directory: directory, name: ZabEpochFiles.acceptedEpochName, value: accepted)
+        try ZabEpochFiles.write(directory: directory, name: ZabEpochFiles.currentEpochName, value: current)
+    }
+
+    func checkSnapshot(_ zxid: Zxid, _ snapshot: [UInt8]) -> String? {
+        do {
+            receivedSnapshot = (zxid, try ZooKeeperSnapshotReader.readQuorumStream(snapshot, zxid: zxid.rawValue))
+            return nil
+        } catch {
+            return "\(error)"
+        }
+    }
+
+    /// SNAP: the log is emptied and anchored at `zxid`, then the tree is written as a snapshot at
+    /// `zxid`, then it replaces the state machine. (In that order a crash between the two leaves
+    /// a log anchored past every snapshot, which recovery refuses, never a snapshot followed by
+    /// an older history's records.)
+    func installSnapshot(_ zxid: Zxid, _ snapshot: [UInt8]) throws {
+        let tree: DataTree
+        if let received = receivedSnapshot, received.zxid == zxid {
+            tree = received.tree
+        } else {
+            tree = try ZooKeeperSnapshotReader.readQuorumStream(snapshot, zxid: zxid.rawValue)
+        }
+        receivedSnapshot = nil
+        dropPendingAppends()
+        snapshotGeneration += 1  // a fuzzy snapshot of the old tree in progress is abandoned
+        let log = self.log
+        try onLogThread { try log.reset(anchoredAt: zxid.rawValue) }
+        try SnapshotFiles.write(tree: tree, directory: dataDirectory.snapshotDirectory, startZxid: zxid.rawValue, level: snapshotLevel)
+        core.replaceTree(tree, monotonicMs: monotonicMs(), into: &outputs)
+        logger.info("installed the leader's snapshot at \(zxid): \(tree.nodeCount) znodes, \(tree.sessions.count) sessions")
+        runOutputs()
+    }
+
+    func apply(_ entries: [ZabEntry]) {
+        for entry in entries {
+            let zxid = entry.zxid.rawValue
+            if core.oldestProposedZxid == zxid {
+                core.committed(through: zxid, into: &outputs)
+                continue
+            }
+            do {
+                let (txn, digest) = try ZooKeeperTxnDecoding.decode(entry.payload)
+                core.applyCommitted(txn, zooKeeperDigest: digest?.value, into: &outputs)
+            } catch {
+                // It was decoded when it was logged; this cannot happen.
+                preconditionFailure("committed txn \(entry.zxid) no longer decodes: \(error.reason)")
+            }
+        }
+        noteCommitted(entries.count)
+        runOutputs()
+    }
+
+    func snapshotStream(through zxid: Zxid) -> [UInt8] {
+        precondition(core.lastProcessedZxid == zxid.rawValue, "SNAP of the tree at \(Zxid(core.lastProcessedZxid)), asked for \(zxid)")
+        return ZooKeeperSnapshotWriter.quorumStream(core.tree)
+    }
+
+    /// Appends not yet durable are cut (truncate, SNAP): their completions never report.
+    func dropPendingAppends() {
+        logGeneration += 1
+        batch.removeAll()
+        appendCompletions.removeAll()
+        ownProposal = nil
+    }
+
+    /// Runs `body` on the log thread (every LMDB write comes from that one thread) and waits.
+    func onLogThread(_ body: @escaping @Sendable () throws -> Void) throws {
+        let semaphore = DispatchSemaphore(value: 0)
+        let outcome = LogThreadOutcome()
+        logThread.submit { _ in
+            do { try body() } catch { outcome.error = error }
+            semaphore.signal()
+        }
+        semaphore.wait()
+        if let error = outcome.error { throw error }
+    }
+
+    // MARK: - ZabServerLayer
+
+    func zabRoleChanged(_ role: ZabRole) {
+        zabRole = role
+        let mode: ReplicationMode
+        var firstLeaderZxid: Int64?
+        switch role {
+        case .leading(let epoch, true):
+            mode = .leader
+            firstLeaderZxid = Zxid.epochStart(epoch).rawValue
+            precondition(peer.map { $0.appliedZxid == $0.lastLoggedZxid } ?? true, "a new leader applied its whole initial history")
+        case .following(_, true), .observing(_, true):
+            mode = .learner
+        default:
+            mode = .notServing
+        }
+        guard mode != core.replication || mode == .leader else { return }
+        logger.info("serving as \(mode) (ZAB: \(role))")
+        core.changeReplication(to: mode, firstLeaderZxid: firstLeaderZxid, monotonicMs: monotonicMs(), into: &outputs)
+        runOutputs()
+    }
+
+    func zabSessionAction(_ action: ZabAction) {
+        switch action {
+        case .prepare(let request, _):
+            core.prepareForwarded(
+                ForwardedClientRequest(sessionId: request.sessionId, cxid: request.cxid, type: request.type, body: request.body,
+                                       authInfo: request.authInfo ?? []),
+                nowMs: wallClockMs(), monotonicMs: monotonicMs(), into: &outputs)
+        case .syncDone(let request):
+            core.syncDone(sessionId: request.sessionId, cxid: request.cxid, into: &outputs)
+        case .requestRefused(let request, let reason):
+            core.forwardFailed(sessionId: request.sessionId, cxid: request.cxid, reason: reason, into: &outputs)
+        case .sessionsTouched(let touches, _):
+            core.sessionsTouched(touches.map { ($0.sessionId, $0.timeoutMs) }, monotonicMs: monotonicMs())
+        case .revalidateSession(let touch, let link, _):
+            let valid = core.revalidate(sessionId: touch.sessionId, timeoutMs: touch.timeoutMs, monotonicMs: monotonicMs())
+            peer?.input(.revalidationAnswer(link: link, sessionId: touch.sessionId, valid: valid))
+        case .revalidationDone:
+            break
+        case .writeRefused(let reason):
+            // The core already numbered and queued the txn; it cannot be taken back, so this
+            // member stops leading and its clients reconnect (to a leader that can take them).
+            logger.error("ZAB refused a proposal: \(reason); stepping down")
+            peer?.input(.stepDown(reason: "proposal refused: \(reason)"))
+        default:
+            break
+        }
+        runOutputs()
+    }
+
+    /// Carries out the core's replication outputs (from `runOutputs`).
+    func runReplicationOutput(_ output: CoreOutput) {
+        guard let peer else {
+            preconditionFailure("a standalone core made a replication output: \(output)")
+        }
+        switch output {
+        case .replicate(let txn, let digest):
+            let entry = ZabEntry(zxid: Zxid(txn.zxid), payload: Self.payload(txn, digest: digest))
+            ownProposal = LoggedTxn(txn: txn, digest: digest)
+            peer.input(.propose(entry))
+        case .forward(let request):
+            peer.input(.request(ForwardedRequest(
+                sessionId: request.sessionId, cxid: request.cxid, type: request.type, body: request.body, authInfo: request.authInfo)))
+        case .sessionActive(let sessionId, let timeoutMs):
+            peer.input(.touch(SessionTouch(sessionId: sessionId, timeoutMs: timeoutMs)))
+        default:
+            break
+        }
+    }
+
+    /// "leader", "follower", "observer" — or nil while electing or syncing (srvr's Mode line).
+    var ensembleModeName: String? {
+        switch zabRole {
+        case .leading(_, true): return "leader"
+        case .following(_, true): return "follower"
+        case .observing(_, true): return "observer"
+        default: return nil
+        }
+    }
+}
+
+final class LogThreadOutcome: @unchecked Sendable {
+    var error: (any Error)?
+}
+
+extension ZabConfiguration {
+    /// The core's configuration from zoo.cfg: the ZAB tick is a tenth of tickTime (at least 10
+    /// ms), so initLimit/syncLimit become 10 ticks per zoo.cfg tick; election waits are
+    /// FastLeaderElection's 200 ms finalize and resend and its 60 s resend ceiling.
+    public static func fromZooCfg(_ configuration: ServerConfiguration, myId: Int64) -> (configuration: ZabConfiguration, tickMs: Int64) {
+        let tickMs = max(10, Int64(configuration.tickTimeMs) / 10)
+        func ticks(_ milliseconds: Int64) -> Int { max(1, Int((milliseconds + tickMs - 1) / tickMs)) }
+        let zab = ZabConfiguration(
+            myId: myId, voters: configuration.participants.map(\.id), observers: configuration.observers.map(\.id),
+            initLimitTicks: ticks(Int64(configuration.initLimitTicks * configuration.tickTimeMs)),
+            syncLimitTicks: ticks(Int64(configuration.syncLimitTicks * configuration.tickTimeMs)),
+            pingIntervalTicks: ticks(Int64(configuration.tickTimeMs / 2)),
+            electionFinalizeTicks: ticks(200), electionResendTicksMin: ticks(200), electionResendTicksMax: ticks(60_000))
+        return (zab, tickMs)
+    }
+}
