@@ -97,7 +97,7 @@ let package = Package(
         .testTarget(name: "ZKZabTests", dependencies: ["ZKBase", "ZKZab", "ZKSim"]),
         // Real Apache ZooKeeper 3.8.0 quorum traffic (Fixtures/FIXTURES.md) through the codecs.
         .testTarget(name: "ZKQuorumTests", dependencies: [
-            "ZKBase", "ZKWire", "ZKZab", .product(name: "NIOCore", package: "swift-nio"),
+            "ZKBase", "ZKWire", "ZKZab", "ZKTree", "ZKTools", .product(name: "NIOCore", package: "swift-nio"),
         ], resources: [.copy("Fixtures")]),
         .testTarget(name: "ZKConfigTests", dependencies: ["ZKBase", "ZKConfig"]),
         .testTarget(name: "ZKToolsTests", dependencies: [
