@@ -173,6 +173,8 @@ public final class PaddockServer: Sendable {
     public func requestStop() { channel.close(promise: nil) }
 
     public func stop() {
+        // The peer's ports and timer live on the node loop: closed while it still runs.
+        node.peer?.stop()
         try? channel.close().wait()
         try? metricsChannel?.close().wait()
         try? group.syncShutdownGracefully()

@@ -428,7 +428,6 @@ final class ServerNode: @unchecked Sendable {
     }
 
     func shutdown() {
-        peer?.stop()
         try? logThread.syncShutdownGracefully()
         try? snapshotThread.syncShutdownGracefully()
         log.close()

@@ -87,7 +87,9 @@ public final class ToolDataDirectory {
 
     /// Files in `snapshots/` that are not snapshots (temp files of an interrupted write, strays).
     public func otherSnapshotDirectoryFiles() -> [String] {
-        ToolFiles.names(in: snapshotDirectory).filter { SnapshotFiles.zxid(fromName: $0) == nil }
+        // An ensemble member's ZAB epoch files (FORMAT.md section 1) live there too and are expected.
+        let epochFiles: Set<String> = [ZabEpochFiles.acceptedEpochName, ZabEpochFiles.currentEpochName]
+        return ToolFiles.names(in: snapshotDirectory).filter { SnapshotFiles.zxid(fromName: $0) == nil && !epochFiles.contains($0) }
     }
 
     /// Backup directories made by earlier changes, oldest first (relative to the data dir).

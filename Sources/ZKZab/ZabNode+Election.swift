@@ -38,6 +38,10 @@ extension ZabNode {
         if let vote = election.proposal {
             election.received[configuration.myId] = ElectionNotification(
                 vote: vote, electionEpoch: electionRound, state: .looking, sender: configuration.myId)
+            // A one-voter ensemble (standaloneEnabled=false) is its own quorum.
+            if configuration.isQuorum([configuration.myId]) {
+                election.finalizeAt = tickCount + Int64(configuration.electionFinalizeTicks)
+            }
         }
         election.resendAt = tickCount + Int64(election.resendInterval)
         state = .looking(election)

@@ -1,11 +1,13 @@
-"""Until Paddock replicates, a zoo.cfg that describes an ensemble must be refused (exit 2, one
-line), never served as an independent standalone server on each host (split brain)."""
+"""How `paddock server` reads a zoo.cfg's ensemble part: a member needs its myid (one-line error
+otherwise); one voter with standaloneEnabled=false is a one-member ensemble that leads itself;
+one voter otherwise runs standalone, as in ZooKeeper."""
 
 import os
 import socket
 import subprocess
 import sys
 import tempfile
+import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, '..', '..')
@@ -40,28 +42,71 @@ def run_server(config):
     return subprocess.run([BINARY, 'server', '--config', config], capture_output=True, text=True, timeout=60)
 
 
-def test_three_member_config_is_refused_with_exit_2_and_one_line():
+def test_member_without_myid_is_refused_with_one_line():
+    """An ensemble member needs dataDir/myid (ZooKeeper's rule): without it, a one-line error
+    and nothing served."""
     with tempfile.TemporaryDirectory(prefix='paddock-ensemble-cfg-') as directory:
         servers = ['server.%d=127.0.0.1:%d:%d' % (i, free_port(), free_port()) for i in (1, 2, 3)]
         config, client_port, data = write_config(directory, servers)
+        os.remove(os.path.join(data, 'myid'))
         result = run_server(config)
-        assert result.returncode == 2, (result.returncode, result.stdout, result.stderr)
+        assert result.returncode == 1, (result.returncode, result.stdout, result.stderr)
         lines = [line for line in result.stderr.splitlines() if line.strip()]
-        assert len(lines) == 1, result.stderr
-        assert 'ensemble' in lines[0] and '3 voting server.N lines' in lines[0], lines[0]
-        assert 'listening' not in result.stdout, result.stdout
+        assert len(lines) == 1 and 'myid' in lines[0], result.stderr
         assert not port_is_open(client_port)
-        # Nothing was written to the data directory: no log, no snapshot, no lock file.
-        assert sorted(os.listdir(data)) == ['myid'], os.listdir(data)
 
 
-def test_standalone_disabled_single_member_is_refused():
+def test_myid_not_in_the_server_list_is_refused():
+    with tempfile.TemporaryDirectory(prefix='paddock-ensemble-cfg-') as directory:
+        servers = ['server.%d=127.0.0.1:%d:%d' % (i, free_port(), free_port()) for i in (2, 3, 4)]
+        config, _, _ = write_config(directory, servers)
+        result = run_server(config)
+        assert result.returncode == 1, (result.returncode, result.stderr)
+        assert 'myid 1 has no server.1 line' in result.stderr, result.stderr
+
+
+def test_standalone_disabled_single_member_leads_itself():
+    """standaloneEnabled=false with one voter: a one-member ensemble, which elects itself and
+    serves as leader (as ZooKeeper does)."""
     with tempfile.TemporaryDirectory(prefix='paddock-ensemble-cfg-') as directory:
         servers = ['server.1=127.0.0.1:%d:%d' % (free_port(), free_port())]
-        config, _, _ = write_config(directory, servers, extra=['standaloneEnabled=false'])
-        result = run_server(config)
-        assert result.returncode == 2, (result.returncode, result.stderr)
-        assert 'standaloneEnabled=false' in result.stderr, result.stderr
+        config, client_port, _ = write_config(directory, servers, extra=['standaloneEnabled=false'])
+        process = subprocess.Popen([BINARY, 'server', '--config', config],
+                                   stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            line = process.stdout.readline()
+            assert 'ensemble member 1 of 1 voters' in line, (line, process.poll())
+            deadline = time.monotonic() + 30
+            reply = b''
+            while time.monotonic() < deadline and b'Mode: leader' not in reply:
+                reply = srvr(client_port)
+                time.sleep(0.05)
+            assert b'Mode: leader' in reply, reply
+            from kazoo.client import KazooClient
+            c = KazooClient(hosts='127.0.0.1:%d' % client_port, timeout=10)
+            c.start(timeout=30)
+            try:
+                c.create('/solo', b'1')
+                assert c.get('/solo')[0] == b'1'
+            finally:
+                c.stop()
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def srvr(port):
+    try:
+        with socket.create_connection(('127.0.0.1', port), timeout=2) as s:
+            s.sendall(b'srvr')
+            reply = b''
+            while True:
+                chunk = s.recv(4096)
+                if not chunk:
+                    return reply
+                reply += chunk
+    except OSError:
+        return b''
 
 
 def test_one_participant_with_standalone_enabled_still_serves():

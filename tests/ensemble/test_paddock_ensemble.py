@@ -1,0 +1,283 @@
+"""Paddock ensembles of real `paddock server` processes: election, replication through any
+member, failover after kill -9 of the leader, a restarted member caught up by DIFF and a far
+behind one by SNAP, observers, a minority that stops serving, sessions that move between members
+and expire once on every member. Every wait is bounded; each test counts what it checks."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+
+import pytest
+from kazoo.client import KazooClient
+from kazoo.exceptions import NoNodeError
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from paddock_ensemble import BINARY, ROOT, PaddockEnsemble, four_letter, wait_for  # noqa: E402
+
+
+@pytest.fixture
+def root():
+    with tempfile.TemporaryDirectory(prefix='paddock-ensemble-') as directory:
+        yield directory
+
+
+@pytest.fixture
+def ensemble(root):
+    group = PaddockEnsemble(root, voters=3)
+    group.start_all()
+    yield group
+    group.close()
+
+
+def client(hosts, timeout=10.0, **kwargs):
+    c = KazooClient(hosts=hosts, timeout=timeout, **kwargs)
+    c.start(timeout=30)
+    return c
+
+
+def tree_of(c, path='/'):
+    """Every znode under path (except /zookeeper) with its data."""
+    nodes = {}
+    for child in c.get_children(path):
+        full = (path.rstrip('/') + '/' + child)
+        if full == '/zookeeper':
+            continue
+        data, _ = c.get(full)
+        nodes[full] = data
+        nodes.update(tree_of(c, full))
+    return nodes
+
+
+def dump(member):
+    """The member's log as (zxid, rest-of-line) pairs, from the offline tool."""
+    out = subprocess.run([BINARY, 'data', 'dump', member.data], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return [line for line in out.stdout.splitlines() if line.startswith('0x')]
+
+
+def test_writes_through_any_member_reach_every_member(ensemble):
+    leader = ensemble.leader()
+    assert sorted(m.mode() for m in ensemble.members) == ['follower', 'follower', 'leader']
+    clients = [client(m.address) for m in ensemble.members]
+    try:
+        written = 0
+        for i, c in enumerate(clients):
+            for j in range(20):
+                c.create('/m%d-%d' % (i, j), b'%d' % j)
+                written += 1
+        clients[0].set('/m2-3', b'changed')
+        for c in clients:
+            c.sync('/')
+        trees = [tree_of(c) for c in clients]
+        assert len(trees[0]) == written == 60
+        assert trees[0] == trees[1] == trees[2]
+        assert trees[0]['/m2-3'] == b'changed'
+        assert 'Mode: leader' in four_letter(leader.client_port, 'srvr')
+        assert 'zk_server_state\tleader' in four_letter(leader.client_port, 'mntr')
+    finally:
+        for c in clients:
+            c.stop()
+    # Every member logged the same txns in the same order (the offline tool reads each log).
+    ensemble.close()
+    logs = [dump(m) for m in ensemble.members]
+    assert len(logs[0]) >= 60
+    assert logs[0] == logs[1] == logs[2]
+    for m in ensemble.members:
+        verify = subprocess.run([BINARY, 'data', 'verify', m.data], capture_output=True, text=True, timeout=60)
+        assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+def test_leader_killed_then_new_leader_serves_and_old_one_catches_up_by_diff(ensemble):
+    old = ensemble.leader()
+    c = client(ensemble.connect_string)
+    try:
+        acked = []
+        for i in range(50):
+            c.create('/before-%d' % i, b'x')
+            acked.append('/before-%d' % i)
+        ensemble.kill(old)
+        new = ensemble.wait_settled(timeout=60)
+        assert new.sid != old.sid
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                c.create('/after', b'y')
+                break
+            except Exception:
+                assert time.monotonic() < deadline, 'no write succeeded after the leader was killed'
+                time.sleep(0.05)
+        for i in range(50):
+            c.create('/after-%d' % i, b'z')
+        ensemble.start(old)
+        wait_for(lambda: old.mode() == 'follower', 60, 'the old leader to follow')
+        assert "installed the leader's snapshot" not in old.log(), 'a member 50 txns behind is caught up by DIFF'
+        back = client(old.address)
+        try:
+            back.sync('/')
+            tree = tree_of(back)
+            assert all(path in tree for path in acked), 'an acknowledged write was lost'
+            assert '/after' in tree and '/after-49' in tree
+        finally:
+            back.stop()
+    finally:
+        c.stop()
+
+
+def test_member_far_behind_is_caught_up_by_snap(ensemble):
+    leader = ensemble.leader()
+    follower = [m for m in ensemble.members if m is not leader][0]
+    ensemble.stop(follower)
+    c = client(leader.address)
+    try:
+        # More than the 500 committed txns the leader keeps for DIFF.
+        for i in range(700):
+            c.create_async('/far-%d' % i, b'%d' % i)
+        c.sync('/')
+        wait_for(lambda: len(c.get_children('/')) >= 701, 60, 'the writes to commit')
+        ensemble.start(follower)
+        wait_for(lambda: follower.mode() == 'follower', 60, 'the restarted member to follow')
+        assert "installed the leader's snapshot" in follower.log()
+        back = client(follower.address)
+        try:
+            back.sync('/')
+            assert len([n for n in back.get_children('/') if n.startswith('far-')]) == 700
+            assert back.get('/far-699')[0] == b'699'
+            back.create('/after-snap', b'')
+        finally:
+            back.stop()
+    finally:
+        c.stop()
+    # The snapshot it installed is on disk: it restarts from it with everything.
+    ensemble.stop(follower)
+    ensemble.start(follower)
+    wait_for(lambda: follower.mode() == 'follower', 60, 'the member to follow again')
+    again = client(follower.address)
+    try:
+        again.sync('/')
+        assert again.exists('/far-0') is not None and again.exists('/after-snap') is not None
+    finally:
+        again.stop()
+
+
+def test_minority_stops_serving_and_majority_restores_it(ensemble):
+    leader = ensemble.leader()
+    others = [m for m in ensemble.members if m is not leader]
+    survivor = others[0]
+    ensemble.kill(leader)
+    ensemble.kill(others[1])
+    wait_for(lambda: 'not currently serving' in four_letter(survivor.client_port, 'srvr'), 60,
+             'the lone member to stop serving')
+    with pytest.raises(Exception):
+        c = KazooClient(hosts=survivor.address, timeout=2)
+        try:
+            c.start(timeout=3)
+        finally:
+            c.stop()
+    ensemble.start(others[1])
+    ensemble.wait_settled(timeout=60, members=[survivor, others[1]])
+    c = client(survivor.address)
+    try:
+        c.create('/majority-again', b'')
+        assert c.exists('/majority-again') is not None
+    finally:
+        c.stop()
+
+
+def test_session_moves_between_members_and_its_ephemerals_expire_once_everywhere(root):
+    ensemble = PaddockEnsemble(root, voters=3, tick_ms=500)
+    try:
+        ensemble.start_all()
+        first, second, third = ensemble.members
+        # A client in another process creates an ephemeral through one member, then moves its
+        # session to another member, then dies without closing it.
+        script = r'''
+import sys, time
+from kazoo.client import KazooClient
+a = KazooClient(hosts=sys.argv[1], timeout=3.0); a.start(timeout=30)
+a.create('/owner', b'', ephemeral=True)
+sid, password = a.client_id
+b = KazooClient(hosts=sys.argv[2], timeout=3.0, client_id=(sid, password)); b.start(timeout=30)
+assert b.client_id[0] == sid
+b.create('/owner2', b'', ephemeral=True)
+print('%x' % sid, flush=True)
+import os; os._exit(0)
+'''
+        out = subprocess.run([sys.executable, '-c', script, first.address, second.address],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode == 0, out.stderr
+        session = int(out.stdout.split()[-1], 16)
+        assert session >> 56 in (1, 2, 3), 'session ids carry the creating member id'
+        c = client(third.address)
+        try:
+            c.sync('/')
+            assert c.exists('/owner') and c.exists('/owner2')
+            wait_for(lambda: c.sync('/') is not None and c.exists('/owner') is None and c.exists('/owner2') is None,
+                     60, 'the dead session to expire')
+        finally:
+            c.stop()
+        for m in ensemble.members:
+            view = client(m.address)
+            try:
+                view.sync('/')
+                assert view.exists('/owner') is None and view.exists('/owner2') is None
+            finally:
+                view.stop()
+        ensemble.close()
+        for m in ensemble.members:
+            closes = [line for line in dump(m) if 'session 0x%x ' % session in line and 'closeSession' in line]
+            assert len(closes) == 1, (m.sid, closes)
+    finally:
+        ensemble.close()
+
+
+def test_observer_serves_reads_and_forwards_writes(root):
+    ensemble = PaddockEnsemble(root, voters=3, observers=1)
+    try:
+        ensemble.start_all()
+        observer = ensemble.members[3]
+        assert observer.mode() == 'observer'
+        c = client(observer.address)
+        try:
+            for i in range(10):
+                c.create('/via-observer-%d' % i, b'o')
+            c.sync('/')
+            assert len([n for n in c.get_children('/') if n.startswith('via-observer')]) == 10
+        finally:
+            c.stop()
+        # Observers do not vote: with two of three voters gone nothing commits, and the
+        # observer stops serving like everyone else.
+        leader = ensemble.leader()
+        voters = [m for m in ensemble.members[:3] if m is not leader]
+        ensemble.kill(leader)
+        ensemble.kill(voters[0])
+        wait_for(lambda: observer.mode() is None, 60, 'the observer to stop serving without a quorum')
+    finally:
+        ensemble.close()
+
+
+def test_tools_ensemble_up_status_down(root):
+    directory = os.path.join(root, 'ens')
+    base = 20000 + (os.getpid() % 90) * 100  # below Linux's ephemeral port range (32768-60999)
+    tool = os.path.join(ROOT, 'tools', 'ensemble')
+    up = subprocess.run([tool, 'up', '3', '--observers', '1', '--dir', directory, '--binary', BINARY,
+                         '--base-port', str(base), '--tick-time', '500'], capture_output=True, text=True, timeout=120)
+    try:
+        assert up.returncode == 0, up.stdout + up.stderr
+        roles = [line.split()[4] for line in up.stdout.splitlines() if line.startswith('member ')]
+        assert sorted(roles) == ['follower', 'follower', 'leader', 'observer'], up.stdout
+        assert 'connect string: 127.0.0.1:%d' % (base + 1) in up.stdout
+        status = subprocess.run([tool, 'status', '--dir', directory], capture_output=True, text=True, timeout=60)
+        assert status.returncode == 0 and status.stdout.count('running') == 4, status.stdout
+    finally:
+        down = subprocess.run([tool, 'down', '--dir', directory], capture_output=True, text=True, timeout=120)
+    assert down.returncode == 0 and down.stdout.count('stopped') == 4, down.stdout + down.stderr
+    with open(os.path.join(directory, 'ensemble.json')) as f:
+        pids = [m['pid'] for m in json.load(f)['members']]
+    for pid in pids:
+        assert not os.path.exists('/proc/%d/status' % pid) or 'zombie' in open('/proc/%d/status' % pid).read()
