@@ -155,7 +155,7 @@ enum FourLetterWords {
             let stats = entry.statistics
             let session = node.core.sessionId(of: id) ?? 0
             let averageLatency = stats.latencyCount == 0 ? 0 : stats.latencyTotalMs / stats.latencyCount
-            let timeout = node.core.sessions.sessions[session]?.timeoutMs ?? 0
+            let timeout = node.core.sessions.sessions[session]?.timeoutMs ?? node.core.tree.sessions[session] ?? 0
             text += " /\(entry.address):\(entry.port)[1](queued=\(node.core.queuedRequestCount(of: id)),recved=\(stats.received),sent=\(stats.sent),sid=\(hex(session)),lop=\(stats.lastOperation),est=\(stats.establishedMs),to=\(timeout),lcxid=\(hex(Int64(stats.lastCxid))),lzxid=\(hex(stats.lastZxid)),lresp=\(stats.lastResponseTimeMs),llat=0,minlat=\(stats.latencyCount == 0 ? 0 : stats.latencyMinMs),avglat=\(averageLatency),maxlat=\(stats.latencyMaxMs))\n"
         }
         return text + "\n"
@@ -185,14 +185,22 @@ enum FourLetterWords {
     }
 
     /// SessionTracker dump as ZooKeeper prints it: sessions grouped by expiry time.
+    /// A learner lists the global sessions of its own clients, as LearnerSessionTracker does.
     static func dump(_ node: ServerNode) -> String {
-        let sessions = node.core.sessions.sessions.values.sorted { $0.id < $1.id }
-        let byExpiry = Dictionary(grouping: sessions, by: { $0.expirationMs })
-        var text = "SessionTracker dump:\nSession Sets (\(byExpiry.count))/(\(sessions.count)):\n"
-        for expiry in byExpiry.keys.sorted() {
-            let group = byExpiry[expiry] ?? []
-            text += "\(group.count) expire at \(expiry):\n"
-            for session in group { text += "\t\(hex(session.id))\n" }
+        var text = "SessionTracker dump:\n"
+        if node.core.replication == .learner {
+            let local = Set(node.connections.keys.compactMap { node.core.sessionId(of: $0) }.filter { $0 != 0 })
+            text += "Global Sessions(\(local.count)):\n"
+            for id in local.sorted() { text += "\(hex(id))\t\(node.core.tree.sessions[id] ?? 0)ms\n" }
+        } else {
+            let sessions = node.core.sessions.sessions.values.sorted { $0.id < $1.id }
+            let byExpiry = Dictionary(grouping: sessions, by: { $0.expirationMs })
+            text += "Session Sets (\(byExpiry.count))/(\(sessions.count)):\n"
+            for expiry in byExpiry.keys.sorted() {
+                let group = byExpiry[expiry] ?? []
+                text += "\(group.count) expire at \(expiry):\n"
+                for session in group { text += "\t\(hex(session.id))\n" }
+            }
         }
         let ephemerals = node.core.tree.ephemerals
         text += "ephemeral nodes dump:\nSessions with Ephemerals (\(ephemerals.count)):\n"

@@ -70,6 +70,17 @@ def server():
     srv.stop()
 
 
+_test_number = itertools.count()
+
+
+@pytest.fixture(autouse=True)
+def spread_over_members(request):
+    """With ZK_TARGET=paddock-ensemble, each test talks to the next member in turn."""
+    if target() == "paddock-ensemble" and "server" in request.fixturenames:
+        request.getfixturevalue("server").pin(next(_test_number))
+    yield
+
+
 def kazoo_client(server, timeout=10.0, **kwargs) -> KazooClient:
     client = KazooClient(hosts=server.hostport, timeout=timeout, **kwargs)
     client.start(timeout=15)

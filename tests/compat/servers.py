@@ -6,6 +6,11 @@ Two kinds, chosen by the environment variable ``ZK_TARGET``:
   (``PADDOCK_BIN`` defaults to ``.build/debug/paddock`` in the repository).
 * ``apache``: Apache ZooKeeper 3.8 standalone from the Debian ``zookeeper``
   package, ``java -cp ... org.apache.zookeeper.server.ZooKeeperServerMain zoo.cfg``.
+* ``paddock-ensemble``: three ``paddock server`` members of one ensemble (the same
+  settings plus ``server.N`` lines and ``myid``). The suite's clients are spread over the
+  members: each test is pinned to the next member in turn (``Server.pin``), so the tests of a
+  run exercise the leader and both followers, and a test's clients share one member (a client
+  of another member may read a moment behind, which ZooKeeper allows and tests do not expect).
 
 Both kinds read the very same zoo.cfg.  Every server gets 127.0.0.1, a free
 port, and a fresh temporary directory (data dir, zoo.cfg, server log), and is
@@ -51,9 +56,14 @@ CONTAINER_CHECK_INTERVAL_MS = 1000
 
 def target() -> str:
     kind = os.environ.get("ZK_TARGET", "paddock").strip().lower()
-    if kind not in ("paddock", "apache"):
-        raise ValueError(f"ZK_TARGET must be 'paddock' or 'apache', got {kind!r}")
+    if kind not in ("paddock", "apache", "paddock-ensemble"):
+        raise ValueError(f"ZK_TARGET must be 'paddock', 'paddock-ensemble' or 'apache', got {kind!r}")
     return kind
+
+
+ENSEMBLE_MEMBERS = 3
+# What srvr and mntr say the server is: "standalone", or a member's role in an ensemble.
+SERVING_MODES = ("leader", "follower") if target() == "paddock-ensemble" else ("standalone",)
 
 
 def digest(user: str, password: str) -> str:
@@ -129,6 +139,8 @@ class Server:
         self.log_path = ""
         self.proc: Optional[subprocess.Popen] = None
         self._log_file = None
+        self.members: List[dict] = []
+        self.pinned = 0
 
     # -- properties ---------------------------------------------------------
     @property
@@ -191,6 +203,8 @@ class Server:
 
     # -- lifecycle -------------------------------------------------------------
     def start(self) -> "Server":
+        if self.kind == "paddock-ensemble":
+            return self.start_ensemble()
         if self.kind == "paddock":
             binary = os.environ.get("PADDOCK_BIN", DEFAULT_PADDOCK_BIN)
             if not os.access(binary, os.X_OK):
@@ -248,7 +262,78 @@ class Server:
             f"log tail ({self.log_path}):\n{self.log_tail()}"
         )
 
+    # -- an ensemble (ZK_TARGET=paddock-ensemble) ------------------------------------
+    def start_ensemble(self) -> "Server":
+        binary = os.environ.get("PADDOCK_BIN", DEFAULT_PADDOCK_BIN)
+        self.workdir = tempfile.mkdtemp(prefix=f"paddock-compat-{self.name}-")
+        ids = range(1, ENSEMBLE_MEMBERS + 1)
+        ports = {sid: (free_port(), free_port(), free_port()) for sid in ids}
+        servers = [f"server.{sid}={self.host}:{ports[sid][1]}:{ports[sid][2]}" for sid in ids]
+        for sid in ids:
+            home = os.path.join(self.workdir, f"member{sid}")
+            data = os.path.join(home, "data")
+            os.makedirs(data)
+            with open(os.path.join(data, "myid"), "w") as handle:
+                handle.write(f"{sid}\n")
+            self.port, self.data_dir = ports[sid][0], data
+            cfg_path = os.path.join(home, "zoo.cfg")
+            with open(cfg_path, "w") as handle:
+                handle.write("\n".join(self.cfg_lines() + servers) + "\n")
+            log_path = os.path.join(home, "server.log")
+            log_file = open(log_path, "wb")
+            proc = subprocess.Popen([binary, "server", "--config", cfg_path], cwd=home, stdin=subprocess.DEVNULL,
+                                    stdout=log_file, stderr=subprocess.STDOUT)
+            self.members.append({"port": ports[sid][0], "data_dir": data, "cfg_path": cfg_path, "log_path": log_path,
+                                 "proc": proc, "log_file": log_file})
+        _LIVE.append(self)
+        try:
+            self.pin(0)
+            deadline = time.monotonic() + READY_TIMEOUT_S
+            while True:
+                modes = []
+                for index in range(len(self.members)):
+                    self.pin(index)
+                    if self.proc.poll() is not None:
+                        raise RuntimeError(f"member {index + 1} exited with code {self.proc.poll()}\n{self.log_tail()}")
+                    try:
+                        answer = self.four_letter("srvr", timeout=2.0)
+                    except OSError:
+                        answer = ""
+                    modes.append(next((l[6:] for l in answer.splitlines() if l.startswith("Mode: ")), None))
+                if modes.count("leader") == 1 and all(mode in SERVING_MODES for mode in modes):
+                    break
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"the ensemble did not settle within {READY_TIMEOUT_S}s: modes {modes}")
+                time.sleep(0.1)  # poll interval of a bounded readiness loop
+            self.pin(0)
+        except BaseException:
+            self.stop()
+            raise
+        return self
+
+    def pin(self, index: int) -> None:
+        """Points port, data_dir, log and process at member `index` (ensembles only)."""
+        member = self.members[index % len(self.members)]
+        self.pinned = index % len(self.members)
+        self.port, self.data_dir, self.cfg_path = member["port"], member["data_dir"], member["cfg_path"]
+        self.log_path, self.proc = member["log_path"], member["proc"]
+
     def stop(self) -> None:
+        if self.members:
+            for member in self.members:
+                self.pin(self.members.index(member))
+                self._log_file = member["log_file"]
+                self.stop_process()
+            self.members = []
+        else:
+            self.stop_process()
+        if self in _LIVE:
+            _LIVE.remove(self)
+        if self.workdir and os.environ.get("ZK_KEEP_WORKDIR") != "1":
+            shutil.rmtree(self.workdir, ignore_errors=True)
+            self.workdir = None
+
+    def stop_process(self) -> None:
         proc = self.proc
         if proc is not None and proc.poll() is None:
             try:
@@ -262,11 +347,6 @@ class Server:
         if self._log_file is not None:
             self._log_file.close()
             self._log_file = None
-        if self in _LIVE:
-            _LIVE.remove(self)
-        if self.workdir and os.environ.get("ZK_KEEP_WORKDIR") != "1":
-            shutil.rmtree(self.workdir, ignore_errors=True)
-            self.workdir = None
 
     def __enter__(self) -> "Server":
         return self.start()

@@ -243,6 +243,21 @@ def _check_key(key, ops: list[Op], init_state, max_states: int):
     exp = [None] * n
     rver = [None] * n
     cls = [-1] * n  # symmetry class of unknown ops whose value nobody read
+    pin = [math.inf] * n  # version the register must hold just before a completed op
+    # An unknown op that is the only possible writer of a value some read returned with a
+    # version can only usefully take effect producing exactly that version.
+    target = [None] * n
+    writers: dict = {}
+    seen_versions: dict = {}
+    for op in ops:
+        try:
+            if op.kind == 'read':
+                if op.result_version is not None:
+                    seen_versions.setdefault(op.result_value, set()).add(op.result_version)
+            else:
+                writers[op.value] = writers.get(op.value, 0) + 1
+        except TypeError:  # unhashable value
+            pass
     class_ids: dict = {}
     class_members: list[list[int]] = []
     for i, op in enumerate(ops):
@@ -250,17 +265,29 @@ def _check_key(key, ops: list[Op], init_state, max_states: int):
         exp[i] = op.expected_version
         if op.kind == 'read':
             code[i], val[i] = _READ, op.result_value
+            if op.result_version is not None:
+                pin[i] = op.result_version
         elif op.kind == 'write':
             val[i] = canon(op.value)
             code[i] = _WRITE_UNKNOWN if op.complete is None else _WRITE
+            if op.complete is not None and op.result_version is not None:
+                pin[i] = op.result_version - 1
         else:
             val[i] = canon(op.value)
             if op.complete is None:
                 code[i] = _CAS_UNKNOWN
             else:
                 code[i] = _CAS if op.ok else _CAS_FAILED
+                if op.ok:
+                    pin[i] = op.expected_version
         # Unknown ops with the same effect (value never read, same kind and expected version)
         # are interchangeable; only the earliest-invoked unapplied one of each class is tried.
+        if code[i] in (_WRITE_UNKNOWN, _CAS_UNKNOWN) and val[i] is not _UNREAD:
+            try:
+                if writers.get(op.value) == 1 and op.value != init_state[0]:
+                    target[i] = seen_versions.get(op.value)
+            except TypeError:
+                pass
         if code[i] in (_WRITE_UNKNOWN, _CAS_UNKNOWN) and val[i] is _UNREAD:
             ck = ('w',) if code[i] == _WRITE_UNKNOWN else ('c', exp[i])
             c = class_ids.get(ck)
@@ -273,7 +300,16 @@ def _check_key(key, ops: list[Op], init_state, max_states: int):
     for members in class_members:
         members.append(-1)  # sentinel so class_members[c][class_pos[c]] never overflows
 
-    bits = [1 << i for i in range(n)]
+    # Memo-key bit of each op. An unknown cas, or an unknown op that can only produce one
+    # given version, gets none: once the version has passed that point the op can never take
+    # effect again, and before it the op cannot have taken effect, so given the state's version
+    # whether it was applied tells nothing about the future and would only multiply the states.
+    # Unknown writes of never-read values (class wc) get none either: which of them were
+    # applied is canonical (earliest first), and fewer applied dominates more applied (more
+    # remain available), so the memo keeps, per key, the fewest applied already explored.
+    wc = class_ids.get(('w',), -1)
+    bits = [0 if code[i] == _CAS_UNKNOWN or (target[i] is not None and len(target[i]) == 1)
+            or (wc >= 0 and cls[i] == wc) else 1 << i for i in range(n)]
 
     # Main doubly-linked list of call/return events of completed ops (node 0 is the head).
     events = []
@@ -307,11 +343,38 @@ def _check_key(key, ops: list[Op], init_state, max_states: int):
     unxt[u] = -1
     uprv = list(range(-1, u))
 
+    # Min-segment-tree over the version pins of the completed ops not yet linearized:
+    # versions never decrease, so once the register's version exceeds the smallest pin the
+    # configuration is dead, and while it equals it no unknown op (each bumps the version) helps.
+    pinned = [i for i in range(n) if pin[i] != math.inf]
+    size = 1
+    while size < len(pinned):
+        size *= 2
+    tree = [math.inf] * (2 * size)
+    leaf = [0] * n
+    for j, i in enumerate(pinned):
+        leaf[i] = size + j
+        tree[size + j] = pin[i]
+    for j in range(size - 1, 0, -1):
+        tree[j] = min(tree[2 * j], tree[2 * j + 1])
+
+    def set_pin(i, value):
+        j = leaf[i]
+        tree[j] = value
+        j >>= 1
+        while j:
+            a, b = tree[2 * j], tree[2 * j + 1]
+            tree[j] = a if a < b else b
+            j >>= 1
+
     state = (canon(init_state[0]), init_state[1])
     mask = 0
-    cache = set()
+    cache: dict = {}  # (mask, state) -> fewest blind unknown writes applied when explored
+    explored = 0
     stack = []  # frames: (node, in_unknown_list, state_before, limit)
     best: list[int] = []
+    best_done = -1
+    done = 0  # completed ops currently linearized
     MAIN, UNK = 0, 1
     phase = MAIN
     node = nxt[0]
@@ -319,7 +382,7 @@ def _check_key(key, ops: list[Op], init_state, max_states: int):
 
     while True:
         if nxt[0] == -1:
-            return True, 'key %r: linearizable (%d ops, %d states explored)' % (key, n, len(cache)), len(cache)
+            return True, 'key %r: linearizable (%d ops, %d states explored)' % (key, n, explored), explored
 
         if phase == MAIN:
             if not node_call[node]:
@@ -327,13 +390,18 @@ def _check_key(key, ops: list[Op], init_state, max_states: int):
                 limit = node_time[node]
                 phase = UNK
                 node = unxt[0]
+                if tree[1] <= state[1]:
+                    node = -1  # no unknown op can help (see the pin tree above)
                 continue
             i = node_op[node]
         else:
             if node == -1 or u_time[node] > limit:
                 # Every candidate at this depth was tried: backtrack.
-                if len(stack) > len(best):
+                if done > best_done:
+                    best_done = done
                     best = [frame[0] if not frame[1] else -frame[0] for frame in stack]
+                    while best and best[-1] < 0:  # trailing unknown ops explain nothing
+                        best.pop()
                 if not stack:
                     break
                 node, was_unknown, state, limit = stack.pop()
@@ -356,6 +424,9 @@ def _check_key(key, ops: list[Op], init_state, max_states: int):
                     nxt[prv[node]] = node
                     prv[nxt[node]] = node
                     mask ^= bits[i]
+                    done -= 1
+                    if leaf[i]:
+                        set_pin(i, pin[i])
                     phase = MAIN
                     node = nxt[node]
                 continue
@@ -373,23 +444,34 @@ def _check_key(key, ops: list[Op], init_state, max_states: int):
             new_state = state
         elif k == _WRITE or k == _WRITE_UNKNOWN:
             new_state = (val[i], version + 1)
-            legal = k == _WRITE_UNKNOWN or rver[i] is None or rver[i] == version + 1
+            if k == _WRITE:
+                legal = rver[i] is None or rver[i] == version + 1
+            else:
+                legal = target[i] is None or version + 1 in target[i]
         elif k == _CAS_FAILED:
             legal = version != exp[i]
             new_state = state
         else:  # _CAS, _CAS_UNKNOWN
-            legal = version == exp[i] and (k == _CAS_UNKNOWN or rver[i] is None or rver[i] == version + 1)
+            if k == _CAS:
+                legal = version == exp[i] and (rver[i] is None or rver[i] == version + 1)
+            else:
+                legal = version == exp[i] and (target[i] is None or version + 1 in target[i])
             new_state = (val[i], version + 1)
 
         if legal:
             new_mask = mask | bits[i]
             ck = (new_mask, new_state)
-            if ck not in cache:
-                cache.add(ck)
-                if len(cache) > max_states:
+            blind = 0
+            if wc >= 0:
+                blind = class_pos[wc] + 1 if phase == UNK and c == wc else class_pos[wc]
+            seen = cache.get(ck)
+            if seen is None or blind < seen:
+                cache[ck] = blind
+                explored += 1
+                if explored > max_states:
                     return None, ('key %r: inconclusive, the search exceeded max_states=%d '
                                   '(%d ops; deepest linearizable prefix so far: %d ops)'
-                                  % (key, max_states, n, max(len(best), len(stack)))), len(cache)
+                                  % (key, max_states, n, max(len(best), len(stack)))), explored
                 stack.append((node, phase == UNK, state, limit))
                 state = new_state
                 mask = new_mask
@@ -400,20 +482,25 @@ def _check_key(key, ops: list[Op], init_state, max_states: int):
                     if c >= 0:
                         class_pos[c] += 1
                 else:
+                    done += 1
+                    if leaf[i]:
+                        set_pin(i, math.inf)
                     nxt[prv[node]] = nxt[node]
                     prv[nxt[node]] = prv[node]  # a call is always followed by its return
                     r = match[node]
                     nxt[prv[r]] = nxt[r]
                     if nxt[r] != -1:
                         prv[nxt[r]] = prv[r]
-                phase = MAIN
-                node = nxt[0]
+                if tree[1] < new_state[1]:
+                    phase, node = UNK, -1  # a pending op needs an older version: dead end
+                else:
+                    phase, node = MAIN, nxt[0]
                 continue
         node = unxt[node] if phase == UNK else nxt[node]
 
     # Not linearizable: explain using the deepest prefix reached.
     prefix = [node_op[f] if f > 0 else u_op[-f] for f in best]
-    return False, _explain(key, ops, init_state, prefix), len(cache)
+    return False, _explain(key, ops, init_state, prefix), explored
 
 
 def _explain(key, ops: list[Op], init_state, prefix: list[int], show: int = 20) -> str:
@@ -440,16 +527,19 @@ def _explain(key, ops: list[Op], init_state, prefix: list[int], show: int = 20) 
     blocking = [i for i in pending if ops[i].complete == deadline]
     lines.append('These ops could not be placed next (the next one must be linearized before %.6f, '
                  'when %s returned):' % (deadline, ops[blocking[0]].describe()))
-    candidates = [i for i, op in enumerate(ops) if i not in placed and op.invoke <= deadline]
+    candidates = [i for i in pending if ops[i].invoke <= deadline]
     for i in candidates[:show]:
         legal, _, reason = _raw_step(state, ops[i])
-        if ops[i].complete is None:
-            reason = reason or 'outcome unknown; taking effect here leads to a dead end'
-        elif legal:
+        if legal:
             reason = 'legal here, but every continuation after it leads to a dead end'
         lines.append('  - %s: %s' % (ops[i].describe(), reason))
     if len(candidates) > show:
         lines.append('  ... and %d more' % (len(candidates) - show))
+    optional = sum(1 for i, op in enumerate(ops)
+                   if op.complete is None and i not in placed and op.invoke <= deadline)
+    if optional:
+        lines.append('(%d unplaced unknown-outcome ops invoked by then were also tried at every '
+                     'point and could not help.)' % optional)
     return '\n'.join(lines)
 
 

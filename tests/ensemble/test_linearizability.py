@@ -1,5 +1,6 @@
 """Unit tests for linearizability.py: no servers, no network, a few seconds at most."""
 
+import itertools
 import os
 import random
 import sys
@@ -370,3 +371,75 @@ def test_performance_2000_ops_concurrency_5():
     r = check(history, initial=INIT)
     assert r.ok is False
     assert time.monotonic() - start < 3.0
+
+
+# ---------------------------------------------------------------- brute-force cross-check
+
+def _brute_force(history, init):
+    """Independent oracle: try every order of every subset of unknown ops plus all known ones."""
+    def step(state, op):
+        value, version = state
+        if op.kind == 'read':
+            if op.complete is None or not op.ok:
+                return state
+            if op.result_value != value or op.result_version not in (None, version):
+                return None
+            return state
+        if op.complete is not None and not op.ok:
+            if op.kind == 'cas' and version == op.expected_version:
+                return None
+            return state
+        if op.kind == 'cas' and version != op.expected_version:
+            return None
+        if op.complete is not None and op.result_version not in (None, version + 1):
+            return None
+        return (op.value, version + 1)
+
+    known = [op for op in history if op.complete is not None]
+    unknown = [op for op in history if op.complete is None]
+    for r in range(len(unknown) + 1):
+        for subset in itertools.combinations(unknown, r):
+            for order in itertools.permutations(known + list(subset)):
+                # real-time order: nothing placed later may have completed before an earlier invoke
+                if any(b.complete is not None and b.complete < a.invoke
+                       for x, a in enumerate(order) for b in order[x + 1:]):
+                    continue
+                state = init
+                for op in order:
+                    state = step(state, op)
+                    if state is None:
+                        break
+                else:
+                    return True
+    return False
+
+
+def _small_random_history(rng, n):
+    h = []
+    for i in range(n):
+        kind = rng.choice(('read', 'write', 'cas'))
+        invoke = rng.uniform(0, 10)
+        complete = None if rng.random() < 0.35 else invoke + rng.uniform(0, 4)
+        value = None if kind == 'read' else rng.choice((b'a', b'b', b'', b'u%d' % i))
+        expected = rng.randrange(0, 3) if kind == 'cas' else None
+        ok = None if complete is None else rng.random() < 0.75
+        rv = rver = None
+        if ok and kind == 'read':
+            rv, rver = rng.choice((b'a', b'b', b'')), rng.choice((0, 1, 2, None))
+        elif ok:
+            rver = rng.choice((1, 2, 3, None)) if kind == 'write' else rng.choice((expected + 1, None))
+        h.append(Op(i, kind, K, value, expected, invoke, complete, ok, rv, rver))
+    return h
+
+
+def test_agrees_with_brute_force_on_small_histories():
+    rng = random.Random(7)
+    verdicts = {True: 0, False: 0}
+    for _ in range(1500):
+        h = _small_random_history(rng, rng.randint(1, 6))
+        expected = _brute_force(h, INIT)
+        r = check(h, initial=INIT)
+        assert r.ok is expected, '\n'.join(map(repr, h))
+        verdicts[expected] += 1
+    # Both verdicts must be well represented for the comparison to mean anything.
+    assert verdicts[True] > 300 and verdicts[False] > 300, verdicts
