@@ -46,7 +46,11 @@ enum FourLetterWords {
             return "\(watchers.count) connections watching \(paths.count) paths\nTotal watches:\(tree.dataWatches.watchCount + tree.childWatches.watchCount)\n"
         case "wchc": return watchesByConnection(node)
         case "wchp": return watchesByPath(node)
-        case "hash": return "Digest in use: none (txn digests arrive with the storage engine)\n"
+        case "hash":
+            // ZooKeeper's DigestCommand: "<hex zxid>: <digest>" lines (its tree digest, signed
+            // decimal); Paddock prints the current state's.
+            let tree = node.core.tree
+            return String(UInt64(bitPattern: tree.lastProcessedZxid), radix: 16) + ": \(Int64(bitPattern: tree.zooKeeperDigest))\n"
         case "gtmk": return "0\n"
         case "stmk": return ""
         default: return "Unknown command \(word)\n"

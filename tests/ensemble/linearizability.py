@@ -33,6 +33,32 @@ forced: the search may place it anywhere after its invocation or leave it out al
 no observed result, so an unknown cas takes effect only if the version matches at the instant
 chosen, and an unknown read constrains nothing.
 
+The search (per key, iterative, no recursion): ops sorted by invocation; completed ops form a
+doubly-linked list of call/return events (Porcupine's "lift"/"unlift"), unknown ops a second
+list. At each step the candidates are the ops invoked before the earliest pending return:
+completed ones first, then unknown ones. A candidate consistent with the model is linearized
+and the (bitmask, state) pair cached; on a dead end the search backtracks. Sound reductions
+that keep typical chaos histories (thousands of ops per key, ~10 concurrent clients, some
+timeouts) to a few thousand configurations, all checked against a brute-force oracle in the
+tests:
+
+* versions never decrease, so a configuration whose version is past the version some pending
+  completed op needs (a read's version, a cas's expected version, a write's reported version
+  minus one) is dead, and while the version equals it no unknown op may be inserted;
+* values no read ever returned are indistinguishable and are merged into one sentinel value;
+* unknown writes of such never-read values are interchangeable: only the earliest unapplied
+  one is tried, and the memo keeps for each configuration the fewest of them applied (fewer
+  applied leaves more available, so it dominates);
+* an unknown op that alone wrote a value that reads saw with some version may only take effect
+  producing that version; such ops and unknown cas ops carry no memo bit (given the version,
+  whether they were applied no longer matters).
+
+``max_states`` bounds the configurations explored per key; past it the result is inconclusive
+(``ok=None``) rather than running for ever. Memory is roughly one bitmask of n bits per
+configuration.
+
+Values (written, read and initial) must be hashable: bytes, str, int, tuples, None.
+
 An absent znode can be modelled by any convention the caller applies consistently, e.g. initial
 state ``(None, -1)`` and reads of an absent node recorded as ``result_value=None,
 result_version=-1``; the checker only compares values and versions.
@@ -158,6 +184,11 @@ def _validate(op: Op) -> None:
         raise ValueError('cas without expected_version: %r' % (op,))
     if op.invoke is None or (isinstance(op.invoke, float) and math.isnan(op.invoke)):
         raise ValueError('op without invoke time: %r' % (op,))
+    for v in (op.value, op.result_value):
+        try:
+            hash(v)
+        except TypeError:
+            raise ValueError('values must be hashable (bytes, str, int, tuple, None): %r' % (op,)) from None
     if op.complete is not None:
         if op.complete < op.invoke:
             raise ValueError('op completes before it is invoked: %r' % (op,))
@@ -207,6 +238,17 @@ def _raw_step(state, op: Op):
     return True, new, ''
 
 
+def _pin(op: Op) -> float:
+    """The version a completed op requires just before it takes effect (inf if none)."""
+    if op.complete is None or not op.ok:
+        return math.inf
+    if op.kind == 'read':
+        return math.inf if op.result_version is None else op.result_version
+    if op.kind == 'cas':
+        return op.expected_version
+    return math.inf if op.result_version is None else op.result_version - 1
+
+
 def _initial_for(initial, key):
     if isinstance(initial, Mapping):
         if key not in initial:
@@ -215,6 +257,10 @@ def _initial_for(initial, key):
     else:
         state = initial
     value, version = state
+    try:
+        hash(value)
+    except TypeError:
+        raise ValueError('initial value for key %r must be hashable: %r' % (key, value)) from None
     return value, version
 
 
@@ -232,10 +278,7 @@ def _check_key(key, ops: list[Op], init_state, max_states: int):
             observed.add(op.result_value)
 
     def canon(v):
-        try:
-            return v if v in observed else _UNREAD
-        except TypeError:  # unhashable value: keep it as is (it simply compares unequal)
-            return v
+        return v if v in observed else _UNREAD
 
     # Per-op tables, indexed by position in invoke order.
     code = [0] * n
@@ -250,44 +293,33 @@ def _check_key(key, ops: list[Op], init_state, max_states: int):
     writers: dict = {}
     seen_versions: dict = {}
     for op in ops:
-        try:
-            if op.kind == 'read':
-                if op.result_version is not None:
-                    seen_versions.setdefault(op.result_value, set()).add(op.result_version)
-            else:
-                writers[op.value] = writers.get(op.value, 0) + 1
-        except TypeError:  # unhashable value
-            pass
+        if op.kind == 'read':
+            if op.result_version is not None:
+                seen_versions.setdefault(op.result_value, set()).add(op.result_version)
+        else:
+            writers[op.value] = writers.get(op.value, 0) + 1
     class_ids: dict = {}
     class_members: list[list[int]] = []
     for i, op in enumerate(ops):
         rver[i] = op.result_version
         exp[i] = op.expected_version
+        pin[i] = _pin(op)
         if op.kind == 'read':
             code[i], val[i] = _READ, op.result_value
-            if op.result_version is not None:
-                pin[i] = op.result_version
         elif op.kind == 'write':
             val[i] = canon(op.value)
             code[i] = _WRITE_UNKNOWN if op.complete is None else _WRITE
-            if op.complete is not None and op.result_version is not None:
-                pin[i] = op.result_version - 1
         else:
             val[i] = canon(op.value)
             if op.complete is None:
                 code[i] = _CAS_UNKNOWN
             else:
                 code[i] = _CAS if op.ok else _CAS_FAILED
-                if op.ok:
-                    pin[i] = op.expected_version
         # Unknown ops with the same effect (value never read, same kind and expected version)
         # are interchangeable; only the earliest-invoked unapplied one of each class is tried.
         if code[i] in (_WRITE_UNKNOWN, _CAS_UNKNOWN) and val[i] is not _UNREAD:
-            try:
-                if writers.get(op.value) == 1 and op.value != init_state[0]:
-                    target[i] = seen_versions.get(op.value)
-            except TypeError:
-                pass
+            if writers[op.value] == 1 and op.value != init_state[0]:
+                target[i] = seen_versions.get(op.value)
         if code[i] in (_WRITE_UNKNOWN, _CAS_UNKNOWN) and val[i] is _UNREAD:
             ck = ('w',) if code[i] == _WRITE_UNKNOWN else ('c', exp[i])
             c = class_ids.get(ck)
@@ -522,6 +554,23 @@ def _explain(key, ops: list[Op], init_state, prefix: list[int], show: int = 20) 
     lines.append('Register state after the prefix: (%r, %r)' % (state[0], state[1]))
     pending = [i for i in completed if i not in placed]
     if not pending:
+        return '\n'.join(lines)
+    stranded = [i for i in pending if _pin(ops[i]) < state[1]]
+    if stranded:
+        lines.append('These ops can no longer be placed: each needs an older version than the '
+                     'register holds, and versions never decrease:')
+        for i in stranded[:show]:
+            op = ops[i]
+            if op.kind == 'read':
+                need = 'read returned (%r, %r)' % (op.result_value, op.result_version)
+            elif op.kind == 'cas':
+                need = 'cas expected version %r' % (op.expected_version,)
+            else:
+                need = 'write reported version %r' % (op.result_version,)
+            lines.append('  - %s: %s but the register is already at version %r'
+                         % (op.describe(), need, state[1]))
+        if len(stranded) > show:
+            lines.append('  ... and %d more' % (len(stranded) - show))
         return '\n'.join(lines)
     deadline = min(ops[i].complete for i in pending)
     blocking = [i for i in pending if ops[i].complete == deadline]

@@ -98,7 +98,8 @@ def test_cas_succeeding_twice_against_same_expected_version():
     for h in (sequential, concurrent):
         r = check(h, initial=INIT)
         assert r.ok is False, h
-        assert 'cas expected version 0 but the register is at version 1' in r.explanation
+        assert 'cas expected version 0 but the register is already at version 1' in r.explanation
+        assert "client 2 cas('/reg', b'y', expected_version=0)" in r.explanation
     # One succeeds and the other fails with badversion: fine.
     ok_h = [cas(1, b'x', 0, 0.0, 5.0), cas(2, b'y', 0, 1.0, 6.0, ok=False)]
     assert check(ok_h, initial=INIT).ok is True
@@ -425,7 +426,8 @@ def _small_random_history(rng, n):
         ok = None if complete is None else rng.random() < 0.75
         rv = rver = None
         if ok and kind == 'read':
-            rv, rver = rng.choice((b'a', b'b', b'')), rng.choice((0, 1, 2, None))
+            rv = rng.choice((b'a', b'b', b'', b'u%d' % rng.randrange(n)))
+            rver = rng.choice((0, 1, 2, None))
         elif ok:
             rver = rng.choice((1, 2, 3, None)) if kind == 'write' else rng.choice((expected + 1, None))
         h.append(Op(i, kind, K, value, expected, invoke, complete, ok, rv, rver))
