@@ -99,6 +99,8 @@ public final class ZabPeer: @unchecked Sendable {
     public var lastLoggedZxid: Zxid { node.lastLoggedZxid }
     public var appliedZxid: Zxid { node.appliedZxid }
     public var currentEpoch: Int64 { node.currentEpoch }
+    public var leaderStatus: ZabLeaderStatus? { node.leaderStatus }
+    public var electionRound: Int64 { node.electionRound }
     public var acceptedEpoch: Int64 { node.acceptedEpoch }
 
     func logPeerError(_ what: String, _ error: any Error) {

@@ -149,6 +149,7 @@ enum FourLetterWords {
             + statistics.snapshotTimeMs.rows("snapshottime")
             + Summary(count: 1, sum: Double(node.recovery.elapsedMs), minimum: Double(node.recovery.elapsedMs),
                       maximum: Double(node.recovery.elapsedMs)).rows("dbinittime")
+            + node.ensembleMonitorRows
         return rows
     }
 

@@ -178,6 +178,7 @@ extension ServerNode: ZabStore, ZabServerLayer {
 
     func zabRoleChanged(_ role: ZabRole) {
         zabRole = role
+        noteRoleTimings(role)
         let mode: ReplicationMode
         var firstLeaderZxid: Int64?
         switch role {
@@ -223,6 +224,54 @@ extension ServerNode: ZabStore, ZabServerLayer {
             break
         }
         runOutputs()
+    }
+
+    func noteRoleTimings(_ role: ZabRole) {
+        let now = monotonicMicroseconds()
+        switch role {
+        case .looking:
+            lookingSinceMicroseconds = now
+            syncingSinceMicroseconds = nil
+        case .leading(_, false), .following(_, false), .observing(_, false):
+            if let since = lookingSinceMicroseconds { statistics.electionTimeMs.record(Double(now - since) / 1000) }
+            lookingSinceMicroseconds = nil
+            syncingSinceMicroseconds = now
+        case .leading(_, true), .following(_, true), .observing(_, true):
+            guard let since = syncingSinceMicroseconds else { return }
+            let elapsed = Double(now - since) / 1000
+            switch role {
+            case .leading: statistics.leaderSyncTimeMs.record(elapsed)
+            case .following: statistics.followerSyncTimeMs.record(elapsed)
+            default: statistics.observerSyncTimeMs.record(elapsed)
+            }
+            syncingSinceMicroseconds = nil
+        }
+    }
+
+    /// mntr's ensemble rows (ZooKeeper 3.8's names).
+    var ensembleMonitorRows: [(String, String)] {
+        guard let peer else { return [] }
+        var rows: [(String, String)] = []
+        let state: String
+        switch zabRole {
+        case .looking: state = "looking"
+        case .leading(_, let established): state = "leading - " + (established ? "broadcast" : "synchronization")
+        case .following(_, let established): state = "following - " + (established ? "broadcast" : "synchronization")
+        case .observing(_, let established): state = "observing - " + (established ? "broadcast" : "synchronization")
+        }
+        rows.append(("zk_peer_state", state))
+        rows.append(("zk_quorum_size", "\(peer.configuration.voters.count)"))
+        if let leader = peer.leaderStatus {
+            rows.append(("zk_learners", "\(leader.learners)"))
+            rows.append(("zk_synced_followers", "\(leader.syncedFollowers)"))
+            rows.append(("zk_synced_non_voting_followers", "0"))
+            rows.append(("zk_synced_observers", "\(leader.syncedObservers)"))
+            rows.append(("zk_pending_syncs", "\(leader.pendingSyncs)"))
+            rows.append(("zk_outstanding_proposals", "\(leader.outstandingProposals)"))
+        }
+        rows += statistics.electionTimeMs.rows("election_time") + statistics.followerSyncTimeMs.rows("follower_sync_time")
+            + statistics.observerSyncTimeMs.rows("observer_sync_time") + statistics.leaderSyncTimeMs.rows("leader_sync_time")
+        return rows
     }
 
     /// Carries out the core's replication outputs (from `runOutputs`).

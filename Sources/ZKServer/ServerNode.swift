@@ -129,6 +129,9 @@ final class ServerNode: @unchecked Sendable {
     var receivedSnapshot: (zxid: Zxid, tree: DataTree)?
     /// Bumped when the tree is replaced: a fuzzy snapshot of the old one is abandoned.
     var snapshotGeneration = 0
+    /// When the member started looking, and when it settled on a leader (election and sync timings).
+    var lookingSinceMicroseconds: Int64? = monotonicMicroseconds()
+    var syncingSinceMicroseconds: Int64?
 
     /// Above this many unanswered requests a connection stops being read until it drains.
     static let queuedRequestsPerConnectionMax = 1000

@@ -23,6 +23,13 @@ struct ServerStatistics {
     var fsyncTimeMs = Summary()
     var syncBatchSize = Summary()
     var snapshotTimeMs = Summary()
+    /// Ensemble members: looking until a leader is chosen (ZooKeeper's election_time), and
+    /// from then until serving (follower_sync_time / observer_sync_time; a leader's own sync
+    /// as leader_sync_time).
+    var electionTimeMs = Summary()
+    var followerSyncTimeMs = Summary()
+    var observerSyncTimeMs = Summary()
+    var leaderSyncTimeMs = Summary()
     var packetsReceived: Int64 = 0
     var packetsSent: Int64 = 0
     var latencyMinMs: Int64 = Int64.max

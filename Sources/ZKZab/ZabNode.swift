@@ -335,3 +335,27 @@ public struct ZabNode: Sendable {
         }
     }
 }
+
+/// What the leader knows of its learners, for `mntr` (ZooKeeper's zk_learners,
+/// zk_synced_followers, zk_synced_observers, zk_pending_syncs, zk_outstanding proposals).
+public struct ZabLeaderStatus: Sendable, Equatable {
+    public var learners: Int
+    public var syncedFollowers: Int
+    public var syncedObservers: Int
+    public var pendingSyncs: Int
+    public var outstandingProposals: Int
+}
+
+extension ZabNode {
+    /// Nil unless leading.
+    public var leaderStatus: ZabLeaderStatus? {
+        guard let leader = leaderState else { return nil }
+        let handlers = leader.learners.values
+        return ZabLeaderStatus(
+            learners: handlers.count,
+            syncedFollowers: handlers.filter { !$0.observer && $0.stage == .broadcast }.count,
+            syncedObservers: handlers.filter { $0.observer && $0.stage == .broadcast }.count,
+            pendingSyncs: leader.pendingSyncs.count,
+            outstandingProposals: leader.outstanding.count)
+    }
+}

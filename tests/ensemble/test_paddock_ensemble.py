@@ -79,7 +79,20 @@ def test_writes_through_any_member_reach_every_member(ensemble):
         assert trees[0] == trees[1] == trees[2]
         assert trees[0]['/m2-3'] == b'changed'
         assert 'Mode: leader' in four_letter(leader.client_port, 'srvr')
-        assert 'zk_server_state\tleader' in four_letter(leader.client_port, 'mntr')
+        def mntr(member):
+            return dict(line.split('\t', 1) for line in four_letter(member.client_port, 'mntr').splitlines() if '\t' in line)
+        led = mntr(leader)
+        assert led['zk_server_state'] == 'leader' and led['zk_peer_state'] == 'leading - broadcast'
+        assert led['zk_learners'] == '2' and led['zk_synced_followers'] == '2' and led['zk_synced_observers'] == '0'
+        assert led['zk_pending_syncs'] == '0' and led['zk_quorum_size'] == '3'
+        assert int(led['zk_cnt_election_time']) >= 1 and int(led['zk_cnt_leader_sync_time']) >= 1
+        for m in ensemble.members:
+            if m is not leader:
+                rows = mntr(m)
+                assert rows['zk_server_state'] == 'follower' and rows['zk_peer_state'] == 'following - broadcast'
+                assert int(rows['zk_cnt_follower_sync_time']) >= 1 and 'zk_synced_followers' not in rows
+        hashes = {four_letter(m.client_port, 'hash') for m in ensemble.members}
+        assert len(hashes) == 1, hashes
     finally:
         for c in clients:
             c.stop()
