@@ -29,6 +29,7 @@ extension ServerCore {
         }
         connections.removeAll()
         connectionBySession.removeAll()
+        waitingRevalidation.removeAll()
         proposed.removeAll()
         proposedHead = 0
         waitingWrites.removeAll()
@@ -81,18 +82,40 @@ extension ServerCore {
             connectionBySession[sessionId] = nil
             outputs.append(.close(previous, reason: "session \(ZxidMath.hex(sessionId)) reconnected on another connection"))
         }
-        // The session is known to every member through its committed createSession; the leader
-        // owns its deadline, and hears of this reconnect in the next ping.
         guard request.password == JavaRandom.sessionPassword(sessionId: sessionId), tree.sessions[sessionId] != nil else {
             outputs.append(.connected(id, ConnectResponse(timeoutMs: 0, sessionId: 0, password: [UInt8](repeating: 0, count: 16), readOnly: readOnlyFlag)))
             outputs.append(.close(id, reason: "session \(ZxidMath.hex(sessionId)) expired or invalid password"))
             return
         }
+        // Known from its committed createSession, but only the leader knows whether it has
+        // expired meanwhile (its closeSession may not be committed yet): ask (REVALIDATE).
         connection.sessionId = sessionId
+        connection.queue.append(.revalidating(response: ConnectResponse(
+            timeoutMs: timeout, sessionId: sessionId, password: request.password, readOnly: readOnlyFlag)))
+        if let waiting = waitingRevalidation[sessionId], waiting != id {
+            outputs.append(.close(waiting, reason: "session \(ZxidMath.hex(sessionId)) reconnected on another connection"))
+        }
+        waitingRevalidation[sessionId] = id
         connections[id] = connection
         connectionBySession[sessionId] = id
-        outputs.append(.sessionActive(sessionId: sessionId, timeoutMs: timeout))
-        outputs.append(.connected(id, ConnectResponse(timeoutMs: timeout, sessionId: sessionId, password: request.password, readOnly: readOnlyFlag)))
+        outputs.append(.revalidate(sessionId: sessionId, timeoutMs: timeout))
+    }
+
+    /// The leader's verdict on a reconnecting session (REVALIDATE's answer).
+    public mutating func revalidated(sessionId: Int64, valid: Bool, into outputs: inout [CoreOutput]) {
+        guard let id = waitingRevalidation.removeValue(forKey: sessionId),
+              case .revalidating(let response)? = connections[id]?.front
+        else { return }
+        _ = connections[id]?.popFront()
+        if valid {
+            outputs.append(.connected(id, response))
+            drainReads(id, into: &outputs)
+        } else {
+            connections[id]?.queue.removeAll()
+            connections[id]?.queueHead = 0
+            outputs.append(.connected(id, ConnectResponse(timeoutMs: 0, sessionId: 0, password: [UInt8](repeating: 0, count: 16), readOnly: response.readOnly)))
+            outputs.append(.close(id, reason: "session \(ZxidMath.hex(sessionId)) expired"))
+        }
     }
 
     /// A write (on a learner) or a `sync` (on any member): off to the leader, answered in order.

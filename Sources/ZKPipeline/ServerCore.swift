@@ -47,6 +47,9 @@ public enum CoreOutput: Sendable, Equatable {
     case forward(ForwardedClientRequest)
     /// Learner: a client of this session was heard from (reported to the leader, which owns expiry).
     case sessionActive(sessionId: Int64, timeoutMs: Int32)
+    /// Learner: a client reconnects with this session; is it alive? (REVALIDATE; the answer
+    /// comes back through `revalidated`.)
+    case revalidate(sessionId: Int64, timeoutMs: Int32)
 }
 
 /// How the core takes part in replication (see ServerCore+Replication).
@@ -98,6 +101,8 @@ public struct ServerCore: Sendable {
         case forwardedConnect(response: ConnectResponse)
         /// A `sync` sent through the leader, answered by `syncDone`.
         case sync(xid: Int32, path: String)
+        /// A reconnecting session the leader is asked about, answered by `revalidated`.
+        case revalidating(response: ConnectResponse)
     }
 
     struct Connection: Sendable {
@@ -130,7 +135,7 @@ public struct ServerCore: Sendable {
         mutating func popFrontUnlessWaiting() -> Queued? {
             guard hasQueued else { return nil }
             switch queue[queueHead] {
-            case .write, .connect, .forwarded, .forwardedConnect, .sync: return nil
+            case .write, .connect, .forwarded, .forwardedConnect, .sync, .revalidating: return nil
             case .read, .failedWrite, .deferred: return popFront()
             }
         }
@@ -151,6 +156,8 @@ public struct ServerCore: Sendable {
     public internal(set) var replication: ReplicationMode = .standalone
     /// (session, cxid) -> connection waiting for a forwarded request's outcome.
     var waitingForwarded: [ForwardKey: ConnectionID] = [:]
+    /// session -> connection waiting for the leader's verdict on its reconnect.
+    var waitingRevalidation: [Int64: ConnectionID] = [:]
 
     struct ForwardKey: Hashable, Sendable {
         var sessionId: Int64
@@ -208,6 +215,8 @@ public struct ServerCore: Sendable {
                 waitingForwarded[ForwardKey(sessionId: connection.sessionId, cxid: xid)] = nil
             case .forwardedConnect:
                 waitingForwarded[ForwardKey(sessionId: connection.sessionId, cxid: 0)] = nil
+            case .revalidating:
+                if waitingRevalidation[connection.sessionId] == id { waitingRevalidation[connection.sessionId] = nil }
             case .read, .failedWrite, .deferred: break
             }
         }
@@ -351,9 +360,10 @@ public struct ServerCore: Sendable {
     }
 
     func emitOrDefer(_ connection: inout Connection, _ answers: [CoreOutput], into outputs: inout [CoreOutput]) {
-        if case .connect? = connection.front {
+        switch connection.front {
+        case .connect?, .forwardedConnect?, .revalidating?:
             connection.queue.append(.deferred(answers))
-        } else {
+        default:
             outputs.append(contentsOf: answers)
         }
     }
@@ -439,7 +449,7 @@ public struct ServerCore: Sendable {
                 outputs.append(.close(id, reason: "session closed by client"))
                 return
             }
-        case .read, .failedWrite, .deferred, .forwarded, .forwardedConnect, .sync:
+        case .read, .failedWrite, .deferred, .forwarded, .forwardedConnect, .sync, .revalidating:
             preconditionFailure("only writes wait for a txn")
         }
         drainReads(id, into: &outputs)
@@ -455,7 +465,7 @@ public struct ServerCore: Sendable {
                 if opCode == .closeSession { outputs.append(.close(id, reason: "session close could not be logged")) }
             case .deferred(let answers):
                 outputs.append(contentsOf: answers)
-            case .write, .connect, .forwarded, .forwardedConnect, .sync:
+            case .write, .connect, .forwarded, .forwardedConnect, .sync, .revalidating:
                 preconditionFailure("popFrontUnlessWaiting returns no waiting item")
             }
         }

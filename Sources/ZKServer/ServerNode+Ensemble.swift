@@ -213,8 +213,8 @@ extension ServerNode: ZabStore, ZabServerLayer {
         case .revalidateSession(let touch, let link, _):
             let valid = core.revalidate(sessionId: touch.sessionId, timeoutMs: touch.timeoutMs, monotonicMs: monotonicMs())
             peer?.input(.revalidationAnswer(link: link, sessionId: touch.sessionId, valid: valid))
-        case .revalidationDone:
-            break
+        case .revalidationDone(let sessionId, let valid):
+            core.revalidated(sessionId: sessionId, valid: valid, into: &outputs)
         case .writeRefused(let reason):
             // The core already numbered and queued the txn; it cannot be taken back, so this
             // member stops leading and its clients reconnect (to a leader that can take them).
@@ -289,6 +289,8 @@ extension ServerNode: ZabStore, ZabServerLayer {
                 sessionId: request.sessionId, cxid: request.cxid, type: request.type, body: request.body, authInfo: request.authInfo)))
         case .sessionActive(let sessionId, let timeoutMs):
             peer.input(.touch(SessionTouch(sessionId: sessionId, timeoutMs: timeoutMs)))
+        case .revalidate(let sessionId, let timeoutMs):
+            peer.input(.revalidate(SessionTouch(sessionId: sessionId, timeoutMs: timeoutMs)))
         default:
             break
         }

@@ -288,7 +288,7 @@ final class ServerNode: @unchecked Sendable {
             switch output {
             case .persist(let txn, let digest):
                 batch.append(LoggedTxn(txn: txn, digest: digest))
-            case .replicate, .forward, .sessionActive:
+            case .replicate, .forward, .sessionActive, .revalidate:
                 runReplicationOutput(output)
             case .digestMismatch(let zxid, let expected, let actual):
                 logger.error("digest mismatch at zxid \(ZxidMath.hex(zxid)): prep predicted \(expected), apply gave \(actual)")

@@ -14,6 +14,9 @@ import ZKWire
         var nowMs: Int64 = 1_000_000
         var learnerOutputs: [CoreOutput] = []
         var committed: [Txn] = []
+        /// While set, what the leader replicates is held back (not yet committed anywhere).
+        var holdCommits = false
+        var held: [(Txn, UInt64)] = []
 
         init() {
             var ignored: [CoreOutput] = []
@@ -34,6 +37,11 @@ import ZKWire
                         var replicated: [CoreOutput] = []
                         leader.prepareForwarded(request, nowMs: nowMs, monotonicMs: nowMs, into: &replicated)
                         next += replicated
+                    case .revalidate(let sessionId, let timeoutMs):
+                        let valid = leader.revalidate(sessionId: sessionId, timeoutMs: timeoutMs, monotonicMs: nowMs)
+                        learner.revalidated(sessionId: sessionId, valid: valid, into: &next)
+                    case .replicate(let txn, let digest) where holdCommits:
+                        held.append((txn, digest))
                     case .replicate(let txn, let digest):
                         var ignored: [CoreOutput] = []
                         leader.applyCommitted(txn, zooKeeperDigest: digest, into: &ignored)
@@ -117,6 +125,28 @@ import ZKWire
         #expect(pair.learner.tree.sessions[sessionId] == nil)
         #expect(pair.learnerOutputs.contains { if case .close(1, _) = $0 { return true } else { return false } },
                 "the client on the learner loses its connection")
+    }
+
+    @Test func aReconnectingSessionIsRevalidatedWithTheLeader() throws {
+        var pair = Pair()
+        pair.connect(1)
+        let first = try #require(pair.learnerOutputs.compactMap { if case .connected(1, let r) = $0 { return r } else { return nil } }.first)
+        // The client comes back on another connection: the leader says the session is alive.
+        pair.connect(2, sessionId: first.sessionId, password: first.password)
+        let second = try #require(pair.learnerOutputs.compactMap { if case .connected(2, let r) = $0 { return r } else { return nil } }.first)
+        #expect(second.sessionId == first.sessionId && second.timeoutMs == 10_000)
+        #expect(pair.learnerOutputs.contains { if case .close(1, _) = $0 { return true } else { return false } })
+        // The leader expires it; its closeSession is not committed yet when the client returns.
+        var outputs: [CoreOutput] = []
+        pair.leader.tick(nowMs: pair.nowMs + 60_000, monotonicMs: pair.nowMs + 60_000, into: &outputs)
+        pair.holdCommits = true
+        pair.settle(outputs)
+        #expect(pair.held.count == 1 && pair.learner.tree.sessions[first.sessionId] != nil, "the learner still has the session")
+        pair.learnerOutputs = []
+        pair.connect(3, sessionId: first.sessionId, password: first.password)
+        let refused = try #require(pair.learnerOutputs.compactMap { if case .connected(3, let r) = $0 { return r } else { return nil } }.first)
+        #expect(refused.sessionId == 0 && refused.timeoutMs == 0, "the leader's word wins over the learner's tree")
+        #expect(pair.learnerOutputs.contains { if case .close(3, _) = $0 { return true } else { return false } })
     }
 
     @Test func aRoleChangeClosesEveryConnectionAndKeepsTheTree() throws {
