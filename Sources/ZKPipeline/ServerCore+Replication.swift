@@ -78,13 +78,9 @@ extension ServerCore {
             return
         }
         let sessionId = request.sessionId
-        if let previous = connectionBySession[sessionId], previous != id {
-            connectionBySession[sessionId] = nil
-            outputs.append(.close(previous, reason: "session \(ZxidMath.hex(sessionId)) reconnected on another connection"))
-        }
+        closePreviousConnection(of: sessionId, keeping: id, into: &outputs)
         guard request.password == JavaRandom.sessionPassword(sessionId: sessionId), tree.sessions[sessionId] != nil else {
-            outputs.append(.connected(id, ConnectResponse(timeoutMs: 0, sessionId: 0, password: [UInt8](repeating: 0, count: 16), readOnly: readOnlyFlag)))
-            outputs.append(.close(id, reason: "session \(ZxidMath.hex(sessionId)) expired or invalid password"))
+            refuseSession(id, sessionId, readOnlyFlag: readOnlyFlag, into: &outputs)
             return
         }
         // Known from its committed createSession, but only the leader knows whether it has
@@ -113,8 +109,7 @@ extension ServerCore {
         } else {
             connections[id]?.queue.removeAll()
             connections[id]?.queueHead = 0
-            outputs.append(.connected(id, ConnectResponse(timeoutMs: 0, sessionId: 0, password: [UInt8](repeating: 0, count: 16), readOnly: response.readOnly)))
-            outputs.append(.close(id, reason: "session \(ZxidMath.hex(sessionId)) expired"))
+            refuseSession(id, sessionId, readOnlyFlag: response.readOnly, into: &outputs)
         }
     }
 

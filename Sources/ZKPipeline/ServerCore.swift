@@ -268,15 +268,11 @@ public struct ServerCore: Sendable {
         let sessionId = request.sessionId
         // As ZooKeeper does (serverCnxnFactory.closeSession before reopenSession): a connect naming a
         // session closes that session's current connection first, whether or not the password is right.
-        if let previous = connectionBySession[sessionId], previous != id {
-            connectionBySession[sessionId] = nil
-            outputs.append(.close(previous, reason: "session \(ZxidMath.hex(sessionId)) reconnected on another connection"))
-        }
+        closePreviousConnection(of: sessionId, keeping: id, into: &outputs)
         let valid = request.password == JavaRandom.sessionPassword(sessionId: sessionId)
             && sessions.touch(id: sessionId, nowMs: deadlineClockMs, timeoutMs: timeout)
         guard valid else {
-            outputs.append(.connected(id, ConnectResponse(timeoutMs: 0, sessionId: 0, password: [UInt8](repeating: 0, count: 16), readOnly: readOnlyFlag)))
-            outputs.append(.close(id, reason: "session \(ZxidMath.hex(sessionId)) expired or invalid password"))
+            refuseSession(id, sessionId, readOnlyFlag: readOnlyFlag, into: &outputs)
             return
         }
         connection.sessionId = sessionId
@@ -284,6 +280,20 @@ public struct ServerCore: Sendable {
         connectionBySession[sessionId] = id
         outputs.append(.connected(id, ConnectResponse(
             timeoutMs: timeout, sessionId: sessionId, password: request.password, readOnly: readOnlyFlag)))
+    }
+
+    mutating func closePreviousConnection(of sessionId: Int64, keeping id: ConnectionID, into outputs: inout [CoreOutput]) {
+        if let previous = connectionBySession[sessionId], previous != id {
+            connectionBySession[sessionId] = nil
+            outputs.append(.close(previous, reason: "session \(ZxidMath.hex(sessionId)) reconnected on another connection"))
+        }
+    }
+
+    /// ZooKeeper's answer to a connect naming a session that is gone (or a wrong password): a
+    /// ConnectResponse with timeout 0 and session 0, then the connection closes.
+    func refuseSession(_ id: ConnectionID, _ sessionId: Int64, readOnlyFlag: Bool?, into outputs: inout [CoreOutput]) {
+        outputs.append(.connected(id, ConnectResponse(timeoutMs: 0, sessionId: 0, password: [UInt8](repeating: 0, count: 16), readOnly: readOnlyFlag)))
+        outputs.append(.close(id, reason: "session \(ZxidMath.hex(sessionId)) expired or invalid password"))
     }
 
     // MARK: - Requests

@@ -358,12 +358,7 @@ final class ServerNode: @unchecked Sendable {
             }
             switch result {
             case .success:
-                let elapsed = monotonicMicroseconds() - started
-                statistics.fsyncCount += 1
-                statistics.fsyncTotalMicroseconds += elapsed
-                statistics.batchSizeTotal += Int64(records.count)
-                statistics.fsyncTimeMs.record(Double(elapsed) / 1000)
-                statistics.syncBatchSize.record(Double(records.count))
+                let elapsed = recordFsync(since: started, batchSize: records.count)
                 if elapsed / 1000 > Int64(configuration.fsyncWarningThresholdMs) {
                     statistics.fsyncThresholdExceededCount += 1
                     logger.warning("fsync-ing the write ahead log took \(elapsed / 1000)ms which will adversely effect operation latency (\(records.count) txns in the batch)")
@@ -397,17 +392,24 @@ final class ServerNode: @unchecked Sendable {
         }
     }
 
+    /// Counts one durable batch (fsync time and batch size); returns its microseconds.
+    @discardableResult
+    func recordFsync(since started: Int64, batchSize: Int) -> Int64 {
+        let elapsed = monotonicMicroseconds() - started
+        statistics.fsyncCount += 1
+        statistics.fsyncTotalMicroseconds += elapsed
+        statistics.batchSizeTotal += Int64(batchSize)
+        statistics.fsyncTimeMs.record(Double(elapsed) / 1000)
+        statistics.syncBatchSize.record(Double(batchSize))
+        return elapsed
+    }
+
     /// An ensemble member's batch is durable: ZAB hears of it through the appends' completions
     /// (it decides what commits); a batch cut by truncate or SNAP meanwhile reports nothing.
     func ensembleBatchDone(_ result: Result<Void, any Error>, records: [LoggedTxn], generation: Int, started: Int64) {
         switch result {
         case .success:
-            let elapsed = monotonicMicroseconds() - started
-            statistics.fsyncCount += 1
-            statistics.fsyncTotalMicroseconds += elapsed
-            statistics.batchSizeTotal += Int64(records.count)
-            statistics.fsyncTimeMs.record(Double(elapsed) / 1000)
-            statistics.syncBatchSize.record(Double(records.count))
+            recordFsync(since: started, batchSize: records.count)
             guard generation == logGeneration, let last = records.last?.txn.zxid else { return }
             submitBatchIfIdle()
             var done: [@Sendable (Zxid) -> Void] = []

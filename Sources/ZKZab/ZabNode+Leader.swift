@@ -102,6 +102,9 @@ extension ZabNode {
 
     mutating func withLeader(_ body: (inout LeaderState) -> Void) {
         guard case .leading(var leader) = state else { return }
+        // The enum lets go of the state first, so `leader`'s arrays are uniquely referenced and
+        // change in place (else every change to the outstanding proposals copies all of them).
+        state = .looking(ElectionState(proposal: nil, resendInterval: 1))
         body(&leader)
         state = .leading(leader)
     }
@@ -400,7 +403,17 @@ extension ZabNode {
 
     mutating func proposalAcked(_ zxid: Zxid, by sid: ServerID) {
         withLeader { leader in
-            guard let index = leader.outstanding.firstIndex(where: { $0.entry.zxid == zxid }) else { return }
+            guard let first = leader.outstanding.first?.entry.zxid else { return }
+            // Outstanding proposals are consecutive zxids of one epoch: the index is the offset.
+            let offset = zxid.rawValue - first.rawValue
+            let index: Int
+            if offset >= 0, offset < Int64(leader.outstanding.count), leader.outstanding[Int(offset)].entry.zxid == zxid {
+                index = Int(offset)
+            } else if let found = leader.outstanding.firstIndex(where: { $0.entry.zxid == zxid }) {
+                index = found
+            } else {
+                return
+            }
             leader.outstanding[index].acks.insert(sid)
         }
         commitReady()
@@ -415,7 +428,8 @@ extension ZabNode {
         let durable = persistedZxid
         let myId = configuration.myId
         withLeader { leader in
-            for index in leader.outstanding.indices where leader.outstanding[index].entry.zxid <= durable {
+            for index in leader.outstanding.indices {
+                guard leader.outstanding[index].entry.zxid <= durable else { break }
                 leader.outstanding[index].acks.insert(myId)
             }
         }
@@ -424,15 +438,17 @@ extension ZabNode {
 
     /// Commits outstanding proposals in zxid order while the oldest has a quorum of ACKs.
     mutating func commitReady() {
-        guard var leader = leaderState, leader.phase == .broadcast else { return }
+        guard let phase = leaderState?.phase, phase == .broadcast else { return }
         var committed: [ZabEntry] = []
-        while let head = leader.outstanding.first, configuration.isQuorum(head.acks) {
-            committed.append(head.entry)
-            leader.outstanding.removeFirst()
+        let configuration = self.configuration
+        withLeader { leader in
+            let count = leader.outstanding.prefix { configuration.isQuorum($0.acks) }.count
+            guard count > 0 else { return }
+            committed = leader.outstanding[..<count].map(\.entry)
+            leader.outstanding.removeFirst(count)
+            leader.committedZxid = committed[count - 1].zxid
         }
-        guard let last = committed.last else { return }
-        leader.committedZxid = last.zxid
-        state = .leading(leader)
+        guard let last = committed.last, let leader = leaderState else { return }
         for (link, handler) in leader.learners.sorted(by: { $0.key < $1.key }) where handler.isForwarding {
             if !handler.observer && handler.stage != .broadcast {
                 withLeader { $0.learners[link]?.heldCommits.append(contentsOf: committed.map(\.zxid)) }

@@ -58,6 +58,7 @@ extension ZabNode {
 
     mutating func withLearner(_ body: (inout LearnerState) -> Void) {
         guard case .learning(var learner) = state else { return }
+        state = .looking(ElectionState(proposal: nil, resendInterval: 1))  // see withLeader
         body(&learner)
         state = .learning(learner)
     }

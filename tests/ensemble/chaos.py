@@ -139,6 +139,14 @@ class History:
             self.ops.append(op)
 
 
+def close_quietly(zk):
+    try:
+        zk.stop()
+        zk.close()
+    except Exception:
+        pass
+
+
 def client_loop(cid, hosts, history, stop, rng_seed):
     rng = random.Random(rng_seed)
     seq = 0
@@ -149,11 +157,7 @@ def client_loop(cid, hosts, history, stop, rng_seed):
             try:
                 zk.start(timeout=10)
             except Exception:
-                try:
-                    zk.stop()
-                    zk.close()
-                except Exception:
-                    pass
+                close_quietly(zk)
                 zk = None
                 time.sleep(0.2)
                 continue
@@ -190,20 +194,12 @@ def client_loop(cid, hosts, history, stop, rng_seed):
             if kind == 'read' or (kind == 'cas' and op.expected_version is None):
                 op = None  # a read with no answer, or a cas never sent, constrains nothing
             if isinstance(error, SessionExpiredError) or not zk.connected:
-                try:
-                    zk.stop()
-                    zk.close()
-                except Exception:
-                    pass
+                close_quietly(zk)
                 zk = None
         if op is not None:
             history.add(op)
     if zk is not None:
-        try:
-            zk.stop()
-            zk.close()
-        except Exception:
-            pass
+        close_quietly(zk)
 
 
 EPHEMERAL_CLIENT = r'''

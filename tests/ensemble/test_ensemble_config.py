@@ -14,6 +14,8 @@ ROOT = os.path.join(HERE, '..', '..')
 sys.path.insert(0, os.path.join(HERE, '..', 'differential'))
 
 from servers import free_port  # noqa: E402
+sys.path.insert(0, HERE)
+from paddock_ensemble import four_letter  # noqa: E402
 
 BINARY = os.environ.get('PADDOCK_BIN', os.path.join(ROOT, '.build', 'debug', 'paddock'))
 
@@ -79,7 +81,7 @@ def test_standalone_disabled_single_member_leads_itself():
             deadline = time.monotonic() + 30
             reply = b''
             while time.monotonic() < deadline and b'Mode: leader' not in reply:
-                reply = srvr(client_port)
+                reply = four_letter(client_port, 'srvr').encode()
                 time.sleep(0.05)
             assert b'Mode: leader' in reply, reply
             from kazoo.client import KazooClient
@@ -95,20 +97,6 @@ def test_standalone_disabled_single_member_leads_itself():
             process.wait(timeout=30)
 
 
-def srvr(port):
-    try:
-        with socket.create_connection(('127.0.0.1', port), timeout=2) as s:
-            s.sendall(b'srvr')
-            reply = b''
-            while True:
-                chunk = s.recv(4096)
-                if not chunk:
-                    return reply
-                reply += chunk
-    except OSError:
-        return b''
-
-
 def test_one_participant_with_standalone_enabled_still_serves():
     """ZooKeeper runs a single voting member standalone (QuorumPeerConfig.isDistributed), and so
     does Paddock: it must start and answer srvr."""
@@ -120,14 +108,7 @@ def test_one_participant_with_standalone_enabled_still_serves():
         try:
             line = process.stdout.readline()
             assert 'standalone server listening' in line, (line, process.poll())
-            with socket.create_connection(('127.0.0.1', client_port), timeout=10) as s:
-                s.sendall(b'srvr')
-                reply = b''
-                while True:
-                    chunk = s.recv(4096)
-                    if not chunk:
-                        break
-                    reply += chunk
+            reply = four_letter(client_port, 'srvr').encode()
             assert b'Mode: standalone' in reply, reply
         finally:
             process.terminate()

@@ -22,27 +22,11 @@ ROOT = os.path.join(HERE, '..', '..')
 sys.path.insert(0, os.path.join(HERE, '..', 'differential'))
 
 from servers import JAVA, ZK_JARS, free_port  # noqa: E402
-from zkwire import four_letter as four_letter_word  # noqa: E402
+sys.path.insert(0, HERE)
+from paddock_ensemble import four_letter, wait_for  # noqa: E402
 
 BINARY = os.environ.get('PADDOCK_BIN', os.path.join(ROOT, '.build', 'debug', 'paddock'))
 TICK_MS = 200
-
-
-def four_letter(port, word):
-    try:
-        return four_letter_word('127.0.0.1', port, word, timeout=1.5)
-    except OSError:
-        return ''
-
-
-def wait_for(predicate, timeout, what):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError('timed out after %.0f s waiting for %s' % (timeout, what))
 
 
 class Member:
