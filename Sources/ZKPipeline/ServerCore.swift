@@ -184,6 +184,8 @@ public struct ServerCore: Sendable {
 
     public var lastProcessedZxid: Int64 { tree.lastProcessedZxid }
     public var outstandingTxnCount: Int { proposed.count - proposedHead }
+    /// Requests forwarded to the leader and not answered yet.
+    public var forwardedWaitingCount: Int { waitingForwarded.count }
     /// The zxid of the oldest txn proposed and not yet applied.
     public var oldestProposedZxid: Int64? { proposedHead < proposed.count ? proposed[proposedHead].txn.zxid : nil }
     public var connectionCount: Int { connections.count }

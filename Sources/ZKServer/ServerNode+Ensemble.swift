@@ -323,7 +323,10 @@ extension ZabConfiguration {
             initLimitTicks: ticks(Int64(configuration.initLimitTicks * configuration.tickTimeMs)),
             syncLimitTicks: ticks(Int64(configuration.syncLimitTicks * configuration.tickTimeMs)),
             pingIntervalTicks: ticks(Int64(configuration.tickTimeMs / 2)),
-            electionFinalizeTicks: ticks(200), electionResendTicksMin: ticks(200), electionResendTicksMax: ticks(60_000))
+            electionFinalizeTicks: ticks(200), electionResendTicksMin: ticks(200), electionResendTicksMax: ticks(60_000),
+            // Every member throttles its clients at ServerNode.outstandingWritesMax writes in
+            // flight, so the leader never refuses a proposal below this.
+            limits: ZabLimits(proposalsInFlightMax: max(10_000, (configuration.servers.count + 1) * ServerNode.outstandingWritesMax)))
         return (zab, tickMs)
     }
 }

@@ -75,8 +75,8 @@ final class ServerNode: @unchecked Sendable {
 
         /// Pauses reading past `limit` unanswered requests or with a full send buffer; returns
         /// the socket's new autoRead value when it changes.
-        mutating func updateReadingPaused(limit: Int) -> Bool? {
-            let busy = outboundFull || awaitingReplies > limit
+        mutating func updateReadingPaused(limit: Int, pipelineFull: Bool) -> Bool? {
+            let busy = outboundFull || awaitingReplies > limit || pipelineFull
             guard busy != readingPaused else { return nil }
             readingPaused = busy
             return !busy
@@ -135,6 +135,12 @@ final class ServerNode: @unchecked Sendable {
 
     /// Above this many unanswered requests a connection stops being read until it drains.
     static let queuedRequestsPerConnectionMax = 1000
+    /// Above this many writes in the pipeline (proposed and not applied, or forwarded to the
+    /// leader and not answered) no client socket is read until half have drained: ZooKeeper's
+    /// globalOutstandingLimit. It keeps an ensemble under the leader's bound on proposals in
+    /// flight (`ZabLimits.proposalsInFlightMax`, set to members x this and more).
+    static let outstandingWritesMax = 5000
+    var pipelineFull = false
 
     init(
         loop: any EventLoop, configuration: ServerConfiguration, dataDirectory: DataDirectory, log: LMDBTransactionLog,
@@ -250,7 +256,7 @@ final class ServerNode: @unchecked Sendable {
     /// Bounds each connection: too many queued requests, or replies the client does not read,
     /// stop reading its socket until it catches up.
     func pauseReadingIfBusy(_ id: ConnectionID) {
-        guard let autoRead = connections[id]?.updateReadingPaused(limit: Self.queuedRequestsPerConnectionMax),
+        guard let autoRead = connections[id]?.updateReadingPaused(limit: Self.queuedRequestsPerConnectionMax, pipelineFull: pipelineFull),
               let channel = connections[id]?.channel
         else { return }
         channel.setOption(ChannelOptions.autoRead, value: autoRead).whenFailure { _ in }
@@ -318,10 +324,19 @@ final class ServerNode: @unchecked Sendable {
             }
         }
         outputs.removeAll(keepingCapacity: true)
+        throttleIfPipelineFull()
         if endOfReadCycle {
             flushWrites()
             submitBatchIfIdle()
         }
+    }
+
+    func throttleIfPipelineFull() {
+        let outstanding = core.outstandingTxnCount + core.forwardedWaitingCount
+        let full = pipelineFull ? outstanding > Self.outstandingWritesMax / 2 : outstanding > Self.outstandingWritesMax
+        guard full != pipelineFull else { return }
+        pipelineFull = full
+        for id in connections.keys { pauseReadingIfBusy(id) }
     }
 
     func flushWrites() {
