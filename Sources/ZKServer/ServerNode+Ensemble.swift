@@ -312,11 +312,12 @@ final class LogThreadOutcome: @unchecked Sendable {
 }
 
 extension ZabConfiguration {
-    /// The core's configuration from zoo.cfg: the ZAB tick is a tenth of tickTime (at least 10
-    /// ms), so initLimit/syncLimit become 10 ticks per zoo.cfg tick; election waits are
-    /// FastLeaderElection's 200 ms finalize and resend and its 60 s resend ceiling.
+    /// The core's configuration from zoo.cfg: the ZAB tick is a tenth of tickTime, between 10 and
+    /// 50 ms, so initLimit/syncLimit become 10 or more ticks per zoo.cfg tick; election waits are
+    /// FastLeaderElection's 200 ms finalize and resend and its 60 s resend ceiling, and a learner
+    /// retries the leader's quorum port after 100 ms as ZooKeeper does.
     public static func fromZooCfg(_ configuration: ServerConfiguration, myId: Int64) -> (configuration: ZabConfiguration, tickMs: Int64) {
-        let tickMs = max(10, Int64(configuration.tickTimeMs) / 10)
+        let tickMs = max(10, min(50, Int64(configuration.tickTimeMs) / 10))
         func ticks(_ milliseconds: Int64) -> Int { max(1, Int((milliseconds + tickMs - 1) / tickMs)) }
         let zab = ZabConfiguration(
             myId: myId, voters: configuration.participants.map(\.id), observers: configuration.observers.map(\.id),
@@ -326,7 +327,8 @@ extension ZabConfiguration {
             electionFinalizeTicks: ticks(200), electionResendTicksMin: ticks(200), electionResendTicksMax: ticks(60_000),
             // Every member throttles its clients at ServerNode.outstandingWritesMax writes in
             // flight, so the leader never refuses a proposal below this.
-            limits: ZabLimits(proposalsInFlightMax: max(10_000, (configuration.servers.count + 1) * ServerNode.outstandingWritesMax)))
+            limits: ZabLimits(proposalsInFlightMax: max(10_000, (configuration.servers.count + 1) * ServerNode.outstandingWritesMax)),
+            learnerConnectRetryTicks: ticks(100))
         return (zab, tickMs)
     }
 }

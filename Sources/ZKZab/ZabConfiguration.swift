@@ -15,6 +15,10 @@ public struct ZabConfiguration: Sendable {
     public var syncLimitTicks: Int
     /// How often the leader pings its learners (ZooKeeper: half a tickTime).
     public var pingIntervalTicks: Int
+    /// How long a learner waits before it tries the leader's quorum port again (the leader may
+    /// not listen yet; ZooKeeper's leaderConnectDelayDuringRetryMs, 100 ms). Defaults to
+    /// `pingIntervalTicks`.
+    public var learnerConnectRetryTicks: Int
     /// FastLeaderElection.finalizeWait (200 ms): how long a quorum for our vote must stand unchallenged.
     public var electionFinalizeTicks: Int
     /// First and largest resend interval of election notifications (200 ms doubling to 60 s).
@@ -29,8 +33,9 @@ public struct ZabConfiguration: Sendable {
         myId: ServerID, voters: [ServerID], observers: [ServerID] = [], initLimitTicks: Int = 40,
         syncLimitTicks: Int = 20, pingIntervalTicks: Int = 2, electionFinalizeTicks: Int = 1,
         electionResendTicksMin: Int = 1, electionResendTicksMax: Int = 32, limits: ZabLimits = ZabLimits(),
-        injectedBugs: ZabInjectedBugs = []
+        injectedBugs: ZabInjectedBugs = [], learnerConnectRetryTicks: Int? = nil
     ) {
+        self.learnerConnectRetryTicks = max(1, learnerConnectRetryTicks ?? pingIntervalTicks)
         self.myId = myId
         self.voters = voters.sorted()
         self.observers = observers.sorted()

@@ -219,7 +219,7 @@ public struct ZabNode: Sendable {
             if learner.stage == .connecting {
                 // Learner.connectToLeader retries: the leader may not be listening yet. The
                 // initLimit deadline still sends us back to election if it never is.
-                let retryAt = tickCount + Int64(configuration.pingIntervalTicks)
+                let retryAt = tickCount + Int64(configuration.learnerConnectRetryTicks)
                 withLearner { $0.retryConnectAt = retryAt }
             } else {
                 goLooking(reason: "connection to leader \(learner.leader) closed")
