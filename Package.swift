@@ -36,7 +36,7 @@ let package = Package(
         // deterministic simulator that runs whole ensembles of it.
         .target(name: "ZKZab", dependencies: ["ZKBase", "ZKWire", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strictSettings),
         .target(name: "ZKSim", dependencies: [
-            "ZKBase", "ZKWire", "ZKZab", .product(name: "HeapModule", package: "swift-collections"),
+            "ZKBase", "ZKWire", "ZKZab", "ZKTree", "ZKPipeline", .product(name: "HeapModule", package: "swift-collections"),
             .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strictSettings),
         // The ZAB shell: election and quorum ports over SwiftNIO around a ZabNode and a ZabStore.

@@ -337,8 +337,14 @@ public final class ZabPeer: @unchecked Sendable {
     }
 
     func quorumMessage(_ message: ZabMessage, on link: LinkID) {
-        if case .snap(let zxid, let snapshot) = message, let problem = store.checkSnapshot(zxid, snapshot) {
-            logger.warning("refusing the snapshot sent on \(link) (SNAP at \(zxid)): \(problem)")
+        var problem: String?
+        switch message {
+        case .snap(let zxid, let snapshot): problem = store.checkSnapshot(zxid, snapshot)
+        case .proposal(let entry), .inform(let entry): problem = store.checkEntry(entry)
+        default: break
+        }
+        if let problem {
+            logger.warning("closing \(link): the leader sent what cannot be logged: \(problem)")
             quorumChannels.removeValue(forKey: link)?.close(promise: nil)
             handle(.linkClosed(link))
             return

@@ -21,10 +21,14 @@ public protocol ZabStore: AnyObject {
     /// Why a snapshot received after SNAP cannot be installed (nil: it can). A bad one closes
     /// the connection to that leader before the core sees it; nothing is changed.
     func checkSnapshot(_ zxid: Zxid, _ snapshot: [UInt8]) -> String?
+    /// Why a txn the leader sent (PROPOSAL, INFORM) cannot be logged (nil: it can); a bad one
+    /// closes the connection to that leader.
+    func checkEntry(_ entry: ZabEntry) -> String?
 }
 
 extension ZabStore {
     public func checkSnapshot(_ zxid: Zxid, _ snapshot: [UInt8]) -> String? { nil }
+    public func checkEntry(_ entry: ZabEntry) -> String? { nil }
 }
 
 /// The server above a peer: the session layer and request pipeline that ZAB's session actions

@@ -76,6 +76,14 @@ public enum PosixFile {
         }
     }
 
+    /// Removes a file and makes the removal durable (the directory is fsynced).
+    public static func removeDurably(_ path: String, directory: String) throws(SnapshotError) {
+        guard unlink(path) == 0 || errno == ENOENT else {
+            throw SnapshotError(path: path, kind: .io(errorText("unlink", path)))
+        }
+        try syncDirectory(directory, reportingAs: path)
+    }
+
     /// Names in `directory` ("." and ".." included), in directory order; empty when it cannot be read.
     public static func names(in directory: String) -> [String] {
         guard let handle = opendir(directory) else { return [] }

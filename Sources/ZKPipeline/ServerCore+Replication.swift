@@ -79,7 +79,9 @@ extension ServerCore {
         }
         let sessionId = request.sessionId
         closePreviousConnection(of: sessionId, keeping: id, into: &outputs)
-        guard request.password == JavaRandom.sessionPassword(sessionId: sessionId), tree.sessions[sessionId] != nil else {
+        // Only the password is checked here: whether the session lives is the leader's word (a
+        // learner a little behind may not have applied its createSession yet).
+        guard request.password == JavaRandom.sessionPassword(sessionId: sessionId) else {
             refuseSession(id, sessionId, readOnlyFlag: readOnlyFlag, into: &outputs)
             return
         }
@@ -98,19 +100,41 @@ extension ServerCore {
     }
 
     /// The leader's verdict on a reconnecting session (REVALIDATE's answer).
-    public mutating func revalidated(sessionId: Int64, valid: Bool, into outputs: inout [CoreOutput]) {
+    /// `valid` nil: the leader could not be asked (this member is leaving it); the client loses
+    /// its connection and reconnects elsewhere, rather than hearing that its session expired.
+    public mutating func revalidated(sessionId: Int64, valid: Bool?, into outputs: inout [CoreOutput]) {
         guard let id = waitingRevalidation.removeValue(forKey: sessionId),
               case .revalidating(let response)? = connections[id]?.front
         else { return }
-        _ = connections[id]?.popFront()
-        if valid {
+        switch valid {
+        case true?:
+            _ = connections[id]?.popFront()
             outputs.append(.connected(id, response))
             drainReads(id, into: &outputs)
-        } else {
-            connections[id]?.queue.removeAll()
-            connections[id]?.queueHead = 0
+        case false?:
+            dropQueue(id)
             refuseSession(id, sessionId, readOnlyFlag: response.readOnly, into: &outputs)
+        case nil:
+            dropQueue(id)
+            outputs.append(.close(id, reason: "session \(ZxidMath.hex(sessionId)) could not be revalidated: no leader"))
         }
+    }
+
+    /// Forgets everything a connection was waiting for (it is being closed).
+    mutating func dropQueue(_ id: ConnectionID) {
+        guard let connection = connections[id] else { return }
+        for item in connection.queue[connection.queueHead...] {
+            switch item {
+            case .forwarded(let xid, _), .sync(let xid, _):
+                let key = ForwardKey(sessionId: connection.sessionId, cxid: xid)
+                if waitingForwarded[key] == id { waitingForwarded[key] = nil }
+            default:
+                break
+            }
+        }
+        connections[id]?.queue.removeAll()
+        connections[id]?.queueHead = 0
+        connections[id]?.closing = true
     }
 
     /// A write (on a learner) or a `sync` (on any member): off to the leader, answered in order.
@@ -186,9 +210,14 @@ extension ServerCore {
             finishForwarded(id, txn: txn, result: result, into: &outputs)
         } else if case .createSession = txn.body {
             // Another member's session (or one whose client left): nothing to answer here.
-        } else if let id = waitingForwarded[key], case .forwarded? = connections[id]?.front {
-            waitingForwarded[key] = nil
-            finishForwarded(id, txn: txn, result: result, into: &outputs)
+        } else if let id = waitingForwarded.removeValue(forKey: key) {
+            // The request of that (session, cxid) committed: its connection answers it if it is
+            // still waiting for exactly that request at the front, else the client is gone.
+            if case .forwarded(let xid, _)? = connections[id]?.front, xid == txn.header.cxid {
+                finishForwarded(id, txn: txn, result: result, into: &outputs)
+            } else if connections[id] != nil {
+                outputs.append(.close(id, reason: "reply to cxid \(txn.header.cxid) out of order"))
+            }
         }
         if case .closeSession = txn.body, let id = connectionBySession[sessionId], connections[id]?.closing != true {
             // The leader expired the session: its client here is told by losing the connection.

@@ -214,9 +214,12 @@ public struct ServerCore: Sendable {
             switch item {
             case .write(let zxid, _, _), .connect(let zxid, _): waitingWrites[zxid] = nil
             case .forwarded(let xid, _), .sync(let xid, _):
-                waitingForwarded[ForwardKey(sessionId: connection.sessionId, cxid: xid)] = nil
+                // Only this connection's: a newer connection of the session may wait on the same cxid.
+                let key = ForwardKey(sessionId: connection.sessionId, cxid: xid)
+                if waitingForwarded[key] == id { waitingForwarded[key] = nil }
             case .forwardedConnect:
-                waitingForwarded[ForwardKey(sessionId: connection.sessionId, cxid: 0)] = nil
+                let key = ForwardKey(sessionId: connection.sessionId, cxid: 0)
+                if waitingForwarded[key] == id { waitingForwarded[key] = nil }
             case .revalidating:
                 if waitingRevalidation[connection.sessionId] == id { waitingRevalidation[connection.sessionId] = nil }
             case .read, .failedWrite, .deferred: break
@@ -553,10 +556,14 @@ public struct ServerCore: Sendable {
 
     /// Expires sessions whose deadline passed: each gets a closeSession txn. Deadlines are
     /// compared with `monotonicMs` when given (the shell's monotonic clock), else `nowMs`.
+    /// At most this many sessions expire per tick; the rest wait for the next (a new leader
+    /// after a long outage must not propose tens of thousands of closes at once).
+    public static let expirationsPerTickMax = 1000
+
     public mutating func tick(nowMs: Int64, monotonicMs: Int64? = nil, into outputs: inout [CoreOutput]) {
         // Only the leader (or a standalone server) owns expiry.
         guard replication == .standalone || replication == .leader else { return }
-        for sessionId in sessions.expire(nowMs: monotonicMs ?? nowMs) {
+        for sessionId in sessions.expire(nowMs: monotonicMs ?? nowMs, limit: Self.expirationsPerTickMax) {
             let paths = pending.ephemerals(of: sessionId, in: tree)
             markEphemeralsDeleted(paths, zxid: lastProposedZxid + 1)
             propose(sessionId: sessionId, cxid: 0, body: .closeSession(pathsToDelete: paths), nowMs: nowMs, into: &outputs)

@@ -79,12 +79,19 @@ public struct SessionTracker: Sendable {
     }
 
     /// Sessions whose deadline passed, sorted; they are marked closing (their closeSession txn follows).
-    public mutating func expire(nowMs: Int64) -> [Int64] {
+    public mutating func expire(nowMs: Int64, limit: Int = Int.max) -> [Int64] {
         var expired: [Int64] = []
         for deadline in buckets.keys.sorted() where deadline <= nowMs {
-            for id in buckets.removeValue(forKey: deadline) ?? [] where sessions[id]?.isClosing == false {
+            guard expired.count < limit else { break }
+            var bucket = buckets.removeValue(forKey: deadline) ?? []
+            for id in bucket.sorted() where sessions[id]?.isClosing == false {
+                guard expired.count < limit else { break }
                 expired.append(id)
+                bucket.remove(id)
             }
+            // What the limit left stays due (still at its deadline) for the next call.
+            bucket = bucket.filter { sessions[$0]?.isClosing == false }
+            if !bucket.isEmpty { buckets[deadline] = bucket }
         }
         expired.sort()
         for id in expired { sessions[id]?.isClosing = true }

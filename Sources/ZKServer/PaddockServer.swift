@@ -132,11 +132,13 @@ public final class PaddockServer: Sendable {
                 let addresses = configuration.servers.map {
                     PeerAddress(id: $0.id, host: $0.host, quorumPort: $0.quorumPort, electionPort: $0.electionPort)
                 }
-                let peer = try ZabPeer(configuration: zab.configuration, addresses: addresses, store: node, group: loop,
-                                       tickMs: zab.tickMs, logger: Logger(label: "paddock.zab"))
-                try loop.submit {
+                // Made on the node loop: loading reads the core, which the loop owns.
+                let peer = try loop.submit { () throws -> ZabPeer in
+                    let peer = try ZabPeer(configuration: zab.configuration, addresses: addresses, store: node, group: loop,
+                                           tickMs: zab.tickMs, logger: Logger(label: "paddock.zab"))
                     node.peer = peer
                     peer.serverLayer = node
+                    return peer
                 }.wait()
                 try peer.start()
             } catch {

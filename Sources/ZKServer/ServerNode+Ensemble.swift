@@ -71,15 +71,15 @@ extension ServerNode: ZabStore, ZabServerLayer {
                 ownProposal = nil
                 continue
             }
-            do {
-                let (txn, digest) = try ZooKeeperTxnDecoding.decode(entry.payload)
-                guard txn.zxid == entry.zxid.rawValue else {
-                    return fail("leader sent txn \(Zxid(txn.zxid)) as \(entry.zxid)")
-                }
-                batch.append(LoggedTxn(txn: txn, digest: digest?.value ?? 0))
-            } catch {
-                return fail("undecodable txn \(entry.zxid) from the leader: \(error.reason)")
+            if let decoded = decodedEntries.removeValue(forKey: entry.zxid.rawValue) {
+                batch.append(decoded)
+                continue
             }
+            // Entries loaded at startup (and a leader's initial history) were checked when first logged.
+            guard let (txn, digest) = try? ZooKeeperTxnDecoding.decode(entry.payload), txn.zxid == entry.zxid.rawValue else {
+                return fail("txn \(entry.zxid) to log does not decode; inspect with `paddock data verify \(dataDirectory.dataDirectory)`")
+            }
+            batch.append(LoggedTxn(txn: txn, digest: digest?.value ?? 0))
         }
         appendCompletions.append((zxid: last.zxid, generation: logGeneration, completion: completion))
         // Appends arrive in a read cycle of the quorum socket; the batch goes out at once (the
@@ -97,6 +97,21 @@ extension ServerNode: ZabStore, ZabServerLayer {
         let directory = dataDirectory.snapshotDirectory
         try ZabEpochFiles.write(directory: directory, name: ZabEpochFiles.acceptedEpochName, value: accepted)
         try ZabEpochFiles.write(directory: directory, name: ZabEpochFiles.currentEpochName, value: current)
+    }
+
+    /// A txn from the leader (PROPOSAL, INFORM) must decode as one and carry its own zxid; a
+    /// bad one closes the link to that leader (this member elects again) before ZAB logs it.
+    /// The decoded txn is kept for `append`, so it is decoded once.
+    func checkEntry(_ entry: ZabEntry) -> String? {
+        do {
+            let (txn, digest) = try ZooKeeperTxnDecoding.decode(entry.payload)
+            guard txn.zxid == entry.zxid.rawValue else { return "txn \(Zxid(txn.zxid)) sent as \(entry.zxid)" }
+            if decodedEntries.count > ServerNode.outstandingWritesMax * 4 { decodedEntries.removeAll() }
+            decodedEntries[txn.zxid] = LoggedTxn(txn: txn, digest: digest?.value ?? 0)
+            return nil
+        } catch {
+            return "undecodable txn \(entry.zxid): \(error.reason)"
+        }
     }
 
     func checkSnapshot(_ zxid: Zxid, _ snapshot: [UInt8]) -> String? {
@@ -122,6 +137,11 @@ extension ServerNode: ZabStore, ZabServerLayer {
         receivedSnapshot = nil
         dropPendingAppends()
         snapshotGeneration += 1  // a fuzzy snapshot of the old tree in progress is abandoned
+        // Snapshots of this member's own newer state are of a history the leader does not share:
+        // gone before the log is reset, so recovery never pairs one with the new log.
+        for old in SnapshotFiles.list(directory: dataDirectory.snapshotDirectory) where old.zxid >= zxid.rawValue {
+            try PosixFile.removeDurably(old.path, directory: dataDirectory.snapshotDirectory)
+        }
         let log = self.log
         try onLogThread { try log.reset(anchoredAt: zxid.rawValue) }
         try SnapshotFiles.write(tree: tree, directory: dataDirectory.snapshotDirectory, startZxid: zxid.rawValue, level: snapshotLevel)
@@ -160,6 +180,7 @@ extension ServerNode: ZabStore, ZabServerLayer {
         batch.removeAll()
         appendCompletions.removeAll()
         ownProposal = nil
+        decodedEntries.removeAll()
     }
 
     /// Runs `body` on the log thread (every LMDB write comes from that one thread) and waits.
@@ -213,13 +234,15 @@ extension ServerNode: ZabStore, ZabServerLayer {
         case .revalidateSession(let touch, let link, _):
             let valid = core.revalidate(sessionId: touch.sessionId, timeoutMs: touch.timeoutMs, monotonicMs: monotonicMs())
             peer?.input(.revalidationAnswer(link: link, sessionId: touch.sessionId, valid: valid))
-        case .revalidationDone(let sessionId, let valid):
+        case .revalidationDone(let sessionId, let valid):  // valid nil: the leader could not be asked
             core.revalidated(sessionId: sessionId, valid: valid, into: &outputs)
         case .writeRefused(let reason):
-            // The core already numbered and queued the txn; it cannot be taken back, so this
-            // member stops leading and its clients reconnect (to a leader that can take them).
-            logger.error("ZAB refused a proposal: \(reason); stepping down")
-            peer?.input(.stepDown(reason: "proposal refused: \(reason)"))
+            // The pipeline numbered this txn and everything after it as if it would be proposed:
+            // take them back as a failed log write would be (their clients get SystemError).
+            logger.warning("ZAB refused a proposal: \(reason)")
+            if let zxid = proposingZxid {
+                core.persistFailed(from: zxid, nowMs: wallClockMs(), monotonicMs: monotonicMs(), into: &outputs)
+            }
         default:
             break
         }
@@ -282,8 +305,12 @@ extension ServerNode: ZabStore, ZabServerLayer {
         switch output {
         case .replicate(let txn, let digest):
             let entry = ZabEntry(zxid: Zxid(txn.zxid), payload: Self.payload(txn, digest: digest))
+            // A txn after one ZAB refused was taken back with it (persistFailed): not proposed.
+            guard core.oldestProposedZxid.map({ $0 <= txn.zxid }) ?? false else { return }
             ownProposal = LoggedTxn(txn: txn, digest: digest)
+            proposingZxid = txn.zxid
             peer.input(.propose(entry))
+            proposingZxid = nil
         case .forward(let request):
             peer.input(.request(ForwardedRequest(
                 sessionId: request.sessionId, cxid: request.cxid, type: request.type, body: request.body, authInfo: request.authInfo)))

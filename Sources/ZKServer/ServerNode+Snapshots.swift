@@ -11,8 +11,13 @@ import ZKTree
 final class SnapshotJob: @unchecked Sendable {
     var writer: SnapshotWriter?
     let startZxid: Int64
+    /// The node's snapshotGeneration when the walk began: a tree replaced since (SNAP) ends it.
+    let generation: Int
 
-    init(startZxid: Int64) { self.startZxid = startZxid }
+    init(startZxid: Int64, generation: Int) {
+        self.startZxid = startZxid
+        self.generation = generation
+    }
 }
 
 /// A slice of nodes handed from the node loop to the snapshot thread.
@@ -41,7 +46,7 @@ extension ServerNode {
         snapshotInProgress = true
         txnsSinceSnapshot = 0
         snapshotThreshold = Self.nextSnapshotThreshold(snapCount: configuration.transactionsPerSnapshot)
-        let job = SnapshotJob(startZxid: core.lastProcessedZxid)
+        let job = SnapshotJob(startZxid: core.lastProcessedZxid, generation: snapshotGeneration)
         let sessions = core.tree.sessions.sorted { $0.key < $1.key }.map { (id: $0.key, timeoutMs: $0.value) }
         let directory = dataDirectory.snapshotDirectory
         let level = snapshotLevel
@@ -61,6 +66,9 @@ extension ServerNode {
     }
 
     private func continueSnapshot(_ job: SnapshotJob) {
+        guard job.generation == snapshotGeneration else {
+            return snapshotFailed(job, StartupError(description: "the tree was replaced by the leader's snapshot during the walk"))
+        }
         let slice = SnapshotSlice(nodes: snapshotWalk.nextSlice(of: core.tree, nodesMax: Self.snapshotSliceNodes))
         if slice.nodes.isEmpty && snapshotWalk.isFinished {
             finishSnapshot(job, nodeCount: snapshotWalk.visitedCount)
@@ -77,6 +85,9 @@ extension ServerNode {
     }
 
     private func finishSnapshot(_ job: SnapshotJob, nodeCount: Int) {
+        guard job.generation == snapshotGeneration else {
+            return snapshotFailed(job, StartupError(description: "the tree was replaced by the leader's snapshot during the walk"))
+        }
         let endZxid = core.lastProcessedZxid
         snapshotThread.runIfActive(eventLoop: loop) { () throws -> String in
             guard let writer = job.writer else { return "" }

@@ -125,6 +125,10 @@ final class ServerNode: @unchecked Sendable {
     var logGeneration = 0
     /// The leader's own txn, kept between `.replicate` and ZAB's append so it is not decoded again.
     var ownProposal: LoggedTxn?
+    /// Txns from the leader decoded by `checkEntry`, until `append` logs them.
+    var decodedEntries: [Int64: LoggedTxn] = [:]
+    /// The zxid being handed to ZAB (`.propose`), for taking it back if ZAB refuses it.
+    var proposingZxid: Int64?
     /// A SNAP snapshot checked (decoded) just before ZAB installs it.
     var receivedSnapshot: (zxid: Zxid, tree: DataTree)?
     /// Bumped when the tree is replaced: a fuzzy snapshot of the old one is abandoned.
@@ -425,8 +429,9 @@ final class ServerNode: @unchecked Sendable {
         switch result {
         case .success:
             recordFsync(since: started, batchSize: records.count)
-            guard generation == logGeneration, let last = records.last?.txn.zxid else { return }
+            // Appends queued meanwhile go out now, whether or not this batch was cut since.
             submitBatchIfIdle()
+            guard generation == logGeneration, let last = records.last?.txn.zxid else { return }
             var done: [@Sendable (Zxid) -> Void] = []
             while let first = appendCompletions.first, first.zxid.rawValue <= last {
                 appendCompletions.removeFirst()

@@ -98,6 +98,13 @@ extension Simulation {
         }
         members[id]!.machine = machine
         members[id]!.disk.snapshot = machine
+        if options.serverLayer {
+            guard let tree = sentSnapshotTrees[bytes], tree.lastProcessedZxid == zxid.rawValue else {
+                return fail("\(id) got a snapshot at \(zxid) whose tree is not at that zxid")
+            }
+            members[id]!.disk.tree = tree
+            withServer(id) { core, outputs in core.replaceTree(tree, monotonicMs: serverTime, into: &outputs) }
+        }
         members[id]!.disk.entries.removeAll()
         members[id]!.disk.pending.removeAll()
         trace("\(id) installs a snapshot at \(zxid) (\(machine.appliedCount) txns)")
@@ -151,6 +158,8 @@ extension Simulation {
 
     func finalChecks() {
         guard converged else { return }
+        finalServerChecks()
+        guard failure == nil else { return }
         guard !acknowledged.isEmpty else { return fail("no write was acknowledged: the run proves nothing") }
         let reference = members[memberIds[0]]!.machine
         for id in memberIds {

@@ -11,6 +11,7 @@ extension Simulation {
             schedule(.tick(id, incarnation: incarnation), at: now + member.tickPeriod)
             if member.pausedUntil != nil { return }
             deliver(id, .tick)
+            serverTick(id)
         case .election(let from, let to, let bytes):
             guard let member = members[to], member.up else { return }
             if let until = member.pausedUntil {
@@ -89,6 +90,7 @@ extension Simulation {
     }
 
     func perform(_ id: ServerID, _ action: ZabAction) {
+        if serverAction(id, action) { return }
         switch action {
         case .sendElection(let to, let notification):
             guard canTalk(id, to), !chance(dropProbability) else { return }
@@ -135,7 +137,7 @@ extension Simulation {
             // The simulated session layer: sessions the sim created (ids above 2^32) are alive.
             deliver(id, .revalidationAnswer(link: link, sessionId: touch.sessionId, valid: touch.sessionId >= 1 << 32))
         case .revalidationDone(_, let valid):
-            if valid { report.revalidations += 1 }
+            if valid == true { report.revalidations += 1 }
         case .sessionsTouched(let touches, let from):
             guard case .leading(_, true)? = members[id]!.zab?.role else {
                 return fail("\(id) got session touches from \(from) while not an established leader")
@@ -266,6 +268,7 @@ extension Simulation {
         if case .snap(let zxid, _) = message {
             let state = encodeSnapshot(members[id]!.machine)
             message = .snap(zxid, snapshot: ZooKeeperSnapshotStream.encodeMinimal(rootData: state))
+            if case .snap(_, let bytes) = message, let tree = members[id]!.server?.tree { sentSnapshotTrees[bytes] = tree }
             report.snapSyncs += 1
         }
         if case .diff = message { report.diffSyncs += 1 }

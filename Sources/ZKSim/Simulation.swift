@@ -1,5 +1,7 @@
 import HeapModule
 import ZKBase
+import ZKPipeline
+import ZKTree
 import ZKZab
 
 /// ZKSim: a whole ensemble of real `ZabNode` cores in one thread, driven by a seeded event
@@ -46,6 +48,8 @@ public final class Simulation {
         var acceptedEpoch: Int64 = 0
         var currentEpoch: Int64 = 0
         var snapshot = StateMachine()
+        /// The tree of `snapshot` (server layer): what a restart starts from.
+        var tree = DataTree()
         var entries: [ZabEntry] = []
         /// Appends not yet durable, each with the time its write completes (in order).
         var pending: [(entries: [ZabEntry], doneAt: Int64)] = []
@@ -60,6 +64,8 @@ public final class Simulation {
         var zab: ZabNode?
         var disk = Disk()
         var machine = StateMachine()
+        /// The request pipeline above the ZAB core (server layer).
+        var server: ServerCore?
         var tickPeriod: Int64
         var links: [LinkID: Int] = [:]
         var lastRole: ZabRole = .looking
@@ -118,6 +124,13 @@ public final class Simulation {
     /// lost with a leader that steps down, which is allowed).
     var probeWrites: Set<[UInt8]> = []
     var probeAcknowledged = false
+    // Server layer state (Simulation+Server).
+    var clients: [Client] = []
+    var nextConnection: ConnectionID = 0
+    var acknowledgedPaths: [String] = []
+    /// The tree behind each snapshot stream sent after SNAP (the stream itself carries the
+    /// simulated state machine; the omniscient simulator hands the tree over beside it).
+    var sentSnapshotTrees: [[UInt8]: DataTree] = [:]
     /// Syncs in flight: where they were asked and the newest write acknowledged before them (in
     /// an epoch no later than that member's), which must be applied there when the sync returns.
     var syncChecks: [Int32: (member: ServerID, incarnation: Int, required: Zxid)] = [:]
@@ -224,6 +237,7 @@ public final class Simulation {
         member.zab = zab
         member.lastRole = .looking
         members[id] = member
+        bootServer(id)
         trace("\(id) boots (incarnation \(member.incarnation)): epochs \(disk.acceptedEpoch)/\(disk.currentEpoch), log through \(zab.lastLoggedZxid), snapshot \(disk.snapshot.appliedZxid)")
         perform(id, actions)
         schedule(.tick(id, incarnation: member.incarnation), at: now + member.tickPeriod)
@@ -233,6 +247,8 @@ public final class Simulation {
         guard var member = members[id], member.up else { return }
         member.up = false
         member.zab = nil
+        member.server = nil
+        clients.removeAll { $0.member == id }
         // Writes the process never heard complete may still have reached the disk, in order.
         while let first = member.disk.pending.first, chance(0.5) {
             member.disk.pending.removeFirst()
@@ -334,6 +350,7 @@ public final class Simulation {
     }
 
     func submitWrite() {
+        if options.serverLayer { return submitClientWrite() }
         let leaders = memberIds.filter {
             if case .leading(_, true)? = members[$0]!.zab?.role { return members[$0]!.pausedUntil == nil }
             return false

@@ -42,6 +42,9 @@ public struct SimulationOptions: Sendable, CustomStringConvertible {
     /// Chance of crashing a learner just after it takes a new epoch, or a leader just after it is established.
     public var syncWindowCrashProbability: Double
     public var committedEntriesKeptMax: Int
+    /// Run the request pipeline (`ServerCore`) on every member and drive writes from clients
+    /// through it (Simulation+Server); off, writes go straight to the leader's ZAB core.
+    public var serverLayer = true
     public var injectedBugs: ZabInjectedBugs
 
     public init(seed: UInt64, injectedBugs: ZabInjectedBugs = []) {
@@ -93,6 +96,8 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var sessionTouchesReported = 0
     /// Reconnecting sessions the leader confirmed alive (REVALIDATE round trips).
     public var revalidations = 0
+    /// Creates whose client got a successful reply (server layer).
+    public var clientWritesAcknowledged = 0
     public var epochs = 0
     /// The last events before the end (or the failure), one line each.
     public var trace: [String] = []
@@ -100,7 +105,7 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var description: String {
         var text = "\(options)\n  \(failure.map { "FAILED: \($0)" } ?? "ok"): \(steps) steps, \(events) events, "
             + "\(writesAcknowledged) writes acknowledged, \(committedTxns) txns committed, \(epochs) epochs, "
-            + "\(crashes) crashes, syncs diff/trunc/snap \(diffSyncs)/\(truncSyncs)/\(snapSyncs), client syncs \(syncsCompleted), session touches \(sessionTouchesReported)"
+            + "\(crashes) crashes, syncs diff/trunc/snap \(diffSyncs)/\(truncSyncs)/\(snapSyncs), client syncs \(syncsCompleted), session touches \(sessionTouchesReported), client creates answered \(clientWritesAcknowledged)"
         if failure != nil { text += "\n  last events:\n    " + trace.joined(separator: "\n    ") }
         return text
     }

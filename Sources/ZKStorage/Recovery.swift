@@ -49,6 +49,13 @@ public enum Recovery {
             let loadStarted = monotonicMs()
             do {
                 let loaded = try SnapshotFiles.load(path: candidate.path, txnsToFollow: txnsInLog(after: candidate.zxid, log))
+                // An ensemble member applies committed txns before its own copy of them is
+                // durable, so its newest fuzzy snapshot may end past its durable log after a
+                // crash: an older snapshot that the log does cover is the one to start from.
+                if !replayWholeLog && log.lastZxid < loaded.trailer.endZxid {
+                    report.skippedSnapshots.append((candidate.path, "ends at \(ZxidMath.hex(loaded.trailer.endZxid)), past the durable log (\(ZxidMath.hex(log.lastZxid)))"))
+                    continue
+                }
                 tree = loaded.tree
                 report.snapshotPath = candidate.path
                 report.snapshotStartZxid = loaded.header.startZxid

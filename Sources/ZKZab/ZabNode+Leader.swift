@@ -403,8 +403,10 @@ extension ZabNode {
 
     mutating func proposalAcked(_ zxid: Zxid, by sid: ServerID) {
         withLeader { leader in
-            guard let first = leader.outstanding.first?.entry.zxid else { return }
-            // Outstanding proposals are consecutive zxids of one epoch: the index is the offset.
+            guard let first = leader.outstanding.first?.entry.zxid, zxid >= first,
+                  let last = leader.outstanding.last?.entry.zxid, zxid <= last else { return }
+            // Outstanding proposals are consecutive zxids of one epoch: the index is the offset
+            // (both ends checked first, so a hostile zxid cannot overflow the subtraction).
             let offset = zxid.rawValue - first.rawValue
             let index: Int
             if offset >= 0, offset < Int64(leader.outstanding.count), leader.outstanding[Int(offset)].entry.zxid == zxid {

@@ -166,7 +166,7 @@ public struct ZabNode: Sendable {
                 withLearner { $0.pendingRevalidations.insert(touch.sessionId) }
                 actions.append(.send(learner.link, .revalidate(touch)))
             default:
-                actions.append(.revalidationDone(sessionId: touch.sessionId, valid: false))
+                actions.append(.revalidationDone(sessionId: touch.sessionId, valid: nil))
             }
         case .revalidationAnswer(let link, let sessionId, let valid):
             guard case .leading = state else { break }
@@ -310,7 +310,7 @@ public struct ZabNode: Sendable {
                 actions.append(.requestRefused(request, reason: "left the leader: \(reason)"))
             }
             for sessionId in learner.pendingRevalidations.sorted() {
-                actions.append(.revalidationDone(sessionId: sessionId, valid: false))
+                actions.append(.revalidationDone(sessionId: sessionId, valid: nil))
             }
         }
         startElection()

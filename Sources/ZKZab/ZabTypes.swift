@@ -180,8 +180,9 @@ public enum ZabAction: Sendable, Equatable {
     /// Leader: is this session alive? The session layer answers with `revalidationAnswer` (and,
     /// if alive, notes that member as the session's owner). A nil link: one of our own clients.
     case revalidateSession(SessionTouch, link: LinkID?, from: ServerID)
-    /// The verdict on a reconnecting client's session (valid = not expired).
-    case revalidationDone(sessionId: Int64, valid: Bool)
+    /// The verdict on a reconnecting client's session (valid = not expired; nil = unknown: the
+    /// leader could not be asked, and the client should just reconnect, not hear "expired").
+    case revalidationDone(sessionId: Int64, valid: Bool?)
     /// Leader: sessions a learner's clients kept alive (from its PING reply); the session layer
     /// pushes their deadlines out.
     case sessionsTouched([SessionTouch], from: ServerID)

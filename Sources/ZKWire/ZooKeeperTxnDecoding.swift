@@ -1,6 +1,6 @@
 import NIOCore
 import ZKBase
-import ZKWire
+
 
 /// The digest ZooKeeper 3.6+ appends to a logged txn: the tree digest after applying it.
 public struct ZooKeeperTxnDigest: Sendable, Equatable {
