@@ -294,3 +294,54 @@ def test_tools_ensemble_up_status_down(root):
         pids = [m['pid'] for m in json.load(f)['members']]
     for pid in pids:
         assert not os.path.exists('/proc/%d/status' % pid) or 'zombie' in open('/proc/%d/status' % pid).read()
+
+
+def quorum_packet(kind, zxid, data=b''):
+    """A jute QuorumPacket: int type, long zxid, buffer data, vector<Id> authinfo (empty)."""
+    import struct
+    return struct.pack('>iqi', kind, zxid, len(data)) + data + struct.pack('>i', 0)
+
+
+def test_hostile_learner_on_the_quorum_port_cannot_crash_the_leader(ensemble):
+    """A process that connects to the leader's quorum port claiming a follower's id and sends
+    ACKs of absurd zxids, malformed requests and noise only loses its own connection."""
+    import random
+    import socket
+    import struct
+    leader = ensemble.leader()
+    victim = [m for m in ensemble.members if m is not leader][0]
+    ensemble.kill(victim)
+    c = client(leader.address)
+    rng = random.Random(7)
+    sent = 0
+    try:
+        for round_ in range(12):
+            # Proposals outstanding while the hostile ACKs arrive.
+            for i in range(20):
+                c.create_async('/hostile-%d-%d' % (round_, i), b'x')
+            with socket.create_connection(('127.0.0.1', leader.quorum_port), timeout=5) as s:
+                learner_info = struct.pack('>qiq', victim.sid, 0x10000, 0)
+                s.sendall(quorum_packet(11, 0, learner_info))
+                packets = [
+                    quorum_packet(18, 0, struct.pack('>i', -1)),                  # ACKEPOCH
+                    quorum_packet(3, -(1 << 63)),                                  # ACK, Int64.min
+                    quorum_packet(3, (1 << 63) - 1),                               # ACK, Int64.max
+                    quorum_packet(3, rng.randrange(-(1 << 63), 1 << 63)),
+                    quorum_packet(1, 0, bytes(rng.randrange(256) for _ in range(rng.randrange(40)))),  # REQUEST
+                    quorum_packet(6, 0, b'\x00\x01'),                               # REVALIDATE, short
+                    quorum_packet(5, 0, bytes(rng.randrange(256) for _ in range(rng.randrange(40)))),  # PING
+                    bytes(rng.randrange(256) for _ in range(rng.randrange(1, 200))),
+                ]
+                for packet in packets:
+                    try:
+                        s.sendall(packet)
+                        sent += 1
+                    except OSError:
+                        break
+        assert sent > 12
+        c.sync('/')
+        wait_for(lambda: leader.proc.poll() is None and leader.mode() == 'leader', 30, 'the leader to keep leading')
+        c.create('/after-hostile', b'')
+        assert len([n for n in c.get_children('/') if n.startswith('hostile-')]) == 240
+    finally:
+        c.stop()
