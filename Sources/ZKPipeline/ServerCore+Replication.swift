@@ -42,6 +42,7 @@ extension ServerCore {
             precondition(firstLeaderZxid.map { $0 >= tree.lastProcessedZxid } ?? false,
                          "a leader starts numbering after everything it has applied")
             lastProposedZxid = firstLeaderZxid!
+            leaderEpochStartZxid = firstLeaderZxid!
             trackRecoveredSessions(nowMs: monotonicMs)
         }
     }

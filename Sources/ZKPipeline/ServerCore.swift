@@ -154,6 +154,8 @@ public struct ServerCore: Sendable {
     var waitingWrites: [Int64: ConnectionID] = [:]
     public internal(set) var lastProposedZxid: Int64
     public internal(set) var replication: ReplicationMode = .standalone
+    /// As leader: the zxid its epoch starts at (counter 0).
+    var leaderEpochStartZxid: Int64 = 0
     /// (session, cxid) -> connection waiting for a forwarded request's outcome.
     var waitingForwarded: [ForwardKey: ConnectionID] = [:]
     /// session -> connection waiting for the leader's verdict on its reconnect.
@@ -548,6 +550,8 @@ public struct ServerCore: Sendable {
             touched.insert(connectionId)
         }
         lastProposedZxid = proposedHead < proposed.count ? proposed[proposed.count - 1].txn.zxid : tree.lastProcessedZxid
+        // A leader keeps numbering in its own epoch (ZAB refuses anything else).
+        if replication == .leader { lastProposedZxid = max(lastProposedZxid, leaderEpochStartZxid) }
         pending = PendingChanges(digest: tree.digest)
         for connectionId in touched.sorted() { drainReads(connectionId, into: &outputs) }
     }

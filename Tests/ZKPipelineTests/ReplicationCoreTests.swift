@@ -149,6 +149,21 @@ import ZKWire
         #expect(pair.learnerOutputs.contains { if case .close(3, _) = $0 { return true } else { return false } })
     }
 
+    @Test func aProposalZabRefusedIsTakenBackAndNumberingStaysInTheLeadersEpoch() throws {
+        var pair = Pair()
+        pair.holdCommits = true
+        pair.connect(1)
+        #expect(pair.held.count == 1, "the createSession is proposed")
+        var outputs: [CoreOutput] = []
+        let refused = try #require(pair.held.first?.0)
+        pair.leader.persistFailed(from: refused.zxid, nowMs: pair.nowMs, monotonicMs: pair.nowMs, into: &outputs)
+        #expect(pair.leader.lastProposedZxid == 1 << 32, "back to the epoch's start, not the old epoch's last zxid")
+        pair.held = []
+        pair.connect(2)
+        let next = try #require(pair.held.first?.0.zxid)
+        #expect(next == (Int64(1) << 32) + 1)
+    }
+
     @Test func aRoleChangeClosesEveryConnectionAndKeepsTheTree() throws {
         var pair = Pair()
         pair.connect(1)
