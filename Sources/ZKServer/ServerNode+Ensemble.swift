@@ -116,7 +116,9 @@ extension ServerNode: ZabStore, ZabServerLayer {
 
     func checkSnapshot(_ zxid: Zxid, _ snapshot: [UInt8]) -> String? {
         do {
+            let started = monotonicMs()
             receivedSnapshot = (zxid, try ZooKeeperSnapshotReader.readQuorumStream(snapshot, zxid: zxid.rawValue))
+            logger.info("read the leader's snapshot at \(zxid): \(snapshot.count) bytes in \(monotonicMs() - started) ms")
             return nil
         } catch {
             return "\(error)"
@@ -142,11 +144,12 @@ extension ServerNode: ZabStore, ZabServerLayer {
         for old in SnapshotFiles.list(directory: dataDirectory.snapshotDirectory) where old.zxid >= zxid.rawValue {
             try PosixFile.removeDurably(old.path, directory: dataDirectory.snapshotDirectory)
         }
+        let started = monotonicMs()
         let log = self.log
         try onLogThread { try log.reset(anchoredAt: zxid.rawValue) }
         try SnapshotFiles.write(tree: tree, directory: dataDirectory.snapshotDirectory, startZxid: zxid.rawValue, level: snapshotLevel)
         core.replaceTree(tree, monotonicMs: monotonicMs(), into: &outputs)
-        logger.info("installed the leader's snapshot at \(zxid): \(tree.nodeCount) znodes, \(tree.sessions.count) sessions")
+        logger.info("installed the leader's snapshot at \(zxid): \(tree.nodeCount) znodes, \(tree.sessions.count) sessions, made durable in \(monotonicMs() - started) ms")
         runOutputs()
     }
 
@@ -171,7 +174,10 @@ extension ServerNode: ZabStore, ZabServerLayer {
 
     func snapshotStream(through zxid: Zxid) -> [UInt8] {
         precondition(core.lastProcessedZxid == zxid.rawValue, "SNAP of the tree at \(Zxid(core.lastProcessedZxid)), asked for \(zxid)")
-        return ZooKeeperSnapshotWriter.quorumStream(core.tree)
+        let started = monotonicMs()
+        let stream = ZooKeeperSnapshotWriter.quorumStream(core.tree)
+        logger.info("SNAP at \(zxid): \(core.tree.nodeCount) znodes, \(stream.count) bytes serialized in \(monotonicMs() - started) ms")
+        return stream
     }
 
     /// Appends not yet durable are cut (truncate, SNAP): their completions never report.

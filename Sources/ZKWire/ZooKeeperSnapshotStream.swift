@@ -20,7 +20,27 @@ public enum ZooKeeperSnapshotStream {
     /// The byte length of the snapshot stream at the front of `buffer` (signature included), or
     /// nil when it has not all arrived. Throws on bytes that cannot be such a stream.
     public static func length(of buffer: ByteBuffer, limits: QuorumWireLimits = QuorumWireLimits()) throws -> Int? {
+        var progress = ScanProgress()
+        return try length(of: buffer, limits: limits, resuming: &progress)
+    }
+
+    /// Where an unfinished scan of a stream stopped: the node records before `nodesOffset`
+    /// (relative to the stream's start) are whole and checked. A stream arriving in many reads
+    /// is scanned once overall, not once per read.
+    public struct ScanProgress: Sendable {
+        var nodesOffset: Int?
+        var nodes = 0
+        public init() {}
+    }
+
+    /// `length(of:limits:)`, continuing from `progress` (which must come from scans of the same
+    /// stream at the same reader index) and recording where it stopped.
+    public static func length(of buffer: ByteBuffer, limits: QuorumWireLimits, resuming progress: inout ScanProgress) throws -> Int? {
         var scanner = QuorumScanner(buffer, limits: limits)
+        if let resume = progress.nodesOffset {
+            guard scanner.skip(resume) else { return nil }
+            return try scanNodes(&scanner, buffer, limits, &progress)
+        }
         guard let sessions = scanner.int() else { return nil }
         try checkCount("sessions", sessions, limits)
         guard scanner.skip(Int(sessions) * 12) else { return nil }
@@ -35,8 +55,17 @@ public enum ZooKeeperSnapshotStream {
                       try scanner.lengthPrefixed("Id.id", maximum: limits.bufferBytesMax) else { return nil }
             }
         }
-        var nodes = 0
+        progress.nodesOffset = scanner.consumed
+        return try scanNodes(&scanner, buffer, limits, &progress)
+    }
+
+    static func scanNodes(_ scanner: inout QuorumScanner, _ buffer: ByteBuffer, _ limits: QuorumWireLimits,
+                          _ progress: inout ScanProgress) throws -> Int? {
+        var nodes = progress.nodes
         while true {
+            // Every record before this one is whole: a later call starts here.
+            progress.nodesOffset = scanner.consumed
+            progress.nodes = nodes
             let pathStart = scanner.offset
             guard let pathLength = scanner.int() else { return nil }
             guard pathLength >= 0, Int(pathLength) <= limits.bufferBytesMax else {

@@ -159,13 +159,18 @@ func int32Bytes(_ value: Int32) -> [UInt8] {
 public struct QuorumStreamDecoder: Sendable {
     public var limits: QuorumWireLimits
     var pendingSnap: QuorumPacket?
+    /// The snapshot stream has no length prefix, so finding its end means scanning it; each
+    /// read resumes where the last scan stopped (a 190 MB stream read 64 KiB at a time would
+    /// otherwise be rescanned from its start thousands of times).
+    var snapScan = ZooKeeperSnapshotStream.ScanProgress()
 
     public init(limits: QuorumWireLimits = QuorumWireLimits()) { self.limits = limits }
 
     /// The next message, or nil until its bytes have arrived. Throws on bytes a peer must not send.
     public mutating func next(from buffer: inout ByteBuffer) throws -> ZabMessage? {
         if let snap = pendingSnap {
-            guard let length = try ZooKeeperSnapshotStream.length(of: buffer, limits: limits) else { return nil }
+            guard let length = try ZooKeeperSnapshotStream.length(of: buffer, limits: limits, resuming: &snapScan) else { return nil }
+            snapScan = ZooKeeperSnapshotStream.ScanProgress()
             let snapshot = buffer.readBytes(length: length) ?? []
             pendingSnap = nil
             return try ZabMessage(packet: snap, snapshot: snapshot)

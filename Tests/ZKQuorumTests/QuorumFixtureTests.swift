@@ -125,6 +125,30 @@ import ZKZab
         }
     }
 
+    /// A stream that arrives a few bytes at a time decodes to the same messages as all at once
+    /// (the SNAP snapshot's end is found by a scan that resumes where the last read stopped).
+    @Test func aStreamArrivingInSmallReadsDecodesTheSame() throws {
+        let bytes = try Self.bytes("quorum-leader3-to-follower1-snap.hex")
+        var whole = ByteBufferAllocator().buffer(bytes: bytes)
+        var wholeDecoder = QuorumStreamDecoder()
+        var expected: [ZabMessage] = []
+        while let message = try wholeDecoder.next(from: &whole) { expected.append(message) }
+        for chunk in [1, 7, 64, 1000] {
+            var decoder = QuorumStreamDecoder()
+            var buffer = ByteBufferAllocator().buffer(capacity: bytes.count)
+            var got: [ZabMessage] = []
+            var offset = 0
+            while offset < bytes.count {
+                let end = min(bytes.count, offset + chunk)
+                buffer.writeBytes(bytes[offset..<end])
+                offset = end
+                while let message = try decoder.next(from: &buffer) { got.append(message) }
+            }
+            #expect(got == expected, "reads of \(chunk) bytes")
+        }
+        #expect(expected.contains { if case .snap = $0 { return true } else { return false } })
+    }
+
     /// Every prefix of a real stream is either decoded in whole packets or waits for more bytes:
     /// never an error, never a crash.
     @Test func truncatedStreamsWaitForMoreBytes() throws {
