@@ -31,8 +31,8 @@ sys.path.insert(0, os.path.join(ROOT, 'tests', 'differential'))
 
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'ensemble'))
 
-from servers import JAVA, ZK_JARS, free_port  # noqa: E402
-from paddock_ensemble import four_letter, wait_for  # noqa: E402
+from servers import JAVA, ZK_JARS  # noqa: E402
+from paddock_ensemble import Member as EnsembleMember, four_letter, wait_for  # noqa: E402
 
 
 def srvr_field(port, name):
@@ -42,20 +42,9 @@ def srvr_field(port, name):
     return None
 
 
-class Member:
+class Member(EnsembleMember):
     def __init__(self, root, sid):
-        self.sid = sid
-        self.dir = os.path.join(root, 'member%d' % sid)
-        self.data = os.path.join(self.dir, 'data')
-        os.makedirs(self.data)
-        with open(os.path.join(self.data, 'myid'), 'w') as f:
-            f.write('%d\n' % sid)
-        self.client_port, self.quorum_port, self.election_port = free_port(), free_port(), free_port()
-        self.cfg = os.path.join(self.dir, 'zoo.cfg')
-        self.proc = None
-
-    def mode(self):
-        return srvr_field(self.client_port, 'Mode')
+        super().__init__(root, sid, observer=False)
 
     def zxid(self):
         value = srvr_field(self.client_port, 'Zxid')

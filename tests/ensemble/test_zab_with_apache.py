@@ -21,26 +21,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, '..', '..')
 sys.path.insert(0, os.path.join(HERE, '..', 'differential'))
 
-from servers import JAVA, ZK_JARS, free_port  # noqa: E402
+from servers import JAVA, ZK_JARS  # noqa: E402
 sys.path.insert(0, HERE)
-from paddock_ensemble import four_letter, wait_for  # noqa: E402
+from paddock_ensemble import Member as EnsembleMember, four_letter, wait_for  # noqa: E402
 
 BINARY = os.environ.get('PADDOCK_BIN', os.path.join(ROOT, '.build', 'debug', 'paddock'))
 TICK_MS = 200
 
 
-class Member:
+class Member(EnsembleMember):
     def __init__(self, root, sid, observer=False):
-        self.sid = sid
-        self.observer = observer
-        self.dir = os.path.join(root, 'member%d' % sid)
-        self.data = os.path.join(self.dir, 'data')
-        os.makedirs(self.data)
-        with open(os.path.join(self.data, 'myid'), 'w') as f:
-            f.write('%d\n' % sid)
-        self.client_port, self.quorum_port, self.election_port = free_port(), free_port(), free_port()
-        self.cfg = os.path.join(self.dir, 'zoo.cfg')
-        self.proc = None
+        super().__init__(root, sid, observer)
         self.lines = []
 
     def write_cfg(self, members):
