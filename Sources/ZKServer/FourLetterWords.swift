@@ -37,7 +37,8 @@ enum FourLetterWords {
         case "dirs":
             let sizes = directorySizes(node)
             return "datadir_size: \(sizes.data)\nlogdir_size: \(sizes.log)\n"
-        case "isro": return "rw"
+        // ZooKeeper answers "null" while it has no server running (electing, syncing).
+        case "isro": return node.myId != nil && node.ensembleModeName == nil ? "null" : "rw"
         case "dump": return dump(node)
         case "wchs":
             let tree = node.core.tree

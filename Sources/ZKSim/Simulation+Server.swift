@@ -133,6 +133,16 @@ extension Simulation {
             return
         }
         guard clients[index].sessionId != nil else { return }
+        if chance(0.3), let path = acknowledgedPaths.randomElement(using: &random) {
+            // A read: answered locally, its reply's zxid must not go back on this connection.
+            let xid = clients[index].nextXid
+            clients[index].nextXid += 1
+            let connection = clients[index].connection
+            let request = ClientRequest(xid: xid, opCodeRaw: OpCode.exists.rawValue, body: .exists(path: path, watch: false))
+            withServer(id) { core, outputs in core.receive(connection, request, nowMs: serverTime, monotonicMs: serverTime, into: &outputs) }
+            report.clientReads += 1
+            return
+        }
         writeCounter += 1
         let path = "/w\(writeCounter)"
         let xid = clients[index].nextXid

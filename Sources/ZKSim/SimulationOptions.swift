@@ -98,6 +98,8 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var revalidations = 0
     /// Creates whose client got a successful reply (server layer).
     public var clientWritesAcknowledged = 0
+    /// Reads (exists) clients sent to members (server layer).
+    public var clientReads = 0
     public var epochs = 0
     /// The last events before the end (or the failure), one line each.
     public var trace: [String] = []

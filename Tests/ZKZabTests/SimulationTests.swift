@@ -32,6 +32,7 @@ import ZKZab
         #expect(reports.map(\.revalidations).reduce(0, +) > 0)
         // Every seed runs the request pipeline: clients' creates are answered by members.
         #expect(reports.allSatisfy { $0.clientWritesAcknowledged > 0 })
+        #expect(reports.map(\.clientReads).reduce(0, +) > 0)
     }
 
     /// The ZAB core alone (writes straight into the leader's core, no request pipeline): the
