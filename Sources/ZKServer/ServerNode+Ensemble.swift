@@ -72,7 +72,9 @@ extension ServerNode: ZabStore, ZabServerLayer {
                 continue
             }
             if let decoded = decodedEntries.removeValue(forKey: entry.zxid.rawValue) {
-                batch.append(decoded)
+                batch.append(LoggedTxn(txn: decoded.txn, digest: decoded.digest ?? 0))
+                if appendedTxns.count > ServerNode.outstandingWritesMax * 4 { appendedTxns.removeAll() }  // a bound; apply decodes again
+                appendedTxns[decoded.txn.zxid] = decoded  // for `apply`, once committed
                 continue
             }
             // Entries loaded at startup (and a leader's initial history) were checked when first logged.
@@ -107,7 +109,7 @@ extension ServerNode: ZabStore, ZabServerLayer {
             let (txn, digest) = try ZooKeeperTxnDecoding.decode(entry.payload)
             guard txn.zxid == entry.zxid.rawValue else { return "txn \(Zxid(txn.zxid)) sent as \(entry.zxid)" }
             if decodedEntries.count > ServerNode.outstandingWritesMax * 4 { decodedEntries.removeAll() }
-            decodedEntries[txn.zxid] = LoggedTxn(txn: txn, digest: digest?.value ?? 0)
+            decodedEntries[txn.zxid] = (txn, digest?.value)
             return nil
         } catch {
             return "undecodable txn \(entry.zxid): \(error.reason)"
@@ -160,6 +162,10 @@ extension ServerNode: ZabStore, ZabServerLayer {
                 core.committed(through: zxid, into: &outputs)
                 continue
             }
+            if let logged = appendedTxns.removeValue(forKey: zxid) {
+                core.applyCommitted(logged.txn, zooKeeperDigest: logged.digest, into: &outputs)
+                continue
+            }
             do {
                 let (txn, digest) = try ZooKeeperTxnDecoding.decode(entry.payload)
                 core.applyCommitted(txn, zooKeeperDigest: digest?.value, into: &outputs)
@@ -187,6 +193,7 @@ extension ServerNode: ZabStore, ZabServerLayer {
         appendCompletions.removeAll()
         ownProposal = nil
         decodedEntries.removeAll()
+        appendedTxns.removeAll()
     }
 
     /// Runs `body` on the log thread (every LMDB write comes from that one thread) and waits.

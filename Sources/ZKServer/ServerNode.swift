@@ -126,7 +126,9 @@ final class ServerNode: @unchecked Sendable {
     /// The leader's own txn, kept between `.replicate` and ZAB's append so it is not decoded again.
     var ownProposal: LoggedTxn?
     /// Txns from the leader decoded by `checkEntry`, until `append` logs them.
-    var decodedEntries: [Int64: LoggedTxn] = [:]
+    var decodedEntries: [Int64: (txn: Txn, digest: UInt64?)] = [:]
+    /// A learner's logged txns not applied yet (decoded once, applied when committed).
+    var appendedTxns: [Int64: (txn: Txn, digest: UInt64?)] = [:]
     /// The zxid being handed to ZAB (`.propose`), for taking it back if ZAB refuses it.
     var proposingZxid: Int64?
     /// A SNAP snapshot checked (decoded) just before ZAB installs it.
