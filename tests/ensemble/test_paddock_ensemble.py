@@ -345,3 +345,40 @@ def test_hostile_learner_on_the_quorum_port_cannot_crash_the_leader(ensemble):
         assert len([n for n in c.get_children('/') if n.startswith('hostile-')]) == 240
     finally:
         c.stop()
+
+
+def test_seven_voters_and_an_observer(root):
+    """The largest ensemble the issue names: 7 voters plus an observer elect one leader, writes
+    through every member reach all of them, and after kill -9 of the leader and of two more
+    voters the remaining four (a majority of seven) elect again and keep every acknowledged write."""
+    ensemble = PaddockEnsemble(root, voters=7, observers=1)
+    try:
+        ensemble.start_all(timeout=120)
+        assert sorted(m.mode() for m in ensemble.members).count('follower') == 6
+        assert ensemble.members[7].mode() == 'observer'
+        acked = []
+        for m in ensemble.members:
+            c = client(m.address)
+            try:
+                for i in range(5):
+                    c.create('/seven-%d-%d' % (m.sid, i), b'')
+                    acked.append('/seven-%d-%d' % (m.sid, i))
+            finally:
+                c.stop()
+        leader = ensemble.leader()
+        others = [m for m in ensemble.members[:7] if m is not leader]
+        for victim in [leader] + others[:2]:
+            ensemble.kill(victim)
+        survivors = [m for m in ensemble.members if m.proc is not None]
+        ensemble.wait_settled(timeout=120, members=survivors)
+        for m in survivors:
+            c = client(m.address)
+            try:
+                c.sync('/')
+                present = {'/' + n for n in c.get_children('/')}
+                assert all(path in present for path in acked), 'member %d lost an acknowledged write' % m.sid
+            finally:
+                c.stop()
+        assert len(acked) == 40
+    finally:
+        ensemble.close()
