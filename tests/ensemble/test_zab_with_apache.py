@@ -237,3 +237,52 @@ def test_hostile_election_peers_close_only_their_connection():
             m.start()
         wait_for(lambda: apache[1].mode() == 'leader' and apache[0].mode() == 'follower', 60, 'Apache 3 leading')
         wait_for(lambda: paddock.last_role() == 'following 3', 30, 'Paddock following 3 (roles: %s)' % paddock.lines)
+
+
+class PaddockServerMember(Member):
+    """A `paddock server` member (the whole server, durable log), not the debug peer."""
+
+    def start(self):
+        log = open(os.path.join(self.dir, 'server.log'), 'ab')
+        self.proc = subprocess.Popen([BINARY, 'server', '--config', self.cfg], stdin=subprocess.DEVNULL, stdout=log,
+                                     stderr=subprocess.STDOUT)
+        log.close()
+
+
+def test_paddock_server_leads_apache_followers_then_follows_an_apache_leader():
+    """The server layer's payloads are ZooKeeper's: `paddock server` (largest id) leads two
+    Apache 3.8 followers, clients write through every member, Apache logs no digest error for
+    Paddock's proposals; after kill -9 of Paddock an Apache member leads with every write."""
+    layout = [(ApacheMember, 1, False), (ApacheMember, 2, False), (PaddockServerMember, 3, False)]
+    with ensemble(layout) as members:
+        for m in members:
+            m.start()
+        wait_for(lambda: members[2].mode() == 'leader' and members[0].mode() == 'follower' and members[1].mode() == 'follower',
+                 90, 'Paddock leading two Apache followers')
+        written = []
+        for m in members:
+            client = KazooClient(hosts='127.0.0.1:%d' % m.client_port, timeout=10)
+            client.start(timeout=30)
+            try:
+                for i in range(5):
+                    client.create('/mixedserver/%d-%d' % (m.sid, i), b'v', makepath=True)
+                    written.append('%d-%d' % (m.sid, i))
+            finally:
+                client.stop()
+                client.close()
+        members[2].proc.send_signal(signal.SIGKILL)
+        members[2].proc.wait(timeout=30)
+        wait_for(lambda: 'leader' in (members[0].mode(), members[1].mode()), 90, 'an Apache member to lead')
+        client = KazooClient(hosts='127.0.0.1:%d' % members[0].client_port, timeout=10)
+        client.start(timeout=30)
+        try:
+            client.sync('/')
+            assert sorted(client.get_children('/mixedserver')) == sorted(written)
+        finally:
+            client.stop()
+            client.close()
+        assert len(written) == 15
+        for m in members[:2]:
+            with open(os.path.join(m.dir, 'server.log'), errors='replace') as f:
+                text = f.read()
+            assert 'Digests are not matching' not in text and 'digest mismatch' not in text.lower(), m.sid
