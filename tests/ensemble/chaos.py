@@ -177,6 +177,9 @@ def client_loop(cid, hosts, history, stop, rng_seed):
                 # the checked op, only how the client picks its expectation).
                 _, seen = zk.get(key)
                 op.expected_version = seen.version if rng.random() < 0.8 else seen.version + rng.choice([-1, 1])
+                if op.expected_version < 0:
+                    # setData's version -1 means "any version" (an unconditional write), not a CAS.
+                    op.expected_version = seen.version + 1
                 op.invoke = time.monotonic()
                 try:
                     stat = zk.set(key, value, version=op.expected_version)

@@ -182,6 +182,9 @@ def _validate(op: Op) -> None:
         raise ValueError('unknown op kind %r (expected one of %s): %r' % (op.kind, KINDS, op))
     if op.kind == 'cas' and op.expected_version is None:
         raise ValueError('cas without expected_version: %r' % (op,))
+    if op.kind == 'cas' and op.expected_version < 0:
+        # ZooKeeper's setData with version -1 matches any version: record it as a write.
+        raise ValueError('cas with expected_version %d is an unconditional setData: %r' % (op.expected_version, op))
     if op.invoke is None or (isinstance(op.invoke, float) and math.isnan(op.invoke)):
         raise ValueError('op without invoke time: %r' % (op,))
     for v in (op.value, op.result_value):

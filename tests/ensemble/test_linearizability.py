@@ -445,3 +445,12 @@ def test_agrees_with_brute_force_on_small_histories():
         verdicts[expected] += 1
     # Both verdicts must be well represented for the comparison to mean anything.
     assert verdicts[True] > 300 and verdicts[False] > 300, verdicts
+
+
+def test_a_cas_with_version_minus_one_is_refused_as_input():
+    """setData(version=-1) is unconditional in ZooKeeper; a history calling it a CAS is wrong."""
+    import pytest
+    op = Op(client=1, kind='cas', key='/r', value=b'a', expected_version=-1, invoke=0.0, complete=1.0, ok=True,
+            result_version=1)
+    with pytest.raises(ValueError):
+        check([op], initial=(b'init', 0))
