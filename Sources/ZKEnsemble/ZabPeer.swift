@@ -25,6 +25,11 @@ public final class ZabPeer: @unchecked Sendable {
     var electionConnecting: Set<ServerID> = []
     /// ZooKeeper keeps only the newest unsent notification per peer.
     var electionPending: [ServerID: ElectionNotification] = [:]
+    /// The last notification sent to each peer: sent again on every new connection to it, as
+    /// QuorumCnxManager's SendWorker does (a message written to a connection that then broke may
+    /// never have arrived, and the election would otherwise wait for a resend timer that backs
+    /// off to 60 s).
+    var electionLastSent: [ServerID: ElectionNotification] = [:]
     var quorumChannels: [LinkID: any Channel] = [:]
     var unflushed: Set<LinkID> = []
     var flushScheduled = false
@@ -214,6 +219,7 @@ public final class ZabPeer: @unchecked Sendable {
     // MARK: - Election port
 
     func sendElection(_ notification: ElectionNotification, to sid: ServerID) {
+        electionLastSent[sid] = notification
         if let channel = electionChannels[sid] {
             channel.writeAndFlush(ByteBuffer(bytes: notification.wireMessage.frameBytes()), promise: nil)
         } else {
@@ -271,8 +277,8 @@ public final class ZabPeer: @unchecked Sendable {
     func registerElectionChannel(_ channel: any Channel, for sid: ServerID) {
         if let old = electionChannels[sid], old !== channel { old.close(promise: nil) }
         electionChannels[sid] = channel
-        if let pending = electionPending.removeValue(forKey: sid) {
-            channel.writeAndFlush(ByteBuffer(bytes: pending.wireMessage.frameBytes()), promise: nil)
+        if let message = electionPending.removeValue(forKey: sid) ?? electionLastSent[sid] {
+            channel.writeAndFlush(ByteBuffer(bytes: message.wireMessage.frameBytes()), promise: nil)
         }
     }
 

@@ -304,7 +304,14 @@ def run(members=3, seconds=60, seed=None, clients=5, log=print, root=None):
         stop.set()
         for w in workers + [spawner]:
             w.join(timeout=60)
-        ensemble.wait_settled(timeout=120, members=ensemble.members)
+        try:
+            ensemble.wait_settled(timeout=120, members=ensemble.members)
+        except AssertionError:
+            # What each member says and its last log lines, for the report.
+            for m in ensemble.members:
+                log('chaos: member %d: mode %s, running %s\n  %s' % (
+                    m.sid, m.mode(), m.proc is not None and m.proc.poll() is None, '\n  '.join(m.log().splitlines()[-15:])))
+            raise
         return finish(ensemble, history, sessions, faults, log)
     finally:
         stop.set()
