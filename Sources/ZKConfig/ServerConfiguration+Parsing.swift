@@ -135,6 +135,7 @@ extension ServerConfiguration {
         switch entry.key {
         case "initLimit": state.configuration.initLimitTicks = try ValueParsing.nonNegativeInteger(entry)
         case "syncLimit": state.configuration.syncLimitTicks = try ValueParsing.nonNegativeInteger(entry)
+        case "electionPortBindRetry": state.configuration.electionPortBindRetry = try ValueParsing.nonNegativeInteger(entry)
         case "electionAlg":
             guard try ValueParsing.integer(entry) == 3 else {
                 throw ValueParsing.invalid(entry, expected: "only 3, fast leader election, is supported")

@@ -70,6 +70,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// `initLimit`, `syncLimit`: in ticks; both required when the configuration is distributed.
     public var initLimitTicks: Int = 0
     public var syncLimitTicks: Int = 0
+    /// `electionPortBindRetry`: how many times a member tries to bind its election port, a
+    /// second apart, before it gives up (ZooKeeper's default 3; 0 = forever).
+    public var electionPortBindRetry: Int = 3
     /// `electionAlg`: only 3 (fast leader election) is accepted, as in ZooKeeper 3.8.
     public var electionAlgorithm: Int = 3
     /// `peerType`.

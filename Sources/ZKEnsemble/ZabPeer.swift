@@ -1,3 +1,4 @@
+import Glibc
 import Logging
 import NIOCore
 import NIOPosix
@@ -57,8 +58,10 @@ public final class ZabPeer: @unchecked Sendable {
 
     var me: PeerAddress { addresses[configuration.myId]! }
 
-    /// Binds the election port, starts ticking and the first election.
-    public func start(onRoleChange: (@Sendable (ZabRole) -> Void)? = nil) throws {
+    /// Binds the election port (trying up to `bindAttempts` times a second apart, 0 = forever:
+    /// ZooKeeper's electionPortBindRetry, for a port another socket still holds), starts ticking
+    /// and the first election.
+    public func start(bindAttempts: Int = 1, onRoleChange: (@Sendable (ZabRole) -> Void)? = nil) throws {
         self.onRoleChange = onRoleChange
         let bootstrap = ServerBootstrap(group: group)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -69,7 +72,18 @@ public final class ZabPeer: @unchecked Sendable {
                     try channel.pipeline.syncOperations.addHandler(ElectionHandler(peer: self, remote: nil))
                 }
             }
-        electionServer = try bootstrap.bind(host: me.host, port: me.electionPort).wait()
+        var attempt = 0
+        while true {
+            attempt += 1
+            do {
+                electionServer = try bootstrap.bind(host: me.host, port: me.electionPort).wait()
+                break
+            } catch {
+                guard bindAttempts == 0 || attempt < bindAttempts else { throw error }
+                logger.warning("cannot bind the election port \(me.electionPort) (attempt \(attempt)): \(error); retrying in 1 s")
+                usleep(1_000_000)
+            }
+        }
         try loop.submit {
             self.tickTask = self.loop.scheduleRepeatedTask(initialDelay: .milliseconds(self.tickMs), delay: .milliseconds(self.tickMs)) { _ in
                 self.handle(.tick)

@@ -140,7 +140,7 @@ public final class PaddockServer: Sendable {
                     peer.serverLayer = node
                     return peer
                 }.wait()
-                try peer.start()
+                try peer.start(bindAttempts: configuration.electionPortBindRetry)
             } catch {
                 try? channel.close().wait()
                 try? group.syncShutdownGracefully()

@@ -35,6 +35,23 @@ def wait_for(predicate, timeout, what):
     raise AssertionError('timed out after %.0f s waiting for %s' % (timeout, what))
 
 
+def member_port():
+    """A free port below Linux's ephemeral range (32768-60999). A member that is killed and
+    restarted must bind its ports again, and a port from the ephemeral range may meanwhile be the
+    local end of some outgoing connection (a client's, a proxy's), which makes the bind fail."""
+    import random
+    import socket
+    for _ in range(1000):
+        port = random.randrange(20000, 32000)
+        with socket.socket() as s:
+            try:
+                s.bind(('127.0.0.1', port))
+                return port
+            except OSError:
+                continue
+    return free_port()
+
+
 class Member:
     def __init__(self, root, sid, observer):
         self.sid = sid
@@ -44,7 +61,7 @@ class Member:
         os.makedirs(self.data)
         with open(os.path.join(self.data, 'myid'), 'w') as f:
             f.write('%d\n' % sid)
-        self.client_port, self.quorum_port, self.election_port = free_port(), free_port(), free_port()
+        self.client_port, self.quorum_port, self.election_port = member_port(), member_port(), member_port()
         self.cfg = os.path.join(self.dir, 'zoo.cfg')
         self.log_path = os.path.join(self.dir, 'server.log')
         self.proc = None

@@ -113,3 +113,36 @@ def test_one_participant_with_standalone_enabled_still_serves():
         finally:
             process.terminate()
             process.wait(timeout=30)
+
+
+def test_election_port_held_by_another_socket_is_retried():
+    """electionPortBindRetry (ZooKeeper's default 3, a second apart): a member whose election
+    port is still held when it starts binds it once it is free, instead of exiting."""
+    with tempfile.TemporaryDirectory(prefix='paddock-ensemble-cfg-') as directory:
+        election = free_port()
+        servers = ['server.1=127.0.0.1:%d:%d' % (free_port(), election)]
+        config, client_port, _ = write_config(directory, servers, extra=['standaloneEnabled=false'])
+        holder = socket.socket()
+        holder.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        holder.bind(('127.0.0.1', election))
+        holder.listen(1)
+        log_path = os.path.join(directory, 'server.log')
+        log = open(log_path, 'w')
+        process = subprocess.Popen([BINARY, 'server', '--config', config], stdout=log, stderr=subprocess.STDOUT)
+        log.close()
+        try:
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and 'cannot bind the election port' not in open(log_path).read():
+                assert process.poll() is None, open(log_path).read()
+                time.sleep(0.05)
+            assert 'retrying in 1 s' in open(log_path).read()
+            assert process.poll() is None
+            holder.close()
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline and 'Mode: leader' not in four_letter(client_port, 'srvr'):
+                time.sleep(0.05)
+            assert 'Mode: leader' in four_letter(client_port, 'srvr')
+        finally:
+            holder.close()
+            process.terminate()
+            process.wait(timeout=30)
