@@ -406,7 +406,8 @@ public final class Simulation {
         memberIds.map { id in
             let member = members[id]!
             guard member.up, let zab = member.zab else { return "\(id): down" }
-            return "\(id): \(zab.role) applied \(zab.appliedZxid) logged \(zab.lastLoggedZxid)\(member.pausedUntil != nil ? " paused" : "")"
+            let election = zab.role == .looking ? " (\(zab.electionSummary))" : ""
+            return "\(id): \(zab.role) applied \(zab.appliedZxid) logged \(zab.lastLoggedZxid)\(member.pausedUntil != nil ? " paused" : "")\(election)"
         }.joined(separator: "; ")
     }
 }

@@ -84,7 +84,6 @@ extension ZabNode {
             }
             return
         }
-        election.resendAt = tickCount + Int64(election.resendInterval)
         guard configuration.voters.contains(sender) else {
             // A looking non-voter (observer) asks: answer with our current vote, never count it.
             // (ZooKeeper answers every non-voter message; answering an observer that is not
@@ -95,6 +94,10 @@ extension ZabNode {
             state = .looking(election)
             return
         }
+        // Only a voter's notification postpones our resend, as only those reach ZooKeeper's
+        // recvqueue (WorkerReceiver answers non-voters itself): an observer asking over and over
+        // must not keep a voter from ever resending a vote that was lost.
+        election.resendAt = tickCount + Int64(election.resendInterval)
         switch notification.state {
         case .looking:
             // A vote for someone who cannot lead (an observer, an unknown id) is not counted
@@ -196,5 +199,16 @@ extension ZabNode {
         } else {
             becomeLearner(leader: vote.leader)
         }
+    }
+}
+
+extension ZabNode {
+    /// What a looking member holds (for simulator failure reports): round, proposal, the votes
+    /// received this round and out of election, and when it decides or resends.
+    public var electionSummary: String {
+        guard case .looking(let election) = state else { return "not looking" }
+        let received = election.received.keys.sorted().map { "\($0):\(election.received[$0]!.vote)" }.joined(separator: " ")
+        let outside = election.outOfElection.keys.sorted().map { "\($0):\(election.outOfElection[$0]!.state)/\(election.outOfElection[$0]!.vote)" }.joined(separator: " ")
+        return "round \(electionRound) proposal \(election.proposal.map { "\($0)" } ?? "none") received [\(received)] out [\(outside)] finalizeAt \(election.finalizeAt.map { "\($0)" } ?? "-") resendAt \(election.resendAt) tick \(tickCount)"
     }
 }
