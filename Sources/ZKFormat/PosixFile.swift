@@ -22,7 +22,7 @@ public enum PosixFile {
         return fd
     }
 
-    static func size(_ fd: Int32, path: String) throws(SnapshotError) -> Int {
+    public static func size(_ fd: Int32, path: String) throws(SnapshotError) -> Int {
         var status = stat()
         guard fstat(fd, &status) == 0 else { throw SnapshotError(path: path, kind: .io(errorText("fstat", path))) }
         return Int(status.st_size)
@@ -40,8 +40,36 @@ public enum PosixFile {
         }
     }
 
+    /// Writes all of `bytes` at `offset` (pwrite), retrying EINTR and short writes.
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String) throws(SnapshotError) {
+        var done = 0
+        while done < bytes.count {
+            let written = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
+            if written < 0 {
+                if errno == EINTR { continue }
+                throw SnapshotError(path: path, kind: .io(errorText("write", path)))
+            }
+            done += written
+        }
+    }
+
+    /// Makes the file's data durable (fdatasync: no metadata a read does not need).
+    public static func syncData(_ fd: Int32, path: String) throws(SnapshotError) {
+        while fdatasync(fd) != 0 {
+            if errno == EINTR { continue }
+            throw SnapshotError(path: path, kind: .io(errorText("fdatasync", path)))
+        }
+    }
+
+    /// Opens an existing file with `flags` (O_CLOEXEC added).
+    public static func openExisting(_ path: String, flags: Int32) throws(SnapshotError) -> Int32 {
+        let fd = Glibc.open(path, flags | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw SnapshotError(path: path, kind: .io(errorText("open", path))) }
+        return fd
+    }
+
     /// Reads exactly `buffer.count` bytes at `offset`; a short file is the caller's `truncated`.
-    static func readAll(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, path: String) throws(SnapshotError) -> Int {
+    public static func readAll(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, path: String) throws(SnapshotError) -> Int {
         var done = 0
         while done < buffer.count {
             let count = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
@@ -63,14 +91,14 @@ public enum PosixFile {
     }
 
     /// Makes a rename in `directory` durable.
-    static func syncDirectory(_ directory: String, reportingAs path: String) throws(SnapshotError) {
+    public static func syncDirectory(_ directory: String, reportingAs path: String) throws(SnapshotError) {
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw SnapshotError(path: path, kind: .io(errorText("open", directory))) }
         defer { close(fd) }
         try sync(fd, path: directory)
     }
 
-    static func move(_ from: String, _ to: String) throws(SnapshotError) {
+    public static func move(_ from: String, _ to: String) throws(SnapshotError) {
         guard rename(from, to) == 0 else {
             throw SnapshotError(path: to, kind: .io(errorText("rename \(from) to", to)))
         }

@@ -2,38 +2,31 @@ import CLMDB
 import Glibc
 
 extension LMDBEnvironment {
-    /// Zero-filled bytes kept ahead of LMDB's high-water mark in data.mdb.
-    static let preallocationBytes = 16 << 20
-
-    /// Like ZooKeeper's FilePadding: keeps data.mdb written with zeros ahead of the pages LMDB
-    /// has used, so a commit writes into blocks that already exist and its fdatasync has no file
-    /// size (metadata) to push through the file system's journal. Called by the writer thread
-    /// between commits; never extends the file beyond the map size.
+    /// Like ZooKeeper's FilePadding: keeps data.mdb allocated ahead of the pages LMDB has used,
+    /// so the file grows in large steps rather than a page per commit. posix_fallocate reserves the
+    /// blocks without writing them (the zeros ZooKeeper's padding writes would double the bytes
+    /// the device takes); the next commit's flush carries the extent change. Called between
+    /// commits by whichever thread commits (the checkpointer, when the journal is on: off the
+    /// acknowledgement path); never extends the file beyond the map size.
     func preallocateAhead() {
-        guard !configuration.readOnly else { return }
+        let preallocationBytes = configuration.preallocationBytes
+        guard !configuration.readOnly, preallocationBytes > 0 else { return }
         var info = MDB_envinfo()
         var statistics = MDB_stat()
         guard mdb_env_info(environment, &info) == 0, mdb_env_stat(environment, &statistics) == 0 else { return }
         let used = (Int(info.me_last_pgno) + 1) * Int(statistics.ms_psize)
-        if used - mappedPagesReleasedBelow >= Self.preallocationBytes / 2 {
+        if used - mappedPagesReleasedBelow >= preallocationBytes / 2 {
             releaseMappedPages(info, usedBytes: used)
             mappedPagesReleasedBelow = used
         }
         let size = fileSizeBytes
-        guard size - used < Self.preallocationBytes / 2 else { return }
-        let target = min(used + Self.preallocationBytes, info.me_mapsize)
+        guard size - used < preallocationBytes / 2 else { return }
+        let target = min(used + preallocationBytes, info.me_mapsize)
         guard target > size else { return }
         var descriptor: Int32 = -1
         guard mdb_env_get_fd(environment, &descriptor) == 0, descriptor >= 0 else { return }
-        let chunk = [UInt8](repeating: 0, count: 1 << 20)
-        var offset = size
-        while offset < target {
-            let count = min(chunk.count, target - offset)
-            let written = chunk.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, count, off_t(offset)) }
-            guard written > 0 else { return }  // a full disk: LMDB reports it on the next commit
-            offset += written
-        }
-        _ = fdatasync(descriptor)
+        // A full disk or a file system without fallocate: LMDB grows the file itself.
+        _ = posix_fallocate(descriptor, off_t(size), off_t(target - size))
     }
 
     /// Drops this process's page-table entries for the map below the high-water mark. LMDB

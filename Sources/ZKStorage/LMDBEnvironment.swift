@@ -16,6 +16,26 @@ public struct LMDBConfiguration: Sendable, Equatable {
     public var readersMax: Int
     /// MDB_RDONLY: for tools that read next to a live server. Every write is then refused.
     public var readOnly: Bool
+    /// Size of the commit journal (FORMAT.md section 2a) a writable, synced log keeps in front of
+    /// LMDB; 0 turns it off (every commit then makes LMDB's two ordered flushes).
+    public var journalBytes: Int
+    /// A batch whose journal frame would be at least this large goes straight to LMDB (two
+    /// flushes, but its bytes are written once): under heavy load batches are large and the
+    /// device's bytes matter more than one flush.
+    public var journalBypassBytes: Int
+    /// The checkpointer folds journaled records into LMDB once this many bytes wait...
+    public var foldBytes: Int
+    /// ...or once the oldest has waited this long.
+    public var foldDelayMs: Int
+
+    /// false: a read-only open looks at LMDB alone (a compacted copy made next to the log, whose
+    /// journal stays where it is).
+    public var readsJournal = true
+    /// Bytes kept allocated ahead of LMDB's high-water mark (posix_fallocate; 0: none).
+    public var preallocationBytes = 16 << 20
+
+    /// Whether appends go through the commit journal.
+    public var journaled: Bool { forceSync && journalBytes > 0 && !readOnly }
 
     public init(
         forceSync: Bool = true,
@@ -23,8 +43,18 @@ public struct LMDBConfiguration: Sendable, Equatable {
         mapSizeBytesMax: Int = 64 << 30,
         maintenanceHeadroomBytes: Int? = nil,
         readersMax: Int = 126,
-        readOnly: Bool = false
+        readOnly: Bool = false,
+        journalBytes: Int = 64 << 20,
+        journalBypassBytes: Int = 1 << 20,
+        foldBytes: Int = 4 << 20,
+        foldDelayMs: Int = 1000
     ) {
+        precondition(journalBytes == 0 || (journalBytes >= 2 * JournalFrame.alignment && journalBytes % JournalFrame.alignment == 0),
+                     "journalBytes is 0 or a multiple of \(JournalFrame.alignment) of at least two frames")
+        self.journalBytes = journalBytes
+        self.journalBypassBytes = journalBypassBytes
+        self.foldBytes = foldBytes
+        self.foldDelayMs = foldDelayMs
         self.forceSync = forceSync
         self.mapSizeBytesInitial = mapSizeBytesInitial
         self.mapSizeBytesMax = mapSizeBytesMax
@@ -51,6 +81,9 @@ public final class LMDBEnvironment: @unchecked Sendable {
     let environment: OpaquePointer
     /// Shared by read transactions, exclusive for resize and close.
     private let resizeLock = ReadWriteLock()
+    /// Held for a whole write transaction, growth included: the log's writer thread and its
+    /// checkpointer both write, and a resize needs no transaction active in the process.
+    private let writeLock = NSLockLike()
     /// Guarded by `resizeLock`: true after close, or after a failed remap left no usable map.
     private var unusableReason: String?
     let pageBytes: Int
@@ -79,6 +112,10 @@ public final class LMDBEnvironment: @unchecked Sendable {
             try check(mdb_env_set_mapsize(pointer, max(pageBytes, initial / pageBytes * pageBytes)), "mdb_env_set_mapsize", path)
             var flags = MDB_NOTLS
             if !configuration.forceSync { flags |= MDB_NOSYNC }
+            // The journal holds every record until a forced sync covers LMDB's meta page, so a
+            // fold's commit need not flush the meta page (its data pages are still flushed, so
+            // a crash can only undo folds, never tear LMDB).
+            if configuration.journaled { flags |= MDB_NOMETASYNC }
             if configuration.readOnly { flags |= MDB_RDONLY }
             try check(mdb_env_open(pointer, path, UInt32(flags), 0o644), "mdb_env_open", path)
             var dead: Int32 = 0
@@ -162,13 +199,23 @@ public final class LMDBEnvironment: @unchecked Sendable {
         growingUpTo limit: Int, _ body: (OpaquePointer) throws(LogError) -> T
     ) throws(LogError) -> T {
         precondition(!configuration.readOnly, "write transaction on a read-only LMDB environment")
-        while true {
-            do {
-                return try attemptWrite(body)
-            } catch {
-                guard error.code == MDB_MAP_FULL else { throw error }
-                try grow(upTo: limit, after: error)
+        return try writeLock.withLock { () throws(LogError) -> T in
+            while true {
+                do throws(LogError) {
+                    return try attemptWrite(body)
+                } catch {
+                    guard error.code == MDB_MAP_FULL else { throw error }
+                    try grow(upTo: limit, after: error)
+                }
             }
+        }
+    }
+
+    /// Makes every committed transaction durable, meta page included (mdb_env_sync, forced).
+    func syncDurably() throws(LogError) {
+        try resizeLock.withReadLock { () throws(LogError) in
+            if let unusableReason { throw LogError(kind: .io("environment \(unusableReason)"), detail: path) }
+            try Self.check(mdb_env_sync(environment, 1), "mdb_env_sync", path)
         }
     }
 

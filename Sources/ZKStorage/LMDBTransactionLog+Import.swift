@@ -14,7 +14,7 @@ extension LMDBTransactionLog {
         assertWriterThread()
         precondition(zxid >= 0, "a log anchor is a non-negative zxid")
         let path = environment.path
-        let newState = try environment.withWriteTransaction(growingUpTo: environment.configuration.mapSizeBytesMax) {
+        let newState = try maintenanceTransaction(restartsLap: true, growingUpTo: environment.configuration.mapSizeBytesMax) {
             transaction throws(LogError) -> State in
             var statistics = MDB_stat()
             try LMDBEnvironment.check(mdb_stat(transaction, txnsDatabase, &statistics), "mdb_stat(txns)", path)

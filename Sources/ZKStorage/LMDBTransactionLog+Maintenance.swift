@@ -42,7 +42,7 @@ extension LMDBTransactionLog {
     public func purge(through zxid: Int64) throws(LogError) {
         assertWriterThread()
         let path = environment.path
-        let newState = try environment.withWriteTransaction(growingUpTo: maintenanceLimit) {
+        let newState = try maintenanceTransaction(restartsLap: false, growingUpTo: maintenanceLimit) {
             transaction throws(LogError) -> State in
             let cursor = try LMDBCursor(transaction, txnsDatabase, path: path)
             defer { cursor.close() }
@@ -60,7 +60,8 @@ extension LMDBTransactionLog {
             }
             return try Self.readState(transaction, txnsDatabase, metaDatabase, path: path)
         }
-        stateLock.withLock { state = newState }
+        _ = newState
+        try refreshStateMergingTail()
         try releaseFreedPages()
         shrinkMapToQuota()
     }
@@ -72,7 +73,7 @@ extension LMDBTransactionLog {
         assertWriterThread()
         precondition(zxid >= 0, "a log anchor is a non-negative zxid")
         let path = environment.path
-        let newState = try environment.withWriteTransaction(growingUpTo: maintenanceLimit) {
+        let newState = try maintenanceTransaction(restartsLap: true, growingUpTo: maintenanceLimit) {
             transaction throws(LogError) -> State in
             let cursor = try LMDBCursor(transaction, txnsDatabase, path: path)
             defer { cursor.close() }
@@ -98,7 +99,7 @@ extension LMDBTransactionLog {
         assertWriterThread()
         precondition(zxid >= 0, "truncate needs a non-negative zxid")
         let path = environment.path
-        let (removed, newState) = try environment.withWriteTransaction(growingUpTo: maintenanceLimit) {
+        let (removed, newState) = try maintenanceTransaction(restartsLap: true, growingUpTo: maintenanceLimit) {
             transaction throws(LogError) -> ([RawLogRecord], State) in
             let anchor = try Self.readAnchor(transaction, metaDatabase, path: path)
             guard zxid >= anchor.zxid else {
@@ -134,11 +135,28 @@ extension LMDBTransactionLog {
     /// newest snapshot stays intact). One small commit here (the anchor rewritten unchanged)
     /// lets the very next append reuse what a purge or truncate freed, so a log that was full
     /// can append again at once instead of failing one more time.
-    private func releaseFreedPages() throws(LogError) {
+    func releaseFreedPages() throws(LogError) {
         let path = environment.path
         try environment.withWriteTransaction(growingUpTo: maintenanceLimit) { transaction throws(LogError) in
             let anchor = try Self.readAnchor(transaction, metaDatabase, path: path)
             try Self.writeMeta(transaction, metaDatabase, Self.anchorKey, Self.anchorBytes(anchor), path: path)
+        }
+    }
+
+    /// LMDB's chain state, continued by what still waits in the journal's tail.
+    func refreshStateMergingTail() throws(LogError) {
+        let path = environment.path
+        let stored = try environment.withReadTransaction { transaction throws(LogError) in
+            try Self.readState(transaction, txnsDatabase, metaDatabase, path: path)
+        }
+        stateLock.withLock {
+            var merged = stored
+            if let first = tail.first, let last = tail.last {
+                merged.lastZxid = last.zxid
+                merged.lastCRC = storedCRC(last.bytes)
+                if merged.firstZxid == nil { merged.firstZxid = first.zxid }
+            }
+            state = merged
         }
     }
 

@@ -32,34 +32,32 @@ extension LMDBTransactionLog {
     /// Up to `limit` stored records with zxid > `zxid`, as raw bytes, not validated; plus the
     /// chain position before the first of them (the stored zxid and CRC of the record at or
     /// before `zxid`, or the anchor), and how many keys that are not 8-byte zxids were skipped.
-    /// One short read transaction.
+    /// Records the journal holds that are not yet folded into LMDB are included.
     public func rawRecords(
         after zxid: Int64, limit: Int
     ) throws(LogError) -> (previous: LogChainLink, records: [RawLogRecord], foreignKeys: Int) {
+        let merged = try mergedRecords(after: zxid, limit: limit)
+        return (merged.previous, merged.records, merged.foreignKeys)
+    }
+
+    /// `rawRecords`, and whether `zxid` lies before the purge anchor (records missing).
+    func mergedRecords(
+        after zxid: Int64, limit: Int
+    ) throws(LogError) -> (previous: LogChainLink, records: [RawLogRecord], foreignKeys: Int, purged: Bool) {
         precondition(limit > 0, "rawRecords(after:limit:) needs a positive limit")
-        let path = environment.path
-        return try environment.withReadTransaction { transaction throws(LogError) in
-            let anchor = try Self.readAnchor(transaction, metaDatabase, path: path)
-            let cursor = try LMDBCursor(transaction, txnsDatabase, path: path)
-            defer { cursor.close() }
-            let start = LogKey.bytes(zxid >= Int64.max ? Int64.max : max(0, zxid + 1))
-            var previous = LogChainLink(zxid: anchor.zxid, crc: anchor.crc)
-            let found = try cursor.get(MDB_SET_RANGE, key: start, { _, _ in true }) != nil
-            let before = try cursor.get(found ? MDB_PREV : MDB_LAST, { key, value in Self.chainLink(key, value) }) ?? nil
-            if let before { previous = LogChainLink(zxid: before.zxid, crc: before.crc) }
-            var records: [RawLogRecord] = []
-            var foreignKeys = 0
-            var entry = try cursor.get(MDB_SET_RANGE, key: start)
-            while let current = entry, records.count < limit {
-                if let key = LogKey.zxid(current.key) {
-                    records.append(RawLogRecord(zxid: key, bytes: current.value))
-                } else {
-                    foreignKeys += 1
-                }
-                entry = try cursor.get(MDB_NEXT)
-            }
-            return (previous, records, foreignKeys)
+        // The tail first: a record leaves it only once LMDB holds it.
+        let fromTail = tailRecords(after: zxid, limit: limit)
+        var result = try lmdbRecords(after: zxid, limit: limit)
+        if let previous = fromTail.previous, previous.zxid > result.previous.zxid {
+            result.previous = LogChainLink(zxid: previous.zxid, crc: storedCRC(previous.bytes))
+            result.purged = false
         }
+        let lastZxid = result.records.last?.zxid ?? zxid
+        for record in fromTail.records where record.zxid > lastZxid {
+            guard result.records.count < limit else { break }
+            result.records.append(record)
+        }
+        return result
     }
 }
 

@@ -83,6 +83,11 @@ extension LMDBTransactionLog {
             for entry in chunk where !walk.stopped { walk.check(key: entry.key, value: entry.value) }
             resumeKey = last.key
         }
+        // Then what the journal holds that LMDB does not yet (a record folds into LMDB only
+        // after it was journaled, so nothing falls between the two walks).
+        for record in tailRecords(after: walk.previousZxid, limit: Int.max).records where !walk.stopped {
+            walk.check(key: LogKey.bytes(record.zxid), value: record.bytes)
+        }
         return walk.problems
     }
 
@@ -110,14 +115,19 @@ extension LMDBTransactionLog {
         return chunk
     }
 
-    /// First/last zxid, record count (LMDB's entry count), anchor, map and file size.
+    /// First/last zxid, record count (LMDB's entries and the journal's records not yet folded),
+    /// anchor, map and file size.
     public var statistics: LogStatistics {
         get throws(LogError) {
             let path = environment.path
-            let (count, anchor) = try environment.withReadTransaction { transaction throws(LogError) -> (Int, Anchor) in
-                var statistics = MDB_stat()
-                try LMDBEnvironment.check(mdb_stat(transaction, txnsDatabase, &statistics), "mdb_stat(txns)", path)
-                return (statistics.ms_entries, try Self.readAnchor(transaction, metaDatabase, path: path))
+            // No fold between counting LMDB's entries and the journal's.
+            let (count, anchor) = try foldLock.withLock { () throws(LogError) -> (Int, Anchor) in
+                let (stored, anchor) = try environment.withReadTransaction { transaction throws(LogError) -> (Int, Anchor) in
+                    var statistics = MDB_stat()
+                    try LMDBEnvironment.check(mdb_stat(transaction, txnsDatabase, &statistics), "mdb_stat(txns)", path)
+                    return (statistics.ms_entries, try Self.readAnchor(transaction, metaDatabase, path: path))
+                }
+                return (stored + stateLock.withLock { tail.count }, anchor)
             }
             let current = stateLock.withLock { self.state }
             return LogStatistics(

@@ -1,11 +1,18 @@
 import CLMDB
 import Glibc
+import NIOCore
 import ZKBase
 import ZKFormat
 
 /// The transaction log in LMDB (FORMAT.md section 2): database `txns` maps the zxid (8-byte
-/// big-endian) to a log record; database `meta` holds `format` (uint32 1) and `anchor`
-/// (zxid uint64 + CRC32C uint32 of the newest purged record; 0/0 while nothing was purged).
+/// big-endian) to a log record; database `meta` holds `format` (uint32 2), `anchor` (zxid
+/// uint64 + CRC32C uint32 of the newest purged record; 0/0 while nothing was purged) and
+/// `journal` (the commit journal's current lap, uint64).
+///
+/// With the commit journal (FORMAT.md section 2a; writable logs with forceSync), `append` writes
+/// one journal frame with one flush and returns; a checkpointer thread folds the journaled
+/// records into LMDB in large commits off the acknowledgement path. Records not yet folded are
+/// kept in memory (`tail`) and reads merge them, so readers see the log as appended.
 ///
 /// Threading rules:
 /// - `append`, `truncate`, `removeRecords`, `purge` are called from ONE dedicated writer thread
@@ -16,17 +23,42 @@ import ZKFormat
 ///   thread. Their read transactions are short (values are copied out before they end), because
 ///   the writer waits for all readers of this process before it can grow the map.
 public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
-    public static let formatVersion: UInt32 = 1
+    public static let formatVersion: UInt32 = 2
+    /// Format 1 (no journal) is read, and upgraded when opened for writing.
+    static let formatVersionsRead: Set<UInt32> = [1, 2]
     static let formatKey = Array("format".utf8)
     static let anchorKey = Array("anchor".utf8)
+    static let journalKey = Array("journal".utf8)
 
     public let environment: LMDBEnvironment
     let txnsDatabase: MDB_dbi
     let metaDatabase: MDB_dbi
-    /// Guards `state` and `writerThread`.
+    /// Guards `state`, `tail`, `tailBytes`, `tailSinceMs`, `foldFailure`, `stopping` and
+    /// `writerThread`; its condition wakes the checkpointer.
     let stateLock = NSLockLike()
     var state: State
     private var writerThread: pthread_t?
+    /// The commit journal (writable, synced logs), used by the writer thread only.
+    let journal: Journal?
+    /// Journaled records not yet folded into LMDB, oldest first (read-only opens: the
+    /// journal's records past LMDB's last, as found at open).
+    var tail = CircularBuffer<RawLogRecord>()
+    var tailBytes = 0
+    /// When the oldest record of `tail` was appended (monotonic ms).
+    var tailSinceMs: Int64 = 0
+    /// The checkpointer's failure: every later append reports it.
+    var foldFailure: LogError?
+    var stopping = false
+    /// Held from taking a copy of `tail` until the copy is folded and removed from it.
+    let foldLock = NSLockLike()
+    /// Bytes of the journal's current lap (guarded by `stateLock`).
+    var journalUsedBytes = 0
+    var foldsCompleted = 0
+    let checkpointControl = CheckpointControl()
+    /// The format the log is in (a writable open upgrades format 1 to 2; a read-only one reads it as it is).
+    public let storedFormatVersion: UInt32
+    /// What the journal held at open (for `paddock data status` and tests).
+    public private(set) var journalReport = JournalOpenReport()
 
     /// What the writer needs without reading the log: where the chain continues.
     struct State {
@@ -51,26 +83,90 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
     }
 
     /// Opens the log's databases in `environment`, writing `meta/format` on creation and
-    /// refusing an unknown format.
+    /// refusing an unknown format; then the commit journal: a writable log folds the journal's
+    /// records past LMDB's last into LMDB and starts a new lap, a read-only one keeps them in
+    /// memory.
     public init(environment: LMDBEnvironment) throws(LogError) {
         self.environment = environment
-        let readOnly = environment.configuration.readOnly
-        let opened: (MDB_dbi, MDB_dbi, State)
+        let configuration = environment.configuration
+        let readOnly = configuration.readOnly
+        let opened: (MDB_dbi, MDB_dbi, State, UInt32, UInt64)
         if readOnly {
             opened = try environment.withReadTransaction(keepDatabaseHandles: true) { transaction throws(LogError) in
                 try LMDBTransactionLog.openDatabases(transaction, create: false, path: environment.path)
             }
         } else {
-            opened = try environment.withWriteTransaction(growingUpTo: environment.configuration.mapSizeBytesMax) {
+            opened = try environment.withWriteTransaction(growingUpTo: configuration.mapSizeBytesMax) {
                 transaction throws(LogError) in
                 try LMDBTransactionLog.openDatabases(transaction, create: true, path: environment.path)
             }
         }
-        (txnsDatabase, metaDatabase, state) = opened
+        let (format, lap): (UInt32, UInt64)
+        (txnsDatabase, metaDatabase, state, format, lap) = opened
+        let device: (any JournalDevice)?
+        if configuration.journaled {
+            device = try FileJournalDevice.open(
+                directory: environment.path, capacity: configuration.journalBytes, create: true, readOnly: false)
+        } else if format >= 2 && configuration.readsJournal {
+            // Not journaled now (read-only, or forceSync off): still read what the journal holds.
+            device = try FileJournalDevice.open(directory: environment.path, capacity: 0, create: false, readOnly: true)
+        } else {
+            device = nil
+        }
+        storedFormatVersion = configuration.readOnly ? format : Self.formatVersion
+        if format >= 2 && device == nil && !configuration.journaled && configuration.readsJournal {
+            throw LogError(kind: .journalCorrupt("the log is format 2 but its journal file is missing"), detail: environment.path)
+        }
+        var found: [RawLogRecord] = []
+        if let device, format >= 2 || !configuration.journaled {
+            let scan = try Journal.scan(device, lapSequence: lap)
+            found = try Self.recordsPastLog(scan, state: state, path: environment.path)
+            journalReport = JournalOpenReport(
+                present: true, lapSequence: lap, frames: scan.frames.count, recordsPastLog: found.count, tornAt: scan.tornAt,
+                capacityBytes: device.capacity)
+            if !configuration.journaled {
+                device.close()
+            }
+            if configuration.journaled {
+                journal = Journal(device: device, continuing: scan)
+            } else {
+                journal = nil
+            }
+        } else if let device {
+            // Upgrading a format 1 log: the journal was just created and holds nothing.
+            journal = Journal(device: device, continuing: JournalScan(frames: [], endOffset: 0, nextSequence: lap, lastCRC: 0, tornAt: nil))
+            journalReport = JournalOpenReport(present: true, lapSequence: lap, capacityBytes: device.capacity)
+        } else {
+            journal = nil
+        }
+        if let journal {
+            // Fold what the journal holds past LMDB, then start a new lap: the journal is empty
+            // again and every record is in LMDB, durably.
+            try foldRecovered(found, journal: journal)
+            startCheckpointer()
+        } else if !found.isEmpty {
+            tail.append(contentsOf: found)
+            tailBytes = found.reduce(0) { $0 + $1.bytes.count }
+            state.lastZxid = found[found.count - 1].zxid
+            state.lastCRC = storedCRC(found[found.count - 1].bytes)
+            if state.firstZxid == nil { state.firstZxid = found[0].zxid }
+        }
     }
 
-    /// Closes the environment. The log must not be used afterwards.
-    public func close() { environment.close() }
+    deinit {
+        checkpointControl.lock.withLock {
+            checkpointControl.stopped = true
+            checkpointControl.lock.broadcast()
+        }
+    }
+
+    /// Folds what the journal holds into LMDB, closes the journal and the environment. The log
+    /// must not be used afterwards.
+    public func close() {
+        stopCheckpointer()
+        journal?.device.close()
+        environment.close()
+    }
 
     public var lastZxid: Int64 { stateLock.withLock { state.lastZxid } }
     public var firstZxid: Int64? { stateLock.withLock { state.firstZxid } }
@@ -85,8 +181,13 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
     public func append(_ records: [LoggedTxn]) throws(LogError) {
         assertWriterThread()
         guard !records.isEmpty else { return }
-        let (lastZxid, lastCRC) = stateLock.withLock { (state.lastZxid, state.lastCRC) }
+        let (lastZxid, lastCRC, failure) = stateLock.withLock { (state.lastZxid, state.lastCRC, foldFailure) }
+        if let failure { throw failure }
         let batch = try EncodedBatch(records, lastZxid: lastZxid, lastCRC: lastCRC)
+        if let journal {
+            try appendJournaled(batch, journal: journal)
+            return
+        }
         try environment.withWriteTransaction(growingUpTo: environment.configuration.mapSizeBytesMax) {
             transaction throws(LogError) in
             for entry in batch.entries {
@@ -109,34 +210,70 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
     public func records(after zxid: Int64, limit: Int) throws(LogError) -> [DecodedLogRecord] {
         precondition(limit > 0, "records(after:limit:) needs a positive limit")
         guard zxid < Int64.max else { return [] }
+        let merged = try mergedRecords(after: zxid, limit: limit)
+        if merged.purged {
+            throw LogError(kind: .missingRange(
+                "records after \(ZxidMath.hex(zxid)) through \(ZxidMath.hex(merged.previous.zxid)) were purged"))
+        }
+        return try decodeChain(
+            merged.records.map { (zxid: $0.zxid, bytes: $0.bytes) }, previousZxid: merged.previous.zxid, seed: merged.previous.crc)
+    }
+
+    /// LMDB's records after `zxid` (up to `limit`), the chain position before them, the keys
+    /// that are not zxids; in one short read transaction.
+    func lmdbRecords(after zxid: Int64, limit: Int) throws(LogError) -> (previous: LogChainLink, records: [RawLogRecord], foreignKeys: Int, purged: Bool) {
         let path = environment.path
-        let (values, previousZxid, seed) = try environment.withReadTransaction { transaction throws(LogError) in
+        return try environment.withReadTransaction { transaction throws(LogError) in
             let anchor = try Self.readAnchor(transaction, metaDatabase, path: path)
             let cursor = try LMDBCursor(transaction, txnsDatabase, path: path)
             defer { cursor.close() }
-            let start = LogKey.bytes(max(0, zxid + 1))
-            // The record before the first one returned seeds the chain.
-            let previous: (zxid: Int64, crc: UInt32)?
-            if try cursor.get(MDB_SET_RANGE, key: start, { _, _ in true }) != nil {
-                previous = try cursor.get(MDB_PREV, { key, value in Self.chainLink(key, value) }) ?? nil
-            } else {
-                previous = try cursor.get(MDB_LAST, { key, value in Self.chainLink(key, value) }) ?? nil
-            }
-            if previous == nil && zxid < anchor.zxid {
-                throw LogError(kind: .missingRange(
-                    "records after \(ZxidMath.hex(zxid)) through \(ZxidMath.hex(anchor.zxid)) were purged"))
-            }
-            var values: [(zxid: Int64, bytes: [UInt8])] = []
+            let start = LogKey.bytes(zxid >= Int64.max ? Int64.max : max(0, zxid + 1))
+            var previous = LogChainLink(zxid: anchor.zxid, crc: anchor.crc)
+            let found = try cursor.get(MDB_SET_RANGE, key: start, { _, _ in true }) != nil
+            let before = try cursor.get(found ? MDB_PREV : MDB_LAST, { key, value in Self.chainLink(key, value) }) ?? nil
+            if let before { previous = LogChainLink(zxid: before.zxid, crc: before.crc) }
+            var records: [RawLogRecord] = []
+            var foreignKeys = 0
             var entry = try cursor.get(MDB_SET_RANGE, key: start)
-            while let current = entry, values.count < limit {
-                values.append((try Self.zxid(current.key, path: path), current.value))
+            while let current = entry, records.count < limit {
+                if let key = LogKey.zxid(current.key) {
+                    records.append(RawLogRecord(zxid: key, bytes: current.value))
+                } else {
+                    foreignKeys += 1
+                }
                 entry = try cursor.get(MDB_NEXT)
             }
-            return (values, previous?.zxid ?? anchor.zxid, previous?.crc ?? anchor.crc)
+            return (previous, records, foreignKeys, before == nil && zxid < anchor.zxid)
         }
-        return try decodeChain(values, previousZxid: previousZxid, seed: seed)
     }
 
+    /// The unfolded records after `zxid` (up to `limit`), and the unfolded record at or before
+    /// `zxid` if there is one. Records only leave `tail` once LMDB holds them, so a copy taken
+    /// before an LMDB read, merged with it, misses nothing.
+    func tailRecords(after zxid: Int64, limit: Int) -> (previous: RawLogRecord?, records: [RawLogRecord]) {
+        stateLock.withLock {
+            guard !tail.isEmpty, tail[tail.index(before: tail.endIndex)].zxid > zxid || tail[tail.startIndex].zxid <= zxid else {
+                return (nil, [])
+            }
+            // Binary search: the first record with zxid > `zxid`.
+            var low = 0
+            var high = tail.count
+            while low < high {
+                let middle = (low + high) / 2
+                if tail[tail.index(tail.startIndex, offsetBy: middle)].zxid > zxid { high = middle } else { low = middle + 1 }
+            }
+            let previous = low > 0 ? tail[tail.index(tail.startIndex, offsetBy: low - 1)] : nil
+            var records: [RawLogRecord] = []
+            var index = low
+            while index < tail.count && records.count < limit {
+                records.append(tail[tail.index(tail.startIndex, offsetBy: index)])
+                index += 1
+            }
+            return (previous, records)
+        }
+    }
+
+    // MARK: - Helpers shared by the extensions
     // MARK: - Helpers shared by the extensions
 
     func assertWriterThread() {
@@ -212,8 +349,9 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
             lastCRC: last.1, anchor: anchor)
     }
 
-    /// Opens `txns` and `meta`, checks or writes `meta/format`, and reads the chain state.
-    static func openDatabases(_ transaction: OpaquePointer, create: Bool, path: String) throws(LogError) -> (MDB_dbi, MDB_dbi, State) {
+    /// Opens `txns` and `meta`, checks or writes `meta/format` (a writable open upgrades
+    /// format 1 to 2), and reads the chain state and the journal's lap.
+    static func openDatabases(_ transaction: OpaquePointer, create: Bool, path: String) throws(LogError) -> (MDB_dbi, MDB_dbi, State, UInt32, UInt64) {
         var txns: MDB_dbi = 0
         var meta: MDB_dbi = 0
         let flags = UInt32(create ? MDB_CREATE : 0)
@@ -224,11 +362,16 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
         }
         try LMDBEnvironment.check(txnsCode, "mdb_dbi_open(txns)", path)
         try LMDBEnvironment.check(metaCode, "mdb_dbi_open(meta)", path)
-        if let format = try readMeta(transaction, meta, formatKey, path: path) {
-            let version = format.count == 4 ? format.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } : nil
-            guard version == formatVersion else {
-                let found = version.map { "\($0)" } ?? "\(format.count) bytes"
-                throw LogError(kind: .io("unsupported log format \(found) in meta/format; this Paddock reads format \(formatVersion)"), detail: path)
+        var format = formatVersion
+        if let stored = try readMeta(transaction, meta, formatKey, path: path) {
+            let version = stored.count == 4 ? stored.reduce(UInt32(0)) { $0 << 8 | UInt32($1) } : nil
+            guard let version, formatVersionsRead.contains(version) else {
+                let found = version.map { "\($0)" } ?? "\(stored.count) bytes"
+                throw LogError(kind: .io("unsupported log format \(found) in meta/format; this Paddock reads formats \(formatVersionsRead.sorted())"), detail: path)
+            }
+            format = version
+            if create && version < formatVersion {
+                try writeMeta(transaction, meta, formatKey, withUnsafeBytes(of: formatVersion.bigEndian) { Array($0) }, path: path)
             }
         } else {
             var statistics = MDB_stat()
@@ -240,7 +383,14 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
             try writeMeta(transaction, meta, formatKey, withUnsafeBytes(of: formatVersion.bigEndian) { Array($0) }, path: path)
             try writeMeta(transaction, meta, anchorKey, anchorBytes(.none), path: path)
         }
-        return (txns, meta, try readState(transaction, txns, meta, path: path))
+        let lap = try readJournalLap(transaction, meta, path: path)
+        return (txns, meta, try readState(transaction, txns, meta, path: path), format, lap)
+    }
+
+    static func readJournalLap(_ transaction: OpaquePointer, _ database: MDB_dbi, path: String) throws(LogError) -> UInt64 {
+        guard let bytes = try readMeta(transaction, database, journalKey, path: path) else { return 0 }
+        guard bytes.count == 8 else { throw LogError(kind: .io("meta/journal is \(bytes.count) bytes, expected 8"), detail: path) }
+        return bytes.reduce(UInt64(0)) { $0 << 8 | UInt64($1) }
     }
 
     static func writeMeta(_ transaction: OpaquePointer, _ database: MDB_dbi, _ key: [UInt8], _ value: [UInt8], path: String) throws(LogError) {

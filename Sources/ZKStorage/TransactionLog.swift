@@ -51,6 +51,9 @@ public struct LogError: Error, CustomStringConvertible, Equatable, Sendable {
         case outOfOrder
         /// Records that should be there are not (purged, or a gap in the chain).
         case missingRange(String)
+        /// The commit journal holds a valid frame after a damaged one (damage, not a torn
+        /// tail): stop and run `paddock data repair`.
+        case journalCorrupt(String)
     }
 
     public var kind: Kind
@@ -83,6 +86,8 @@ public struct LogError: Error, CustomStringConvertible, Equatable, Sendable {
             return "transaction log corrupt: \(error)\(suffix); stop and run `paddock data verify`"
         case .outOfOrder: return "transaction log append out of zxid order\(suffix)"
         case .missingRange(let range): return "transaction log is missing records: \(range)\(suffix)"
+        case .journalCorrupt(let what):
+            return "commit journal corrupt: \(what)\(suffix); stop and run `paddock data repair` (it backs the journal up first)"
         }
     }
 }

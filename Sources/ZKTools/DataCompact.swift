@@ -78,7 +78,11 @@ public enum DataCompact {
     /// The copy must hold what the original holds: count, range, anchor and verify's findings.
     static func checkCopy(_ scratch: String, against log: LMDBTransactionLog) throws(ToolError) {
         do {
-            let copy = try LMDBTransactionLog(directory: scratch, configuration: LMDBConfiguration(readOnly: true))
+            // The copy is data.mdb alone: the log's journal stays in place (and holds nothing
+            // LMDB lacks, since this writable open folded it).
+            var configuration = LMDBConfiguration(readOnly: true)
+            configuration.readsJournal = false
+            let copy = try LMDBTransactionLog(directory: scratch, configuration: configuration)
             defer { copy.close() }
             let (original, copied) = (try log.statistics, try copy.statistics)
             let sameShape = original.recordCount == copied.recordCount && original.firstZxid == copied.firstZxid

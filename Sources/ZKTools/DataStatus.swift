@@ -36,9 +36,10 @@ public struct DataStatusReport: Sendable {
 
     public var text: String {
         var lines = ["data directory  \(dataDirectory)"]
-        lines.append("format          \(DataDirectory.versionLinePrefixText)\(DataDirectory.formatVersion) (log format \(LMDBTransactionLog.formatVersion))")
+        lines.append("format          \(DataDirectory.versionLinePrefixText)\(DataDirectory.formatVersion) (log format \(log?.format ?? LMDBTransactionLog.formatVersion))")
         if let log {
             lines.append("log             \(log.path), \(log.fileBytes) bytes")
+            if let journal = log.journalText { lines.append("  journal       " + journal) }
             lines.append("  records       \(log.recordCount), zxids \(log.rangeText)")
             lines.append("  purged        " + (log.anchor.zxid == 0 ? "nothing" : "through \(ZxidMath.hex(log.anchor.zxid))"))
         } else {
@@ -67,7 +68,7 @@ public struct DataStatusReport: Sendable {
         var fields: [(String, JSONValue)] = [
             ("dataDirectory", .string(dataDirectory)),
             ("format", .string("\(DataDirectory.versionLinePrefixText)\(DataDirectory.formatVersion)")),
-            ("logFormat", .int(Int64(LMDBTransactionLog.formatVersion))),
+            ("logFormat", .int(Int64(log?.format ?? LMDBTransactionLog.formatVersion))),
             ("log", log?.json ?? .null),
             ("snapshots", .array(snapshots.map(\.json))),
             ("otherSnapshotFiles", .array(otherSnapshotFiles.map { .string($0) })),

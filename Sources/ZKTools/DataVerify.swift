@@ -38,7 +38,7 @@ public struct VerifyReport: Sendable {
 
     public var text: String {
         var lines = ["verify      \(dataDirectory)"]
-        lines.append("format      \(DataDirectory.versionLinePrefixText)\(DataDirectory.formatVersion), log format \(LMDBTransactionLog.formatVersion)")
+        lines.append("format      \(DataDirectory.versionLinePrefixText)\(DataDirectory.formatVersion), log format \(log?.format ?? LMDBTransactionLog.formatVersion)")
         let logProblems = problems.filter { $0.area == .log }.count
         if let log {
             let purged = log.anchor.zxid == 0 ? "nothing purged" : "purged through \(ZxidMath.hex(log.anchor.zxid))"

@@ -106,4 +106,10 @@ extension JSONValue {
     public static func fields(_ pairs: [(String, JSONValue)]) -> JSONValue {
         .object(pairs.map { JSONMember($0.0, $0.1) })
     }
+
+    /// This object with one more member at the end (unchanged when `member` is nil).
+    public func adding(_ member: (String, JSONValue)?) -> JSONValue {
+        guard let member, case .object(let members) = self else { return self }
+        return .object(members + [JSONMember(member.0, member.1)])
+    }
 }

@@ -106,7 +106,7 @@ public final class ToolDataDirectory {
             return LogSummary(
                 path: logDirectory + "/data.mdb", fileBytes: ToolFiles.size(logDirectory + "/data.mdb") ?? 0,
                 recordCount: statistics.recordCount, firstZxid: statistics.firstZxid, lastZxid: statistics.lastZxid,
-                anchor: anchor)
+                anchor: anchor, format: log.storedFormatVersion, journal: log.journalReport.present ? log.journalReport : nil)
         } catch {
             throw .io("reading the log in \(logDirectory): \(error)")
         }
@@ -122,6 +122,18 @@ public struct LogSummary: Sendable, Equatable {
     /// Newest record, else the anchor's zxid, else 0.
     public var lastZxid: Int64
     public var anchor: LogChainLink
+    /// The log's format (1: no journal; 2: with the commit journal).
+    public var format: UInt32 = LMDBTransactionLog.formatVersion
+    /// What the commit journal held when the tool opened the log (nil: none).
+    public var journal: JournalOpenReport?
+
+    /// One line on the commit journal, nil without one.
+    public var journalText: String? {
+        guard let journal else { return nil }
+        let torn = journal.tornAt.map { ", torn frame at offset \($0) (the last write before a crash; ignored)" } ?? ""
+        return "\(journal.capacityBytes >> 20) MiB, lap \(journal.lapSequence): \(journal.frames) frames, "
+            + "\(journal.recordsPastLog) records not yet in data.mdb\(torn)"
+    }
 
     /// `0x1..0x5` or `none`.
     public var rangeText: String {
@@ -134,5 +146,11 @@ public struct LogSummary: Sendable, Equatable {
             ("path", .string(path)), ("fileBytes", .int(fileBytes)), ("records", .int(recordCount)),
             ("firstZxid", firstZxid.map(JSONValue.zxid) ?? .null), ("lastZxid", .zxid(lastZxid)),
             ("purgedThroughZxid", .zxid(anchor.zxid)))
+            .adding(journal.map { journal in
+                ("journal", .fields(
+                    ("lap", .int(Int64(journal.lapSequence))), ("frames", .int(journal.frames)),
+                    ("recordsPastLog", .int(journal.recordsPastLog)), ("tornAt", journal.tornAt.map { .int($0) } ?? .null),
+                    ("capacityBytes", .int(journal.capacityBytes))))
+            })
     }
 }
