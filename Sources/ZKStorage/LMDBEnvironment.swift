@@ -37,6 +37,14 @@ public struct LMDBConfiguration: Sendable, Equatable {
     /// Whether appends go through the commit journal.
     public var journaled: Bool { forceSync && journalBytes > 0 && !readOnly }
 
+    /// Tests: no checkpointer thread (folds happen only when called), for deterministic crash points.
+    var backgroundFolds = true
+    /// Negative control for the crash tests only: MDB_NOMETASYNC without the journal, which
+    /// loses acknowledged commits on power loss. Never set outside tests.
+    var unsafeMetaSyncWithoutJournal = false
+    /// Whether every commit is durable when it returns (meta page included).
+    var commitsAreDurable: Bool { forceSync && !journaled && !unsafeMetaSyncWithoutJournal }
+
     public init(
         forceSync: Bool = true,
         mapSizeBytesInitial: Int = 64 << 20,
@@ -84,6 +92,9 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// Held for a whole write transaction, growth included: the log's writer thread and its
     /// checkpointer both write, and a resize needs no transaction active in the process.
     private let writeLock = NSLockLike()
+    /// Tests: called after every commit (with whether the commit is durable when it returns) and
+    /// after every forced sync (true), so a crash test can keep the states a crash may leave.
+    nonisolated(unsafe) var commitObserver: ((_ durable: Bool) -> Void)?
     /// Guarded by `resizeLock`: true after close, or after a failed remap left no usable map.
     private var unusableReason: String?
     let pageBytes: Int
@@ -115,7 +126,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
             // The journal holds every record until a forced sync covers LMDB's meta page, so a
             // fold's commit need not flush the meta page (its data pages are still flushed, so
             // a crash can only undo folds, never tear LMDB).
-            if configuration.journaled { flags |= MDB_NOMETASYNC }
+            if configuration.journaled || configuration.unsafeMetaSyncWithoutJournal { flags |= MDB_NOMETASYNC }
             if configuration.readOnly { flags |= MDB_RDONLY }
             try check(mdb_env_open(pointer, path, UInt32(flags), 0o644), "mdb_env_open", path)
             var dead: Int32 = 0
@@ -217,6 +228,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
             if let unusableReason { throw LogError(kind: .io("environment \(unusableReason)"), detail: path) }
             try Self.check(mdb_env_sync(environment, 1), "mdb_env_sync", path)
         }
+        commitObserver?(true)
     }
 
     private func attemptWrite<T>(_ body: (OpaquePointer) throws(LogError) -> T) throws(LogError) -> T {
@@ -239,6 +251,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
         }
         // mdb_txn_commit frees the transaction on failure too: no abort after it.
         try Self.check(mdb_txn_commit(transaction), "mdb_txn_commit", path)
+        commitObserver?(configuration.commitsAreDurable)
         return result
     }
 

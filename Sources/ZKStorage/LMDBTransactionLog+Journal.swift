@@ -35,18 +35,17 @@ extension LMDBTransactionLog {
         return past
     }
 
-    /// At a writable open: folds `found` into LMDB and records a new lap in the same commit,
-    /// makes it durable, and starts the lap at offset 0.
-    func foldRecovered(_ found: [RawLogRecord], journal: Journal) throws(LogError) {
-        let sequence = journal.nextSequence + 1
+    /// At a writable open: folds `found` into LMDB and records lap `sequence` in the same
+    /// commit, makes it durable, and starts the lap at offset 0.
+    func foldRecovered(_ found: [RawLogRecord], journal: Journal?, lap sequence: UInt64) throws(LogError) {
         try environment.withWriteTransaction(growingUpTo: environment.configuration.mapSizeBytesMax) { transaction throws(LogError) in
             for record in found {
                 try put(transaction, txnsDatabase, key: LogKey.bytes(record.zxid), value: record.bytes, flags: MDB_APPEND)
             }
             try Self.writeMeta(transaction, metaDatabase, Self.journalKey, Self.lapBytes(sequence), path: environment.path)
         }
-        try environment.syncDurably()
-        journal.startLap(sequence)
+        if environment.configuration.forceSync { try environment.syncDurably() }
+        journal?.startLap(sequence)
         if let last = found.last {
             state.lastZxid = last.zxid
             state.lastCRC = storedCRC(last.bytes)

@@ -86,7 +86,12 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
     /// refusing an unknown format; then the commit journal: a writable log folds the journal's
     /// records past LMDB's last into LMDB and starts a new lap, a read-only one keeps them in
     /// memory.
-    public init(environment: LMDBEnvironment) throws(LogError) {
+    public convenience init(environment: LMDBEnvironment) throws(LogError) {
+        try self.init(environment: environment, journalDevice: nil)
+    }
+
+    /// `journalDevice`: tests put a simulated disk in place of the journal file.
+    init(environment: LMDBEnvironment, journalDevice injected: (any JournalDevice)?) throws(LogError) {
         self.environment = environment
         let configuration = environment.configuration
         let readOnly = configuration.readOnly
@@ -103,8 +108,16 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
         }
         let (format, lap): (UInt32, UInt64)
         (txnsDatabase, metaDatabase, state, format, lap) = opened
+        // A lap is recorded (≥ 1) once a journal existed: from then on its file must be there.
+        let journalFile = environment.path + "/" + FileJournalDevice.fileName
+        if format >= 2 && lap > 0 && injected == nil && configuration.readsJournal && access(journalFile, F_OK) != 0 {
+            throw LogError(kind: .journalCorrupt("the log is format 2 and names journal lap \(lap), but its journal file \(journalFile) is missing"),
+                           detail: environment.path)
+        }
         let device: (any JournalDevice)?
-        if configuration.journaled {
+        if configuration.journaled, let injected {
+            device = injected
+        } else if configuration.journaled {
             device = try FileJournalDevice.open(
                 directory: environment.path, capacity: configuration.journalBytes, create: true, readOnly: false)
         } else if format >= 2 && configuration.readsJournal {
@@ -113,23 +126,20 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
         } else {
             device = nil
         }
-        storedFormatVersion = configuration.readOnly ? format : Self.formatVersion
-        if format >= 2 && device == nil && !configuration.journaled && configuration.readsJournal {
-            throw LogError(kind: .journalCorrupt("the log is format 2 but its journal file is missing"), detail: environment.path)
-        }
+        storedFormatVersion = readOnly ? format : Self.formatVersion
         var found: [RawLogRecord] = []
-        if let device, format >= 2 || !configuration.journaled {
+        var nextLap = lap + 1
+        if let device, format >= 2 {
             let scan = try Journal.scan(device, lapSequence: lap)
             found = try Self.recordsPastLog(scan, state: state, path: environment.path)
             journalReport = JournalOpenReport(
                 present: true, lapSequence: lap, frames: scan.frames.count, recordsPastLog: found.count, tornAt: scan.tornAt,
                 capacityBytes: device.capacity)
-            if !configuration.journaled {
-                device.close()
-            }
+            nextLap = scan.nextSequence + 1
             if configuration.journaled {
                 journal = Journal(device: device, continuing: scan)
             } else {
+                device.close()
                 journal = nil
             }
         } else if let device {
@@ -139,24 +149,17 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
         } else {
             journal = nil
         }
-        if let journal {
-            // Fold what the journal holds past LMDB, then start a new lap: the journal is empty
-            // again and every record is in LMDB, durably.
-            try foldRecovered(found, journal: journal)
-            startCheckpointer()
+        if !readOnly && (journal != nil || journalReport.present) {
+            // Fold what the journal holds past LMDB and start a new lap in the same commit: the
+            // journal's frames are then all stale and every record is in LMDB, durably.
+            try foldRecovered(found, journal: journal, lap: nextLap)
+            if journal != nil && configuration.backgroundFolds { startCheckpointer() }
         } else if !found.isEmpty {
             tail.append(contentsOf: found)
             tailBytes = found.reduce(0) { $0 + $1.bytes.count }
             state.lastZxid = found[found.count - 1].zxid
             state.lastCRC = storedCRC(found[found.count - 1].bytes)
             if state.firstZxid == nil { state.firstZxid = found[0].zxid }
-        }
-    }
-
-    deinit {
-        checkpointControl.lock.withLock {
-            checkpointControl.stopped = true
-            checkpointControl.lock.broadcast()
         }
     }
 

@@ -81,6 +81,8 @@ def main():
     ap.add_argument('--restart-znodes', type=int, default=200000)
     ap.add_argument('--zookeeper-heap', default='2g', help='-Xmx of the Apache ZooKeeper JVM')
     ap.add_argument('--json', action='store_true')
+    ap.add_argument('--points', default='',
+                    help='load points to run instead of the default list, e.g. set:1:1,create:32:1 (op:sessions:inflight)')
     ap.add_argument('--only', default='points,memory,restart',
                     help='comma-separated parts to run: points, memory, restart (default: all)')
     args = ap.parse_args()
@@ -91,6 +93,8 @@ def main():
         points = [(op, s, k) for op in ('get', 'set', 'create', 'mixed:0.9') for s in (1, 8, 32) for k in (1, 16, 100)]
     else:
         points = [('set', 1, 1), ('get', 32, 100), ('set', 32, 100), ('create', 32, 100), ('mixed:0.9', 32, 100)]
+    if args.points:
+        points = [(op, int(s), int(k)) for op, s, k in (p.rsplit(':', 2) for p in args.points.split(','))]
     if 'points' not in parts:
         points = []
 

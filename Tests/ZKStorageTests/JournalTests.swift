@@ -1,0 +1,258 @@
+import Foundation
+import Testing
+import ZKBase
+import ZKFormat
+@testable import ZKStorage
+
+/// A disk in memory for the journal: each write is durable when it returns (O_DSYNC), and a
+/// crash during a write leaves a random subset of that write's 512-byte sectors on the disk.
+final class SimulatedJournalDevice: JournalDevice, @unchecked Sendable {
+    static let sectorBytes = 512
+    let capacity: Int
+    private(set) var image: [UInt8]
+    /// The write (0-based, counted over this device's life) that a crash interrupts, if any.
+    var crashAtWrite: Int?
+    private(set) var writes = 0
+    private(set) var crashed = false
+    private var random: SplitMix64
+
+    init(capacity: Int, image: [UInt8]? = nil, crashAtWrite: Int? = nil, seed: UInt64 = 0) {
+        self.capacity = capacity
+        self.image = image ?? [UInt8](repeating: 0, count: capacity)
+        self.crashAtWrite = crashAtWrite
+        self.random = SplitMix64(seed: seed)
+    }
+
+    func read(at offset: Int, count: Int) throws(LogError) -> [UInt8] { Array(image[offset..<(offset + count)]) }
+
+    func writeDurably(_ bytes: [UInt8], at offset: Int) throws(LogError) {
+        if crashed { throw LogError(kind: .io("simulated crash: the device is gone")) }
+        if writes == crashAtWrite {
+            crashed = true
+            for sector in stride(from: 0, to: bytes.count, by: Self.sectorBytes) where random.next() % 2 == 0 {
+                let end = min(bytes.count, sector + Self.sectorBytes)
+                image.replaceSubrange((offset + sector)..<(offset + end), with: bytes[sector..<end])
+            }
+            throw LogError(kind: .io("simulated crash during a journal write"))
+        }
+        image.replaceSubrange(offset..<(offset + bytes.count), with: bytes)
+        writes += 1
+    }
+
+    func close() {}
+
+    /// Damages one byte of the durable image.
+    func flip(at offset: Int) { image[offset] ^= 0x5A }
+}
+
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
+    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
+}
+
+private func entries(_ records: [LoggedTxn]) -> [(zxid: Int64, bytes: [UInt8])] {
+    try! EncodedBatch(records, lastZxid: records[0].txn.zxid - 1, lastCRC: 0).entries
+}
+
+@Suite struct JournalFrameTests {
+    @Test func framesRoundTripAndAlign() {
+        let batch = entries(makeRecords(1...5, payloadBytes: 900))
+        let (bytes, crc) = JournalFrame.encode(sequence: 7, previousCRC: 0xDEAD_BEEF, entries: batch)
+        #expect(bytes.count % JournalFrame.alignment == 0)
+        #expect(bytes.count == JournalFrame.frameBytes(payloadBytes: JournalFrame.payloadBytes(batch)))
+        guard case .frame(let frame) = bytes.withUnsafeBytes({ JournalFrame.decode($0) }) else {
+            Issue.record("a frame just written must decode")
+            return
+        }
+        #expect(frame.sequence == 7 && frame.previousCRC == 0xDEAD_BEEF && frame.crc == crc)
+        #expect(frame.records.map(\.zxid) == batch.map(\.zxid))
+        #expect(frame.records.map(\.bytes) == batch.map(\.bytes))
+        #expect(frame.firstZxid == zxid(1) && frame.lastZxid == zxid(5))
+        let zeros = [UInt8](repeating: 0, count: 4096)
+        #expect(zeros.withUnsafeBytes { JournalFrame.decode($0) } == .empty)
+    }
+
+    /// Every tear at a 512-byte boundary (the new frame's first sectors over zeros or over an
+    /// older frame) and every single damaged byte of header or payload is refused.
+    @Test func tornOrDamagedFramesAreRefused() {
+        let batch = entries(makeRecords(1...6, payloadBytes: 1500))
+        let (bytes, _) = JournalFrame.encode(sequence: 3, previousCRC: 1, entries: batch)
+        let (older, _) = JournalFrame.encode(sequence: 1, previousCRC: 0, entries: entries(makeRecords(50...60, payloadBytes: 1200, salt: 9)))
+        let payloadEnd = JournalFrame.headerBytes + JournalFrame.payloadBytes(batch)
+        for underneath in [[UInt8](repeating: 0, count: bytes.count), Array(older.prefix(bytes.count))] {
+            for keptSectors in 1..<((payloadEnd + 511) / 512) {
+                var torn = underneath
+                torn.replaceSubrange(0..<(keptSectors * 512), with: bytes[0..<(keptSectors * 512)])
+                if case .frame = torn.withUnsafeBytes({ JournalFrame.decode($0) }) {
+                    Issue.record("a frame torn after \(keptSectors) sectors decoded as whole")
+                }
+            }
+        }
+        var checked = 0
+        for offset in stride(from: 0, to: payloadEnd, by: 37) {
+            var damaged = bytes
+            damaged[offset] ^= 0x01
+            if case .frame = damaged.withUnsafeBytes({ JournalFrame.decode($0) }) {
+                Issue.record("a frame with byte \(offset) damaged decoded as valid")
+            }
+            checked += 1
+        }
+        #expect(checked > 100)
+    }
+}
+
+@Suite struct JournalScanTests {
+    /// Three frames written one after another; what a scan makes of damage at each place.
+    func threeFrames() throws -> (SimulatedJournalDevice, [Int]) {
+        let device = SimulatedJournalDevice(capacity: 64 << 10)
+        let journal = Journal(device: device, continuing: JournalScan(frames: [], endOffset: 0, nextSequence: 4, lastCRC: 0, tornAt: nil))
+        var offsets: [Int] = []
+        for start in [Int64(1), 4, 7] {
+            offsets.append(journal.writeOffset)
+            try journal.append(entries(makeRecords(start...(start + 2), payloadBytes: 2000)))
+        }
+        return (device, offsets)
+    }
+
+    @Test func aWholeLapReadsBack() throws {
+        let (device, _) = try threeFrames()
+        let scan = try Journal.scan(device, lapSequence: 4)
+        #expect(scan.frames.map(\.sequence) == [4, 5, 6])
+        #expect(scan.frames.flatMap(\.records).map(\.zxid) == (1...9).map { zxid(Int64($0)) })
+        #expect(scan.tornAt == nil && scan.nextSequence == 7)
+        // Frames of an older lap are stale: a scan for a newer lap finds nothing.
+        #expect(try Journal.scan(device, lapSequence: 9).frames.isEmpty)
+    }
+
+    @Test func aDamagedLastFrameIsATornTail() throws {
+        let (device, offsets) = try threeFrames()
+        device.flip(at: offsets[2] + 100)
+        let scan = try Journal.scan(device, lapSequence: 4)
+        #expect(scan.frames.map(\.sequence) == [4, 5])
+        #expect(scan.tornAt == offsets[2])
+    }
+
+    @Test func aDamagedFrameBeforeAValidOneIsCorruption() throws {
+        let (device, offsets) = try threeFrames()
+        device.flip(at: offsets[1] + 100)
+        #expect {
+            try Journal.scan(device, lapSequence: 4)
+        } throws: { error in
+            guard let error = error as? LogError, case .journalCorrupt(let what) = error.kind else { return false }
+            return what.contains("offset \(offsets[1])") && what.contains("frame 6")
+        }
+    }
+}
+
+@Suite struct JournaledLogTests {
+    static func configuration(journalBytes: Int = 64 << 10, bypass: Int = 1 << 20, background: Bool = false) -> LMDBConfiguration {
+        var configuration = LMDBConfiguration(mapSizeBytesInitial: 1 << 20, journalBytes: journalBytes, journalBypassBytes: bypass)
+        configuration.backgroundFolds = background
+        configuration.preallocationBytes = 0
+        return configuration
+    }
+
+    @Test func unfoldedRecordsAreReadMergedAndSurviveADroppedLog() throws {
+        try withTemporaryDirectory { path in
+            var log: LMDBTransactionLog? = try LMDBTransactionLog(environment: LMDBEnvironment(path: path, configuration: Self.configuration()), journalDevice: nil)
+            try log!.append(makeRecords(1...10))
+            try log!.fold()
+            try log!.append(makeRecords(11...20))
+            try log!.append(makeRecords(21...25))
+            #expect(log!.journalStatistics.unfoldedRecords == 15)
+            #expect(logged(try readAll(log!)) == makeRecords(1...25))
+            #expect(logged(try log!.records(after: zxid(15), limit: 3)) == makeRecords(16...18))
+            #expect(logged(try log!.records(after: zxid(5), limit: 10)) == makeRecords(6...15))
+            #expect(try log!.statistics.recordCount == 25 && log!.verify().isEmpty)
+            log = nil  // a crash: nothing folded, nothing closed
+            let reopened = try LMDBTransactionLog(directory: path, configuration: Self.configuration())
+            defer { reopened.close() }
+            #expect(reopened.journalReport.recordsPastLog == 15 && reopened.journalReport.frames == 3)
+            #expect(logged(try readAll(reopened)) == makeRecords(1...25))
+            #expect(reopened.journalStatistics.unfoldedRecords == 0, "a writable open folds the journal into LMDB")
+            try reopened.append(makeRecords(26...30))
+            #expect(logged(try readAll(reopened)) == makeRecords(1...30))
+        }
+    }
+
+    @Test func aTruncatedTailNeverComesBackFromTheJournal() throws {
+        try withTemporaryDirectory { path in
+            var log: LMDBTransactionLog? = try LMDBTransactionLog(directory: path, configuration: Self.configuration())
+            try log!.append(makeRecords(1...10))
+            try log!.append(makeRecords(11...20))
+            let removed = try log!.truncate(after: zxid(12))
+            #expect(removed.map(\.txn.zxid) == (13...20).map { zxid($0) })
+            try log!.append(makeRecords(13...14, salt: 7))
+            log = nil
+            let reopened = try LMDBTransactionLog(directory: path, configuration: Self.configuration())
+            defer { reopened.close() }
+            #expect(logged(try readAll(reopened)) == makeRecords(1...12) + makeRecords(13...14, salt: 7))
+        }
+    }
+
+    @Test func aLogFullOfLapsKeepsEveryRecord() throws {
+        try withTemporaryDirectory { path in
+            let log = try LMDBTransactionLog(directory: path, configuration: Self.configuration(journalBytes: 16 << 10, background: true))
+            defer { log.close() }
+            for start in stride(from: Int64(1), through: 400, by: 4) {
+                try log.append(makeRecords(start...(start + 3), payloadBytes: 700))
+            }
+            #expect(log.journalStatistics.folds > 0)
+            #expect(logged(try readAll(log)) == makeRecords(1...400, payloadBytes: 700))
+            #expect(log.verify().isEmpty)
+        }
+    }
+
+    @Test func aFormatOneLogIsUpgradedWhenOpenedForWriting() throws {
+        try withTemporaryDirectory { path in
+            var plain = Self.configuration(journalBytes: 0)
+            plain.journalBytes = 0
+            do {
+                let log = try LMDBTransactionLog(directory: path, configuration: plain)
+                try log.append(makeRecords(1...5))
+                log.close()
+            }
+            RawLMDB.withWriteTransaction(path) { transaction, _, meta in
+                RawLMDB.put(transaction, meta, Array("format".utf8), [0, 0, 0, 1])
+            }
+            var readOnly = Self.configuration()
+            readOnly.readOnly = true
+            let before = try LMDBTransactionLog(directory: path, configuration: readOnly)
+            #expect(before.storedFormatVersion == 1 && !before.journalReport.present)
+            #expect(logged(try readAll(before)) == makeRecords(1...5))
+            before.close()
+            let upgraded = try LMDBTransactionLog(directory: path, configuration: Self.configuration())
+            #expect(upgraded.storedFormatVersion == 2 && upgraded.journalReport.present)
+            try upgraded.append(makeRecords(6...8))
+            upgraded.close()
+            let after = try LMDBTransactionLog(directory: path, configuration: readOnly)
+            defer { after.close() }
+            #expect(after.storedFormatVersion == 2)
+            #expect(logged(try readAll(after)) == makeRecords(1...8))
+        }
+    }
+
+    @Test func aMissingJournalStopsTheLogNamingIt() throws {
+        try withTemporaryDirectory { path in
+            let log = try LMDBTransactionLog(directory: path, configuration: Self.configuration())
+            try log.append(makeRecords(1...3))
+            log.close()
+            #expect(unlink(path + "/" + FileJournalDevice.fileName) == 0)
+            #expect {
+                try LMDBTransactionLog(directory: path, configuration: Self.configuration())
+            } throws: { error in
+                guard let error = error as? LogError, case .journalCorrupt(let what) = error.kind else { return false }
+                return what.contains("missing") && "\(error)".contains("paddock data repair")
+            }
+        }
+    }
+}
