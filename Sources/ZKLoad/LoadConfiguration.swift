@@ -42,6 +42,9 @@ public struct LoadConfiguration: Sendable {
     /// Root under which the benchmark creates its znodes (removed at the end).
     public var root: String
     public var seed: UInt64
+    /// Each write carries different random bytes (values that do not compress), instead of one
+    /// patterned value per session.
+    public var randomValues = false
 
     public init(
         hosts: [(host: String, port: Int)], operation: Operation, sessions: Int = 8, inflight: Int = 16,

@@ -40,6 +40,9 @@ final class LoadSessionHandler: ChannelInboundHandler {
     private var head = 0
     private var outstanding = 0
     private let value: [UInt8]
+    /// Random bytes the writes take their values from (`randomValues`), and where the next starts.
+    private let randomPool: [UInt8]
+    private var poolOffset = 0
 
     init(configuration: LoadConfiguration, counters: LoadCounters, sessionIndex: Int, connected: EventLoopPromise<Void>) {
         self.configuration = configuration
@@ -48,6 +51,14 @@ final class LoadSessionHandler: ChannelInboundHandler {
         self.connected = connected
         self.random = SplitMix(state: configuration.seed &+ UInt64(sessionIndex) &* 0x9E37_79B9)
         self.value = (0..<configuration.valueBytes).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ sessionIndex) }
+        if configuration.randomValues {
+            var generator = SplitMix(state: configuration.seed ^ (UInt64(sessionIndex) &+ 1) &* 0xD1B5_4A32_D192_ED03)
+            // A pool of 1 MiB + one value; successive values start 1 KiB + 7 bytes apart, so
+            // each write's value differs from the previous thousand.
+            self.randomPool = (0..<((1 << 20) + configuration.valueBytes)).map { _ in UInt8(truncatingIfNeeded: generator.next()) }
+        } else {
+            self.randomPool = []
+        }
     }
 
     func channelActive(context: ChannelHandlerContext) {
@@ -129,15 +140,21 @@ final class LoadSessionHandler: ChannelInboundHandler {
         }
     }
 
+    private func nextValue() -> [UInt8] {
+        guard !randomPool.isEmpty else { return value }
+        poolOffset = (poolOffset + configuration.valueBytes + 7) % (randomPool.count - configuration.valueBytes)
+        return Array(randomPool[poolOffset..<(poolOffset + configuration.valueBytes)])
+    }
+
     private func request(_ kind: Kind) -> ClientRequest {
         switch kind {
         case .create:
             createSequence += 1
             let path = "\(configuration.root)/c\(sessionIndex)-\(createSequence)"
             return ClientRequest(xid: xid, opCodeRaw: OpCode.create.rawValue, body: .create(
-                opCode: .create, CreateRequest(path: path, data: value, acl: ACL.openUnsafe, flags: 0)))
+                opCode: .create, CreateRequest(path: path, data: nextValue(), acl: ACL.openUnsafe, flags: 0)))
         case .set:
-            return ClientRequest(xid: xid, opCodeRaw: OpCode.setData.rawValue, body: .setData(path: randomNode(), data: value, version: -1))
+            return ClientRequest(xid: xid, opCodeRaw: OpCode.setData.rawValue, body: .setData(path: randomNode(), data: nextValue(), version: -1))
         case .get:
             return ClientRequest(xid: xid, opCodeRaw: OpCode.getData.rawValue, body: .getData(path: randomNode(), watch: false))
         }

@@ -13,6 +13,8 @@ struct BenchLoadCommand: ParsableCommand {
     @Option(help: "Concurrent sessions.") var sessions: Int = 8
     @Option(help: "Requests in flight per session.") var inflight: Int = 16
     @Option(help: "Value size in bytes.") var size: Int = 1024
+    @Flag(help: "Random bytes in every write (values that do not compress), instead of one patterned value per session.")
+    var randomValues = false
     @Option(help: "Znodes that get/set use (created first).") var znodes: Int = 1000
     @Option(help: "Seconds of warm-up, not measured.") var warmup: Double = 2
     @Option(help: "Seconds measured.") var seconds: Double = 10
@@ -33,9 +35,10 @@ struct BenchLoadCommand: ParsableCommand {
         guard sessions > 0, inflight > 0, seconds > 0, size >= 0, znodes > 0 else {
             throw ValidationError("sessions, inflight, znodes and seconds must be positive")
         }
-        let configuration = LoadConfiguration(
+        var configuration = LoadConfiguration(
             hosts: targets, operation: operation, sessions: sessions, inflight: inflight, valueBytes: size, znodes: znodes,
             warmupSeconds: warmup, seconds: seconds, threads: threads, root: root)
+        configuration.randomValues = randomValues
         let report: LoadReport
         do {
             report = try LoadGenerator.run(configuration, serverPid: serverPid)

@@ -36,14 +36,58 @@ class BenchApacheServer(ApacheServer):
         return [('-Xmx%s' % self.heap) if part.startswith('-Xmx') else part for part in super().command()]
 
 
-def load(binary, port, pid, op, sessions, inflight, seconds, warmup, size=1024, znodes=1000):
+def load(binary, port, pid, op, sessions, inflight, seconds, warmup, size=1024, znodes=1000, random_values=False):
     command = [binary, 'bench', 'load', '--hosts', '127.0.0.1:%d' % port, '--op', op, '--sessions', str(sessions),
                '--inflight', str(inflight), '--seconds', str(seconds), '--warmup', str(warmup), '--size', str(size),
-               '--znodes', str(znodes), '--server-pid', str(pid), '--json']
+               '--znodes', str(znodes), '--server-pid', str(pid), '--json'] + (['--random-values'] if random_values else [])
     out = subprocess.run(command, capture_output=True, text=True, timeout=seconds + warmup + 600)
     if out.returncode != 0:
         raise RuntimeError('load failed (%s): %s %s' % (' '.join(command), out.stdout, out.stderr))
     return json.loads(out.stdout)
+
+
+def device_of(path):
+    """The block device (its /sys/block name) holding `path`, e.g. vda."""
+    st = os.stat(path)
+    major, minor = os.major(st.st_dev), os.minor(st.st_dev)
+    for name in os.listdir('/sys/block'):
+        with open('/sys/block/%s/dev' % name) as f:
+            if f.read().strip() == '%d:%d' % (major, minor):
+                return name
+        for part in os.listdir('/sys/block/%s' % name):
+            dev = '/sys/block/%s/%s/dev' % (name, part)
+            if os.path.exists(dev):
+                with open(dev) as f:
+                    if f.read().strip() == '%d:%d' % (major, minor):
+                        return name
+    raise RuntimeError('no block device for %s' % path)
+
+
+def sectors_written(device):
+    """Sectors (512 B) the block device has written since boot (/sys/block/DEV/stat field 7)."""
+    with open('/sys/block/%s/stat' % device) as f:
+        return int(f.read().split()[6])
+
+
+def disk_bytes_per_write(binary, server, device, seconds, idle_seconds=5):
+    """Device bytes written per acknowledged 1 KiB set of random bytes (set 32 x 100), the
+    device's idle rate (measured just before) subtracted; the run includes the server's
+    snapshots and purges, and the generator's setup and cleanup of its 1000 znodes."""
+    os.sync()
+    before_idle = sectors_written(device)
+    time.sleep(idle_seconds)
+    idle_rate = (sectors_written(device) - before_idle) / idle_seconds
+    before = sectors_written(device)
+    started = time.monotonic()
+    report = load(binary, server.port, server_pid(server), 'set', 32, 100, seconds, 0, random_values=True)
+    # What the server wrote but the device has not yet: let writeback finish (the server's own
+    # fsyncs already pushed everything it acknowledged).
+    os.sync()
+    elapsed = time.monotonic() - started
+    written = (sectors_written(device) - before - idle_rate * elapsed) * 512
+    return {'bytesPerWrite': written / max(1, report['operations']), 'operations': report['operations'],
+            'operationsPerSecond': report['operationsPerSecond'], 'idleSectorsPerSecond': idle_rate,
+            'seconds': elapsed}
 
 
 def rss_kib(pid):
@@ -84,7 +128,8 @@ def main():
     ap.add_argument('--points', default='',
                     help='load points to run instead of the default list, e.g. set:1:1,create:32:1 (op:sessions:inflight)')
     ap.add_argument('--only', default='points,memory,restart',
-                    help='comma-separated parts to run: points, memory, restart (default: all)')
+                    help='comma-separated parts to run: points, memory, restart, disk (default: the first three)')
+    ap.add_argument('--disk-seconds', type=float, default=10, help='length of the device-bytes run (--only disk)')
     args = ap.parse_args()
     parts = set(args.only.split(','))
 
@@ -142,6 +187,24 @@ def main():
             a.stop()
             b.stop()
 
+    # Device bytes per acknowledged write: fresh servers one after the other, same disk.
+    disk = {}
+    if 'disk' in parts:
+        for name, server in (('zookeeper', BenchApacheServer('vs-apache-disk', extra_cfg=BENCH_CFG)),
+                             ('paddock', PaddockServer('vs-paddock-disk', args.paddock_bin, extra_cfg=BENCH_CFG))):
+            try:
+                server.start(120)
+                device = device_of(server.workdir)
+                disk[name] = disk_bytes_per_write(args.paddock_bin, server, device, args.disk_seconds)
+                print('device bytes per acknowledged 1 KiB random set (32 x 100, %.0f s on %s): %s %.0f B (%.0f sets/s)' % (
+                    args.disk_seconds, device, name, disk[name]['bytesPerWrite'], disk[name]['operationsPerSecond']),
+                    file=sys.stderr)
+            finally:
+                server.stop()
+        if len(disk) == 2:
+            print('ratio paddock/zookeeper: %.2f' % (disk['paddock']['bytesPerWrite'] / max(1, disk['zookeeper']['bytesPerWrite'])),
+                  file=sys.stderr)
+
     # Restart: a fresh pair of servers with a 1 KiB tree.
     restart = {}
     a = BenchApacheServer('vs-apache-restart', extra_cfg=BENCH_CFG)
@@ -158,7 +221,7 @@ def main():
         a.stop()
         b.stop()
 
-    summary = {'points': results, 'rss_kib': memory, 'restart': restart,
+    summary = {'points': results, 'rss_kib': memory, 'restart': restart, 'disk': disk,
                'uptime': open('/proc/loadavg').read().split()[:3], 'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}
     if args.json:
         print(json.dumps(summary, indent=1))
