@@ -35,12 +35,12 @@ public struct JournalFrame: Sendable, Equatable {
         return (raw + alignment - 1) / alignment * alignment
     }
 
-    static func payloadBytes(_ entries: [(zxid: Int64, bytes: [UInt8])]) -> Int {
+    public static func payloadBytes(_ entries: [(zxid: Int64, bytes: [UInt8])]) -> Int {
         entries.reduce(0) { $0 + recordPrefixBytes + $1.bytes.count }
     }
 
     /// The frame's bytes (aligned, zero padded) and its CRC.
-    static func encode(
+    public static func encode(
         sequence: UInt64, previousCRC: UInt32, entries: [(zxid: Int64, bytes: [UInt8])]
     ) -> (bytes: [UInt8], crc: UInt32) {
         precondition(!entries.isEmpty, "a journal frame carries at least one record")
@@ -101,7 +101,7 @@ public struct JournalFrame: Sendable, Equatable {
     /// Decodes a whole frame (`bytes` starts at the frame and holds at least its header and
     /// payload). Checks the magic, version, CRC, and that the payload parses into exactly the
     /// records the header names, in ascending zxid order from first to last.
-    static func decode(_ bytes: UnsafeRawBufferPointer) -> Slot {
+    public static func decode(_ bytes: UnsafeRawBufferPointer) -> Slot {
         guard bytes.count >= headerBytes else { return .invalid("shorter than a frame header") }
         if isZero(UnsafeRawBufferPointer(rebasing: bytes[0..<headerBytes])) { return .empty }
         guard let payload = payloadBytes(inHeader: bytes) else { return .invalid("not a frame header (magic or version)") }

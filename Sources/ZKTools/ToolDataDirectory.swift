@@ -131,7 +131,8 @@ public struct LogSummary: Sendable, Equatable {
     public var journalText: String? {
         guard let journal else { return nil }
         let torn = journal.tornAt.map { ", torn frame at offset \($0) (the last write before a crash; ignored)" } ?? ""
-        return "\(journal.capacityBytes >> 20) MiB, lap \(journal.lapSequence): \(journal.frames) frames, "
+        let size = journal.capacityBytes % (1 << 20) == 0 ? "\(journal.capacityBytes >> 20) MiB" : "\(journal.capacityBytes >> 10) KiB"
+        return "\(size), lap \(journal.lapSequence): \(journal.frames) frames, "
             + "\(journal.recordsPastLog) records not yet in data.mdb\(torn)"
     }
 

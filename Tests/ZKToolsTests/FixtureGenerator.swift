@@ -138,9 +138,20 @@ struct FixtureBuilder {
 
     // MARK: - Data directories
 
+    /// The generator writes LMDB alone; `generate` then marks the log format 1 (no journal) —
+    /// these are the format 1 goldens a later Paddock must still read and upgrade — except
+    /// for "journaled", a format 2 log with records only in its journal.
+    static let logConfiguration: LMDBConfiguration = {
+        var configuration = LMDBConfiguration(journalBytes: 0)
+        configuration.preallocationBytes = 0
+        return configuration
+    }()
+    static let journalFixtureBytes = 16 << 10
+    static let journaledRecords = 5
+
     /// Writes the version file, the snapshots (already in `snapshots/`) and the log.
     static func writeLog(_ records: [LoggedTxn], dataDirectory: String) throws {
-        let log = try LMDBTransactionLog(directory: dataDirectory + "/log")
+        let log = try LMDBTransactionLog(directory: dataDirectory + "/log", configuration: logConfiguration)
         defer { log.close() }
         // Group commits of up to 8, as a server's batches would be.
         var index = 0
@@ -152,7 +163,7 @@ struct FixtureBuilder {
 
     /// Every fixture, by name: what each one is for.
     static let fixtureNames = [
-        "healthy", "purged", "damaged-log", "damaged-snapshot", "missing-record", "bad-digest", "uncovered", "empty",
+        "healthy", "purged", "damaged-log", "damaged-snapshot", "missing-record", "bad-digest", "uncovered", "empty", "journaled",
     ]
 
     /// Creates fixture `name` in `directory` (which must not exist).
@@ -162,8 +173,10 @@ struct FixtureBuilder {
         let logDirectory = directory + "/log"
         if name == "empty" {
             LMDBTransactionLog.closeAfterCreating(logDirectory)
+            markFormatOne(logDirectory)
             return
         }
+        defer { if name != "journaled" { markFormatOne(logDirectory) } }
         let builder = try healthy(snapshotDirectory: snapshots)
         try writeLog(builder.records, dataDirectory: directory)
         let records = builder.records.map(\.txn.zxid)
@@ -186,6 +199,10 @@ struct FixtureBuilder {
         case "bad-digest":
             // Records that are intact (valid CRC chain) but whose digest disagrees with the replay.
             try forgeDigest(logDirectory, records: builder.records, at: builder.records.count - 2)
+        case "journaled":
+            // A server that stopped before folding its journal: the newest records are only in
+            // the journal (one frame, lap 1), LMDB holds the rest.
+            try moveTailToJournal(logDirectory, count: journaledRecords)
         case "uncovered":
             // The log purged through the newest snapshot, which is then damaged: the older one is
             // the newest valid snapshot, and the log no longer reaches back to it.
@@ -196,8 +213,28 @@ struct FixtureBuilder {
         }
     }
 
+    static func markFormatOne(_ logDirectory: String) {
+        RawLMDB.withWriteTransaction(logDirectory) { transaction, _, meta in
+            RawLMDB.put(transaction, meta, Array("format".utf8), [0, 0, 0, 1])
+        }
+    }
+
+    /// Takes the newest `count` records out of LMDB and writes them as the one frame of lap 1
+    /// of a fresh journal, `meta/journal` naming that lap.
+    static func moveTailToJournal(_ logDirectory: String, count: Int) throws {
+        let all = try rawLog(logDirectory).records
+        let moved = Array(all.suffix(count))
+        RawLMDB.withWriteTransaction(logDirectory) { transaction, txns, meta in
+            for record in moved { RawLMDB.delete(transaction, txns, RawLMDB.key(record.zxid)) }
+            RawLMDB.put(transaction, meta, Array("journal".utf8), [0, 0, 0, 0, 0, 0, 0, 1])
+        }
+        let frame = JournalFrame.encode(sequence: 1, previousCRC: 0, entries: moved.map { (zxid: $0.zxid, bytes: $0.bytes) }).bytes
+        let image = frame + [UInt8](repeating: 0, count: journalFixtureBytes - frame.count)
+        try Data(image).write(to: URL(fileURLWithPath: logDirectory + "/" + FileJournalDevice.fileName))
+    }
+
     static func purge(_ logDirectory: String, through zxid: Int64) throws {
-        let log = try LMDBTransactionLog(directory: logDirectory)
+        let log = try LMDBTransactionLog(directory: logDirectory, configuration: logConfiguration)
         defer { log.close() }
         try log.purge(through: zxid)
     }
@@ -241,7 +278,7 @@ extension LogRecord {
 extension LMDBTransactionLog {
     /// Creates an empty log (format and anchor written) and closes it.
     static func closeAfterCreating(_ directory: String) {
-        let log = try! LMDBTransactionLog(directory: directory)
+        let log = try! LMDBTransactionLog(directory: directory, configuration: FixtureBuilder.logConfiguration)
         log.close()
     }
 }

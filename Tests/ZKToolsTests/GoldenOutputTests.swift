@@ -31,7 +31,7 @@ import ZKTools
         }
     }
 
-    @Test(arguments: ["healthy", "damaged-log", "missing-record", "purged", "empty"])
+    @Test(arguments: ["healthy", "damaged-log", "missing-record", "purged", "empty", "journaled"])
     func dump(fixture: String) throws {
         try withFixture(fixture) { directory in
             var transcript = ToolTranscript([(directory, "<DIR>")])
