@@ -83,4 +83,6 @@ public struct LoadReport: Sendable, Codable {
     public var clientCPUMicrosecondsPerOperation: Double
     /// CPU time of the server process per operation, when its pid was given.
     public var serverCPUMicrosecondsPerOperation: Double?
+    /// Operations per second in each whole second of the measured period, in order.
+    public var operationsPerSecondSeries: [Double]? = nil
 }

@@ -50,7 +50,19 @@ public enum LoadGenerator {
         let clientBefore = processCPUMicroseconds()
         let serverBefore = serverPid.flatMap(processCPUMicroseconds(pid:))
         let started = monotonicNanoseconds()
-        sleep(seconds: configuration.seconds)
+        // Whole seconds one by one, counting what completed in each (stalls show in the series).
+        var series: [Double] = []
+        var counted: UInt64 = 0
+        var remaining = configuration.seconds
+        while remaining >= 1 {
+            let secondStarted = monotonicNanoseconds()
+            sleep(seconds: 1)
+            let total = try operationsSoFar(countersByLoop: countersByLoop, group: group)
+            series.append(Double(total - counted) / (Double(monotonicNanoseconds() - secondStarted) / 1e9))
+            counted = total
+            remaining -= 1
+        }
+        if remaining > 0 { sleep(seconds: remaining) }
         try setMeasuring(false, allCounters, countersByLoop: countersByLoop, group: group)
         let elapsed = Double(monotonicNanoseconds() - started) / 1e9
         let clientCPU = processCPUMicroseconds() - clientBefore
@@ -79,7 +91,19 @@ public enum LoadGenerator {
             latencyMicrosecondsP50: histogram.valueAtPercentile(50), latencyMicrosecondsP99: histogram.valueAtPercentile(99),
             latencyMicrosecondsP999: histogram.valueAtPercentile(99.9), latencyMicrosecondsMax: histogram.max,
             clientCPUMicrosecondsPerOperation: Double(clientCPU) / Double(operations),
-            serverCPUMicrosecondsPerOperation: serverCPU.map { Double($0) / Double(operations) })
+            serverCPUMicrosecondsPerOperation: serverCPU.map { Double($0) / Double(operations) },
+            operationsPerSecondSeries: series)
+    }
+
+    /// Operations completed while measuring, over all loops (each counters object is read on its loop).
+    static func operationsSoFar(countersByLoop: [ObjectIdentifier: LoadCounters], group: MultiThreadedEventLoopGroup) throws -> UInt64 {
+        var total: UInt64 = 0
+        for loop in group.makeIterator() {
+            guard let counters = countersByLoop[ObjectIdentifier(loop)] else { continue }
+            let box = UncheckedBox(counters)
+            total += try loop.submit { box.value.operations }.wait()
+        }
+        return total
     }
 
     static func setMeasuring(_ on: Bool, _ counters: [LoadCounters], countersByLoop: [ObjectIdentifier: LoadCounters], group: MultiThreadedEventLoopGroup) throws {

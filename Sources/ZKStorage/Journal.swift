@@ -173,12 +173,14 @@ public final class Journal: @unchecked Sendable {
     /// a damaged frame. A damaged frame is the torn tail of the last write unless some later
     /// offset holds a valid frame of this lap with a higher sequence: that is damage
     /// (`.journalCorrupt`).
-    static func scan(_ device: any JournalDevice, lapSequence: UInt64) throws(LogError) -> JournalScan {
+    /// `salvage`: damage ends the lap like a tear (`damage` says what was found) instead of
+    /// throwing — for `paddock data repair`.
+    static func scan(_ device: any JournalDevice, lapSequence: UInt64, salvage: Bool = false) throws(LogError) -> JournalScan {
         let image = try device.read(at: 0, count: device.capacity)
-        return try image.withUnsafeBytes { raw in Result { () throws(LogError) in try scan(raw, lapSequence: lapSequence) } }.get()
+        return try image.withUnsafeBytes { raw in Result { () throws(LogError) in try scan(raw, lapSequence: lapSequence, salvage: salvage) } }.get()
     }
 
-    private static func scan(_ raw: UnsafeRawBufferPointer, lapSequence: UInt64) throws(LogError) -> JournalScan {
+    private static func scan(_ raw: UnsafeRawBufferPointer, lapSequence: UInt64, salvage: Bool) throws(LogError) -> JournalScan {
         do {
             var result = JournalScan(frames: [], endOffset: 0, nextSequence: lapSequence, lastCRC: 0, tornAt: nil)
             var offset = 0
@@ -206,8 +208,19 @@ public final class Journal: @unchecked Sendable {
                        frame.sequence >= result.nextSequence {
                         let why: String
                         if case .invalid(let reason) = slot { why = reason } else { why = "a frame out of sequence" }
-                        throw LogError(kind: .journalCorrupt(
-                            "offset \(offset) is damaged (\(why)) but offset \(later) holds frame \(frame.sequence) of the same lap (records \(ZxidMath.hex(frame.firstZxid))...\(ZxidMath.hex(frame.lastZxid)))"))
+                        let damage = "offset \(offset) is damaged (\(why)) but offset \(later) holds frame \(frame.sequence) of the same lap (records \(ZxidMath.hex(frame.firstZxid))...\(ZxidMath.hex(frame.lastZxid)))"
+                        guard salvage else { throw LogError(kind: .journalCorrupt(damage)) }
+                        result.tornAt = offset
+                        result.damage = damage
+                        // The next lap must start above every frame still in the file.
+                        var rest = later
+                        while rest + JournalFrame.headerBytes <= raw.count {
+                            if case .frame(let stale) = JournalFrame.decode(UnsafeRawBufferPointer(rebasing: raw[rest...])) {
+                                result.highestSequenceAfterDamage = max(result.highestSequenceAfterDamage ?? 0, stale.sequence)
+                            }
+                            rest += JournalFrame.alignment
+                        }
+                        return result
                     }
                     later += JournalFrame.alignment
                 }
@@ -227,4 +240,11 @@ public struct JournalScan: Sendable {
     public var lastCRC: UInt32
     /// Offset of the torn frame that ended the lap, if one did.
     public var tornAt: Int?
+    /// With `salvage`: the damage that ended the lap (frames after it are dropped), and the
+    /// highest sequence number of a valid frame after it.
+    public var damage: String?
+    public var highestSequenceAfterDamage: UInt64?
+
+    /// The lap to start after this one: above every sequence number the file holds.
+    var nextLap: UInt64 { max(nextSequence, (highestSequenceAfterDamage ?? 0) + 1) + 1 }
 }

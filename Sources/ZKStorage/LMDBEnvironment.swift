@@ -31,6 +31,9 @@ public struct LMDBConfiguration: Sendable, Equatable {
     /// false: a read-only open looks at LMDB alone (a compacted copy made next to the log, whose
     /// journal stays where it is).
     public var readsJournal = true
+    /// `paddock data repair` only: a damaged journal (a valid frame after a damaged one) is
+    /// read up to the damage instead of refused; what follows the damage is dropped.
+    public var salvagesDamagedJournal = false
     /// Bytes kept allocated ahead of LMDB's high-water mark (posix_fallocate; 0: none).
     public var preallocationBytes = 16 << 20
 

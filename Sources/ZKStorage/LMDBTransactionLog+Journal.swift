@@ -15,6 +15,8 @@ public struct JournalOpenReport: Sendable, Equatable {
     /// Where a torn frame ended the lap (the last write before a crash), if one did.
     public var tornAt: Int?
     public var capacityBytes = 0
+    /// Damage a salvaging open read past (`salvagesDamagedJournal`): frames after it were dropped.
+    public var damage: String?
 }
 
 /// The commit journal in front of LMDB (FORMAT.md section 2a): the append path, the

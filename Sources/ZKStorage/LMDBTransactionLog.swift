@@ -130,12 +130,12 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
         var found: [RawLogRecord] = []
         var nextLap = lap + 1
         if let device, format >= 2 {
-            let scan = try Journal.scan(device, lapSequence: lap)
+            let scan = try Journal.scan(device, lapSequence: lap, salvage: configuration.salvagesDamagedJournal)
             found = try Self.recordsPastLog(scan, state: state, path: environment.path)
             journalReport = JournalOpenReport(
                 present: true, lapSequence: lap, frames: scan.frames.count, recordsPastLog: found.count, tornAt: scan.tornAt,
-                capacityBytes: device.capacity)
-            nextLap = scan.nextSequence + 1
+                capacityBytes: device.capacity, damage: scan.damage)
+            nextLap = scan.nextLap
             if configuration.journaled {
                 journal = Journal(device: device, continuing: scan)
             } else {

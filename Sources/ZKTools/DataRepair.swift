@@ -1,3 +1,4 @@
+import Glibc
 import ZKBase
 import ZKStorage
 
@@ -201,5 +202,80 @@ public enum DataRepair {
                 ("backup", .string(plan.backup.relativePath)), ("startupOk", .bool(started)),
             ],
             status: started ? .healthy : .problems)
+    }
+}
+
+/// `repair` of a damaged commit journal (a valid frame after a damaged one: damage, not the torn
+/// tail of a crash). The log will not open until it is handled, so this runs as repair's first
+/// stage: keep the frames before the damage, drop what follows, copy the whole journal into
+/// the backup first. Run repair again afterwards for the rest of the directory.
+public struct JournalSalvagePlan: Sendable {
+    public var dataDirectory: String
+    public var damage: String
+    public var keptFrames: Int
+    public var keptRecords: Int
+    public var journalPath: String
+    public var backup: Backup
+
+    /// Whether `error` (from opening a data directory) is a damaged journal this stage handles.
+    public static func applies(to error: ToolError) -> Bool { error.message.contains("commit journal corrupt") }
+
+    public var text: String {
+        [
+            "repair \(dataDirectory)",
+            "damage      commit journal: \(damage)",
+            "plan        keep the journal's \(keptFrames) valid frame\(keptFrames == 1 ? "" : "s") before the damage "
+                + "(\(keptRecords) record\(keptRecords == 1 ? "" : "s") not yet in data.mdb) and drop what follows it",
+            "            copy the journal to \(backup.relativePath)/\(FileJournalDevice.fileName) first",
+            "lost        the journal's frames from the damage on (all kept in the backup)",
+            "after       run `paddock data repair` again to check the rest of the directory",
+        ].joined(separator: "\n")
+    }
+
+    public var json: JSONValue {
+        .fields(
+            ("dataDirectory", .string(dataDirectory)), ("journalDamage", .string(damage)), ("keptFrames", .int(keptFrames)),
+            ("keptRecords", .int(keptRecords)), ("backup", .string(backup.relativePath)))
+    }
+
+    /// Reads the journal up to the damage without changing anything.
+    public static func plan(_ path: String, dataLogDirectory: String?, nowMs: Int64) throws(ToolError) -> JournalSalvagePlan {
+        let directory = try ToolDataDirectory.openSalvagingJournal(path, dataLogDirectory: dataLogDirectory, forChange: false)
+        defer { directory.close() }
+        let log = try directory.requireLog()
+        let report = log.journalReport
+        guard let damage = report.damage else { throw .io("the commit journal in \(directory.logDirectory) is not damaged") }
+        return JournalSalvagePlan(
+            dataDirectory: directory.path, damage: damage, keptFrames: report.frames, keptRecords: report.recordsPastLog,
+            journalPath: directory.logDirectory + "/" + FileJournalDevice.fileName,
+            backup: Backup.choose(in: directory, command: "repair", nowMs: nowMs))
+    }
+
+    /// Copies the journal into the backup, then opens the log for change reading the journal up
+    /// to the damage: the open folds those records into data.mdb and starts a new lap.
+    public func apply(dataLogDirectory: String?, nowMs: Int64) throws(ToolError) -> ChangeReport {
+        try backup.create()
+        let copy = backup.path + "/" + FileJournalDevice.fileName
+        let bytes = try ToolFiles.readWhole(journalPath)
+        let descriptor = open(copy, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else { throw ToolFiles.error("create", copy) }
+        defer { close(descriptor) }
+        try ToolFiles.writeAll(descriptor, bytes, path: copy)
+        guard fsync(descriptor) == 0 else { throw ToolFiles.error("fsync", copy) }
+        try ToolFiles.syncDirectory(backup.path)
+        let directory = try ToolDataDirectory.openSalvagingJournal(dataDirectory, dataLogDirectory: dataLogDirectory, forChange: true)
+        defer { directory.close() }
+        let log = try directory.requireLog()
+        try backup.writeManifest([
+            "paddock data repair (commit journal)", "data directory: \(dataDirectory)", "time: \(ToolFormat.time(ms: nowMs))",
+            "damage: \(damage)",
+            "journal here is the damaged journal; \(log.journalReport.recordsPastLog) records before the damage were folded into data.mdb",
+        ])
+        return ChangeReport(
+            lines: ["repaired the commit journal: kept \(keptFrames) frames (\(log.journalReport.recordsPastLog) records folded into data.mdb)",
+                    "  damaged journal kept in \(backup.relativePath)/\(FileJournalDevice.fileName)",
+                    "  run `paddock data repair` again to check the rest of the directory"],
+            fields: [("changed", .bool(true)), ("keptFrames", .int(keptFrames)), ("backup", .string(backup.relativePath))],
+            status: .healthy)
     }
 }

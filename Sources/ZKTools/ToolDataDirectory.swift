@@ -33,7 +33,13 @@ public final class ToolDataDirectory {
         try open(path, dataLogDirectory: dataLogDirectory, lock: true)
     }
 
-    private static func open(_ path: String, dataLogDirectory: String?, lock: Bool) throws(ToolError) -> ToolDataDirectory {
+    /// `openReadOnly` / `openForChange` reading a damaged commit journal up to the damage
+    /// (`repair`): read-only shows what would be kept; for change, folds it and starts afresh.
+    public static func openSalvagingJournal(_ path: String, dataLogDirectory: String? = nil, forChange: Bool) throws(ToolError) -> ToolDataDirectory {
+        try open(path, dataLogDirectory: dataLogDirectory, lock: forChange, salvagingJournal: true)
+    }
+
+    private static func open(_ path: String, dataLogDirectory: String?, lock: Bool, salvagingJournal: Bool = false) throws(ToolError) -> ToolDataDirectory {
         let trimmed = path.count > 1 && path.hasSuffix("/") ? String(path.dropLast()) : path
         let directory: DataDirectory
         do {
@@ -45,8 +51,9 @@ public final class ToolDataDirectory {
         var log: LMDBTransactionLog?
         if ToolFiles.exists(directory.logDirectory + "/data.mdb") {
             do {
-                log = try LMDBTransactionLog(
-                    directory: directory.logDirectory, configuration: LMDBConfiguration(readOnly: !lock))
+                var configuration = LMDBConfiguration(readOnly: !lock)
+                configuration.salvagesDamagedJournal = salvagingJournal
+                log = try LMDBTransactionLog(directory: directory.logDirectory, configuration: configuration)
             } catch {
                 directory.release()
                 throw .io("cannot open the transaction log in \(directory.logDirectory): \(error)")

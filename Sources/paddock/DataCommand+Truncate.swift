@@ -59,11 +59,20 @@ struct DataRepairCommand: ParsableCommand {
     func run() throws {
         try ToolCommandSupport.run("paddock data repair") { () throws(ToolError) -> ToolStatus in
             let path = try ToolCommandSupport.require(directoryOptions.directory, "<dir>", usage: Self.configuration.usage ?? "")
-            let directory = try ToolDataDirectory.openForChange(path, dataLogDirectory: directoryOptions.dataLogDirectory)
-            defer { directory.close() }
             let now = ToolCommandSupport.nowMs()
-            let plan = try DataRepair.plan(directory, nowMs: now)
             let flow = ChangeFlow(command: "repair", json: directoryOptions.json, options: changeOptions)
+            let directory: ToolDataDirectory
+            do throws(ToolError) {
+                directory = try ToolDataDirectory.openForChange(path, dataLogDirectory: directoryOptions.dataLogDirectory)
+            } catch where JournalSalvagePlan.applies(to: error) {
+                // The log does not open: the journal first (then repair runs again for the rest).
+                let salvage = try JournalSalvagePlan.plan(path, dataLogDirectory: directoryOptions.dataLogDirectory, nowMs: now)
+                return try flow.perform(planText: salvage.text, planJSON: salvage.json, nothingToDo: false, planStatus: .problems) {
+                    () throws(ToolError) in try salvage.apply(dataLogDirectory: directoryOptions.dataLogDirectory, nowMs: now)
+                }
+            }
+            defer { directory.close() }
+            let plan = try DataRepair.plan(directory, nowMs: now)
             return try flow.perform(
                 planText: plan.text, planJSON: plan.json, nothingToDo: plan.isEmpty || plan.refusal != nil, planStatus: plan.status
             ) { () throws(ToolError) in

@@ -221,6 +221,39 @@ import ZKTools
         }
     }
 
+    /// A journal whose first frame is damaged while a later one is valid: not a torn tail. The
+    /// log refuses to open; repair keeps the frames before the damage and backs the journal up.
+    @Test func repairDamagedJournal() throws {
+        try withFixture("journaled") { directory in
+            let logDirectory = directory + "/log"
+            let tail = Array(try rawLog(logDirectory).records.suffix(FixtureBuilder.journaledRecords))
+            let first = JournalFrame.encode(sequence: 1, previousCRC: 0, entries: tail[0..<2].map { (zxid: $0.zxid, bytes: $0.bytes) })
+            let second = JournalFrame.encode(sequence: 2, previousCRC: first.crc, entries: tail[2...].map { (zxid: $0.zxid, bytes: $0.bytes) })
+            var image = first.bytes + second.bytes
+            image += [UInt8](repeating: 0, count: FixtureBuilder.journalFixtureBytes - image.count)
+            image[100] ^= 0x20
+            try Data(image).write(to: URL(fileURLWithPath: logDirectory + "/" + FileJournalDevice.fileName))
+            var transcript = ToolTranscript([(directory, "<DIR>")])
+            transcript.run("paddock data status <DIR>") { () throws(ToolError) in try ToolRun.status(directory) }
+            transcript.run("paddock data repair <DIR> --yes") { () throws(ToolError) in
+                do throws(ToolError) {
+                    let locked = try ToolDataDirectory.openForChange(directory)
+                    locked.close()
+                    preconditionFailure("a damaged journal must keep the log from opening")
+                } catch where JournalSalvagePlan.applies(to: error) {
+                    let salvage = try JournalSalvagePlan.plan(directory, dataLogDirectory: nil, nowMs: fixedNowMs)
+                    return try changeOutput(planText: salvage.text, nothingToDo: false, planStatus: .problems) { () throws(ToolError) in
+                        try salvage.apply(dataLogDirectory: nil, nowMs: fixedNowMs)
+                    }
+                }
+            }
+            transcript.run("paddock data status <DIR>") { () throws(ToolError) in try ToolRun.status(directory) }
+            transcript.run("paddock data verify <DIR>") { () throws(ToolError) in try ToolRun.verify(directory) }
+            #expect(FileManager.default.fileExists(atPath: directory + "/backup/20231114T221320Z-repair/" + FileJournalDevice.fileName))
+            try expectGolden("repair-damaged-journal", transcript.text)
+        }
+    }
+
     @Test func purgeAndCompact() throws {
         try withFixture("healthy") { directory in
             var transcript = ToolTranscript([(directory, "<DIR>")])

@@ -128,8 +128,9 @@ def main():
     ap.add_argument('--points', default='',
                     help='load points to run instead of the default list, e.g. set:1:1,create:32:1 (op:sessions:inflight)')
     ap.add_argument('--only', default='points,memory,restart',
-                    help='comma-separated parts to run: points, memory, restart, disk (default: the first three)')
+                    help='comma-separated parts to run: points, memory, restart, disk, sustained (default: the first three)')
     ap.add_argument('--disk-seconds', type=float, default=10, help='length of the device-bytes run (--only disk)')
+    ap.add_argument('--sustained-seconds', type=float, default=60, help='length of the sustained set run (--only sustained)')
     args = ap.parse_args()
     parts = set(args.only.split(','))
 
@@ -205,6 +206,30 @@ def main():
             print('ratio paddock/zookeeper: %.2f' % (disk['paddock']['bytesPerWrite'] / max(1, disk['zookeeper']['bytesPerWrite'])),
                   file=sys.stderr)
 
+    # Sustained writes: set 32 x 100 of 1 KiB random values for --sustained-seconds on a fresh
+    # server of each (one after the other: they would share the disk), the per-second series printed.
+    sustained = {}
+    if 'sustained' in parts:
+        for name, server in (('zookeeper', BenchApacheServer('vs-apache-sustained', extra_cfg=BENCH_CFG)),
+                             ('paddock', PaddockServer('vs-paddock-sustained', args.paddock_bin, extra_cfg=BENCH_CFG))):
+            try:
+                server.start(120)
+                sustained[name] = load(args.paddock_bin, server.port, server_pid(server), 'set', 32, 100,
+                                       args.sustained_seconds, 0, random_values=True)
+            finally:
+                server.stop()
+        z, p = sustained['zookeeper'], sustained['paddock']
+        print('sustained set 32 x 100, 1 KiB random values, %.0f s: ZooKeeper %.0f ops/s, Paddock %.0f ops/s (x%.2f)' % (
+            args.sustained_seconds, z['operationsPerSecond'], p['operationsPerSecond'],
+            p['operationsPerSecond'] / max(1.0, z['operationsPerSecond'])), file=sys.stderr)
+        zs, ps = z.get('operationsPerSecondSeries') or [], p.get('operationsPerSecondSeries') or []
+        print('per second (ZooKeeper / Paddock / ratio): ' + '  '.join(
+            '%d:%.0f/%.0f/%.2f' % (i + 1, a, b, b / max(1.0, a)) for i, (a, b) in enumerate(zip(zs, ps))), file=sys.stderr)
+        if zs and ps:
+            ratios = [b / max(1.0, a) for a, b in zip(zs, ps)]
+            print('per-second ratio: min %.2f, median %.2f; slowest Paddock second %.0f ops/s, slowest ZooKeeper second %.0f' % (
+                min(ratios), sorted(ratios)[len(ratios) // 2], min(ps), min(zs)), file=sys.stderr)
+
     # Restart: a fresh pair of servers with a 1 KiB tree.
     restart = {}
     a = BenchApacheServer('vs-apache-restart', extra_cfg=BENCH_CFG)
@@ -221,7 +246,7 @@ def main():
         a.stop()
         b.stop()
 
-    summary = {'points': results, 'rss_kib': memory, 'restart': restart, 'disk': disk,
+    summary = {'points': results, 'rss_kib': memory, 'restart': restart, 'disk': disk, 'sustained': sustained,
                'uptime': open('/proc/loadavg').read().split()[:3], 'date': time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}
     if args.json:
         print(json.dumps(summary, indent=1))
