@@ -145,6 +145,13 @@ extension ZabNode {
                     vote: notification.vote, electionEpoch: electionRound, state: .looking, sender: configuration.myId)
             }
             sendNotifications(election)
+        } else if configuration.isVoter, let proposal = election.proposal, proposal.isBetter(than: notification.vote) {
+            // Same round, and the sender still backs a worse vote: it has not seen ours. Tell it
+            // directly. ZooKeeper leaves this to its TCP links (a reconnect resends the last
+            // message), but a vote lost before a heal would otherwise wait for our own resend,
+            // which the sender's notifications keep postponing: a livelock (ZKSim seed
+            // 3387070801519958678, all three voters looking forever after healing).
+            actions.append(.sendElection(to: notification.sender, currentNotification(election)))
         }
         election.received[notification.sender] = notification
         guard let proposal = election.proposal else { return }

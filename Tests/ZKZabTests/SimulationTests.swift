@@ -14,6 +14,10 @@ import ZKZab
         // observer asked, so votes lost before the heal were never sent again (fixed: only
         // voters' notifications postpone a resend, as in ZooKeeper). CI, 2026-12-04.
         897066392568309511,
+        // Election livelock after healing: a voter whose vote was lost kept hearing a worse vote
+        // from a peer that never heard its own, and each of those postponed its resend (fixed:
+        // a voter answers a same-round notification backing a worse vote). CI, 2026-12-04.
+        3387070801519958678,
     ]
 
     static let fixedSeeds: [UInt64] = Array(1...300) + regressionSeeds
