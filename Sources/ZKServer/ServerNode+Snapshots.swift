@@ -132,7 +132,8 @@ extension ServerNode {
         let oldestKept = snapshots[keep - 1].zxid
         let removable = snapshots[keep...].map(\.path)
         let log = self.log
-        logThread.runIfActive(eventLoop: loop) { () throws -> Void in
+        // Off the log thread: a purge of many records must not hold up the next log batch.
+        snapshotThread.runIfActive(eventLoop: loop) { () throws -> Void in
             try log.purge(through: oldestKept)
             for path in removable { _ = unlink(path) }
         }.whenComplete { [self] result in

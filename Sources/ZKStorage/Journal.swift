@@ -175,17 +175,23 @@ public final class Journal: @unchecked Sendable {
     /// (`.journalCorrupt`).
     /// `salvage`: damage ends the lap like a tear (`damage` says what was found) instead of
     /// throwing — for `paddock data repair`.
-    static func scan(_ device: any JournalDevice, lapSequence: UInt64, salvage: Bool = false) throws(LogError) -> JournalScan {
+    /// `keepingRecordsAfter`: frames keep only records past this zxid (LMDB's last: the rest is
+    /// folded already and only checked).
+    static func scan(
+        _ device: any JournalDevice, lapSequence: UInt64, salvage: Bool = false, keepingRecordsAfter floor: Int64 = Int64.min
+    ) throws(LogError) -> JournalScan {
         let image = try device.read(at: 0, count: device.capacity)
-        return try image.withUnsafeBytes { raw in Result { () throws(LogError) in try scan(raw, lapSequence: lapSequence, salvage: salvage) } }.get()
+        return try image.withUnsafeBytes { raw in
+            Result { () throws(LogError) in try scan(raw, lapSequence: lapSequence, salvage: salvage, floor: floor) }
+        }.get()
     }
 
-    private static func scan(_ raw: UnsafeRawBufferPointer, lapSequence: UInt64, salvage: Bool) throws(LogError) -> JournalScan {
+    private static func scan(_ raw: UnsafeRawBufferPointer, lapSequence: UInt64, salvage: Bool, floor: Int64) throws(LogError) -> JournalScan {
         do {
             var result = JournalScan(frames: [], endOffset: 0, nextSequence: lapSequence, lastCRC: 0, tornAt: nil)
             var offset = 0
             while offset + JournalFrame.headerBytes <= raw.count {
-                let slot = JournalFrame.decode(UnsafeRawBufferPointer(rebasing: raw[offset...]))
+                let slot = JournalFrame.decode(UnsafeRawBufferPointer(rebasing: raw[offset...]), keepingRecordsAfter: floor)
                 switch slot {
                 case .empty:
                     return result
@@ -204,7 +210,7 @@ public final class Journal: @unchecked Sendable {
                 // A damaged frame: a torn tail, unless this lap goes on after it.
                 var later = offset + JournalFrame.alignment
                 while later + JournalFrame.headerBytes <= raw.count {
-                    if case .frame(let frame) = JournalFrame.decode(UnsafeRawBufferPointer(rebasing: raw[later...])),
+                    if case .frame(let frame) = JournalFrame.decode(UnsafeRawBufferPointer(rebasing: raw[later...]), keepingRecordsAfter: Int64.max),
                        frame.sequence >= result.nextSequence {
                         let why: String
                         if case .invalid(let reason) = slot { why = reason } else { why = "a frame out of sequence" }
@@ -215,7 +221,7 @@ public final class Journal: @unchecked Sendable {
                         // The next lap must start above every frame still in the file.
                         var rest = later
                         while rest + JournalFrame.headerBytes <= raw.count {
-                            if case .frame(let stale) = JournalFrame.decode(UnsafeRawBufferPointer(rebasing: raw[rest...])) {
+                            if case .frame(let stale) = JournalFrame.decode(UnsafeRawBufferPointer(rebasing: raw[rest...]), keepingRecordsAfter: Int64.max) {
                                 result.highestSequenceAfterDamage = max(result.highestSequenceAfterDamage ?? 0, stale.sequence)
                             }
                             rest += JournalFrame.alignment

@@ -26,8 +26,11 @@ public struct JournalFrame: Sendable, Equatable {
     /// Aligned bytes the frame occupies in the journal.
     public var frameBytes: Int
 
-    public var firstZxid: Int64 { records.first?.zxid ?? 0 }
-    public var lastZxid: Int64 { records.last?.zxid ?? 0 }
+    /// The zxid range the frame holds (from its header: `records` may leave out older ones).
+    public var firstZxid: Int64 { headerFirstZxid }
+    public var lastZxid: Int64 { headerLastZxid }
+    var headerFirstZxid: Int64
+    var headerLastZxid: Int64
 
     /// Aligned size of a frame holding records of these encoded sizes.
     public static func frameBytes(payloadBytes: Int) -> Int {
@@ -101,7 +104,11 @@ public struct JournalFrame: Sendable, Equatable {
     /// Decodes a whole frame (`bytes` starts at the frame and holds at least its header and
     /// payload). Checks the magic, version, CRC, and that the payload parses into exactly the
     /// records the header names, in ascending zxid order from first to last.
-    public static func decode(_ bytes: UnsafeRawBufferPointer) -> Slot {
+    ///
+    /// `keepingRecordsAfter`: records at or below this zxid are checked but not copied out
+    /// (recovery needs only what LMDB lacks; `records` then holds the rest, and the frame's
+    /// first and last zxid stay those of the header).
+    public static func decode(_ bytes: UnsafeRawBufferPointer, keepingRecordsAfter floor: Int64 = Int64.min) -> Slot {
         guard bytes.count >= headerBytes else { return .invalid("shorter than a frame header") }
         if isZero(UnsafeRawBufferPointer(rebasing: bytes[0..<headerBytes])) { return .empty }
         guard let payload = payloadBytes(inHeader: bytes) else { return .invalid("not a frame header (magic or version)") }
@@ -117,7 +124,9 @@ public struct JournalFrame: Sendable, Equatable {
         let count = Int(load32(bytes, 32))
         guard count >= 1 else { return .invalid("frame holds no records") }
         var records: [RawLogRecord] = []
-        records.reserveCapacity(count)
+        var parsed = 0
+        var first: Int64?
+        var previous: Int64?
         var offset = headerBytes
         let end = headerBytes + payload
         while offset < end {
@@ -126,16 +135,21 @@ public struct JournalFrame: Sendable, Equatable {
             let length = Int(load32(bytes, offset + 8))
             offset += recordPrefixBytes
             guard length <= end - offset else { return .invalid("record of \(length) bytes runs past the payload") }
-            if let previous = records.last, zxid <= previous.zxid { return .invalid("record zxids out of order") }
-            records.append(RawLogRecord(zxid: zxid, bytes: Array(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]))))
+            if let previous, zxid <= previous { return .invalid("record zxids out of order") }
+            if zxid > floor {
+                records.append(RawLogRecord(zxid: zxid, bytes: Array(UnsafeRawBufferPointer(rebasing: bytes[offset..<(offset + length)]))))
+            }
+            first = first ?? zxid
+            previous = zxid
+            parsed += 1
             offset += length
         }
-        guard records.count == count, records.first?.zxid == firstZxid, records.last?.zxid == lastZxid else {
+        guard parsed == count, first == firstZxid, previous == lastZxid else {
             return .invalid("payload does not match the header's record count or zxid range")
         }
         return .frame(JournalFrame(
             sequence: sequence, previousCRC: load32(bytes, 40), crc: stored, records: records,
-            frameBytes: frameBytes(payloadBytes: payload)))
+            frameBytes: frameBytes(payloadBytes: payload), headerFirstZxid: firstZxid, headerLastZxid: lastZxid))
     }
 
     private static func append<T: FixedWidthInteger>(_ value: T, to bytes: inout [UInt8]) {

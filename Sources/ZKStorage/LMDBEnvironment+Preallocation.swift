@@ -9,6 +9,7 @@ extension LMDBEnvironment {
     /// commits by whichever thread commits (the checkpointer, when the journal is on: off the
     /// acknowledgement path); never extends the file beyond the map size.
     func preallocateAhead() {
+        clearStaleReaders()
         let preallocationBytes = configuration.preallocationBytes
         guard !configuration.readOnly, preallocationBytes > 0 else { return }
         var info = MDB_envinfo()

@@ -1,5 +1,6 @@
 import CLMDB
 import Glibc
+import ZKFormat
 
 /// Settings of the LMDB environment that holds the transaction log (FORMAT.md section 2).
 public struct LMDBConfiguration: Sendable, Equatable {
@@ -103,6 +104,9 @@ public final class LMDBEnvironment: @unchecked Sendable {
     let pageBytes: Int
     /// Writer thread only: the high-water mark at the last `releaseMappedPages`.
     var mappedPagesReleasedBelow = 0
+    /// Committing thread only: when `clearStaleReaders` last ran, and the slots it cleared.
+    var staleReadersCheckedMs: Int64 = 0
+    public internal(set) var staleReadersCleared = 0
 
     /// Opens (creating when allowed) the environment in the existing directory `path`.
     public init(path: String, configuration: LMDBConfiguration = .init()) throws(LogError) {
@@ -131,9 +135,18 @@ public final class LMDBEnvironment: @unchecked Sendable {
             // a crash can only undo folds, never tear LMDB).
             if configuration.journaled || configuration.unsafeMetaSyncWithoutJournal { flags |= MDB_NOMETASYNC }
             if configuration.readOnly { flags |= MDB_RDONLY }
+            let creating = !configuration.readOnly && access(path + "/data.mdb", F_OK) != 0
             try check(mdb_env_open(pointer, path, UInt32(flags), 0o644), "mdb_env_open", path)
             var dead: Int32 = 0
             try check(mdb_reader_check(pointer, &dead), "mdb_reader_check", path)
+            if creating {
+                // The new data.mdb and lock.mdb are directory entries: make them durable too.
+                do {
+                    try PosixFile.syncDirectory(path, reportingAs: path + "/data.mdb")
+                } catch {
+                    throw LogError(kind: .io("\(error)"), detail: path)
+                }
+            }
             return pointer
         } catch {
             mdb_env_close(pointer)
@@ -223,6 +236,18 @@ public final class LMDBEnvironment: @unchecked Sendable {
                 }
             }
         }
+    }
+
+    /// Clears reader slots left by processes that died mid-read (a tool killed while reading):
+    /// such a slot pins an old snapshot, so LMDB could never reuse the pages freed since. Checked
+    /// at open and, at most once a second, by the committing thread.
+    func clearStaleReaders() {
+        let now = Recovery.monotonicMs()
+        guard now - staleReadersCheckedMs >= 1000 else { return }
+        staleReadersCheckedMs = now
+        var dead: Int32 = 0
+        _ = resizeLock.withReadLock { unusableReason == nil ? mdb_reader_check(environment, &dead) : 0 }
+        staleReadersCleared += Int(dead)
     }
 
     /// Makes every committed transaction durable, meta page included (mdb_env_sync, forced).

@@ -232,8 +232,8 @@ extension LMDBTransactionLog {
         control.lock.withLock { control.thread = thread }
     }
 
-    /// Stops the checkpointer, then folds what is left and forces LMDB durable (so the journal
-    /// holds nothing LMDB lacks). Errors are left to the next open's recovery.
+    /// Stops the checkpointer, then folds what is left, forces LMDB durable and starts a new lap
+    /// (so the journal holds nothing LMDB lacks). Errors are left to the next open's recovery.
     func stopCheckpointer() {
         let control = checkpointControl
         let thread = control.lock.withLock { () -> pthread_t? in
@@ -243,10 +243,10 @@ extension LMDBTransactionLog {
             return control.thread
         }
         if let thread, pthread_equal(thread, pthread_self()) == 0 { pthread_join(thread, nil) }
-        guard journal != nil else { return }
+        guard journal != nil, !environment.configuration.readOnly else { return }
         do {
-            try fold()
-            try environment.syncDurably()
+            // Fold, and start a new lap so the next open has nothing to read in the journal.
+            try maintenanceTransaction(restartsLap: true, growingUpTo: environment.configuration.mapSizeBytesMax) { _ throws(LogError) in }
         } catch {
             stateLock.withLock { if foldFailure == nil { foldFailure = error } }
         }

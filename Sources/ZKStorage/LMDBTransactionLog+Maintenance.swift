@@ -39,8 +39,11 @@ extension LMDBTransactionLog {
     /// to the newest deleted record's zxid and stored CRC: the chain of what remains is then
     /// seeded with it. Purging through a zxid past the last record leaves an empty log whose
     /// appends continue the chain from the anchor.
+    ///
+    /// Unlike the other maintenance calls, purge may run on any thread, next to appends on the
+    /// writer thread (the server runs it off the acknowledgement path): it only removes records
+    /// from the front, which appends never touch, and it serializes with folds and truncates.
     public func purge(through zxid: Int64) throws(LogError) {
-        assertWriterThread()
         let path = environment.path
         let newState = try maintenanceTransaction(restartsLap: false, growingUpTo: maintenanceLimit) {
             transaction throws(LogError) -> State in
@@ -143,20 +146,24 @@ extension LMDBTransactionLog {
         }
     }
 
-    /// LMDB's chain state, continued by what still waits in the journal's tail.
+    /// After a purge: the new anchor and first record. A purge removes records only from the
+    /// front, so the newest zxid and CRC stay as they are (a purge of everything anchors the log
+    /// at its newest record). Appends are held off meanwhile (`appendLock`), so the first record
+    /// read here cannot miss one they add.
     func refreshStateMergingTail() throws(LogError) {
         let path = environment.path
-        let stored = try environment.withReadTransaction { transaction throws(LogError) in
-            try Self.readState(transaction, txnsDatabase, metaDatabase, path: path)
-        }
-        stateLock.withLock {
-            var merged = stored
-            if let first = tail.first, let last = tail.last {
-                merged.lastZxid = last.zxid
-                merged.lastCRC = storedCRC(last.bytes)
-                if merged.firstZxid == nil { merged.firstZxid = first.zxid }
+        // Lock order: appendLock, then foldLock (an append may start a lap, which folds). The
+        // fold lock keeps a truncate or reset from changing LMDB between the read and the update.
+        try appendLock.withLock { () throws(LogError) in
+            try foldLock.withLock { () throws(LogError) in
+                let stored = try environment.withReadTransaction { transaction throws(LogError) in
+                    try Self.readState(transaction, txnsDatabase, metaDatabase, path: path)
+                }
+                stateLock.withLock {
+                    state.anchor = stored.anchor
+                    state.firstZxid = stored.firstZxid ?? tail.first?.zxid
+                }
             }
-            state = merged
         }
     }
 

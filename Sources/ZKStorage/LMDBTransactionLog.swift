@@ -51,6 +51,8 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
     var stopping = false
     /// Held from taking a copy of `tail` until the copy is folded and removed from it.
     let foldLock = NSLockLike()
+    /// Held for a whole append, so a purge on another thread reads a settled log.
+    let appendLock = NSLockLike()
     /// Bytes of the journal's current lap (guarded by `stateLock`).
     var journalUsedBytes = 0
     var foldsCompleted = 0
@@ -130,7 +132,8 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
         var found: [RawLogRecord] = []
         var nextLap = lap + 1
         if let device, format >= 2 {
-            let scan = try Journal.scan(device, lapSequence: lap, salvage: configuration.salvagesDamagedJournal)
+            let scan = try Journal.scan(
+                device, lapSequence: lap, salvage: configuration.salvagesDamagedJournal, keepingRecordsAfter: state.lastZxid)
             found = try Self.recordsPastLog(scan, state: state, path: environment.path)
             journalReport = JournalOpenReport(
                 present: true, lapSequence: lap, frames: scan.frames.count, recordsPastLog: found.count, tornAt: scan.tornAt,
@@ -184,6 +187,10 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
     public func append(_ records: [LoggedTxn]) throws(LogError) {
         assertWriterThread()
         guard !records.isEmpty else { return }
+        try appendLock.withLock { () throws(LogError) in try appendHoldingLock(records) }
+    }
+
+    private func appendHoldingLock(_ records: [LoggedTxn]) throws(LogError) {
         let (lastZxid, lastCRC, failure) = stateLock.withLock { (state.lastZxid, state.lastCRC, foldFailure) }
         if let failure { throw failure }
         let batch = try EncodedBatch(records, lastZxid: lastZxid, lastCRC: lastCRC)

@@ -212,6 +212,34 @@ private func entries(_ records: [LoggedTxn]) -> [(zxid: Int64, bytes: [UInt8])] 
         }
     }
 
+    /// The server purges on another thread than its appends: nothing appended is lost, the
+    /// chain stays whole, and first/last stay true.
+    @Test func purgesOnAnotherThreadLeaveAppendsWhole() throws {
+        try withTemporaryDirectory { path in
+            let log = try LMDBTransactionLog(directory: path, configuration: Self.configuration(journalBytes: 64 << 10, background: true))
+            defer { log.close() }
+            let appended = 3000
+            let purger = Thread {
+                var purges = 0
+                while log.lastZxid < zxid(Int64(appended)) {
+                    let last = ZxidMath.counter(log.lastZxid)
+                    if last > 200 { try? log.purge(through: zxid(last - 100)); purges += 1 }
+                }
+                #expect(purges > 0)
+            }
+            purger.start()
+            for start in stride(from: Int64(1), through: Int64(appended), by: 3) {
+                try log.append(makeRecords(start...(start + 2), payloadBytes: 200))
+            }
+            while !purger.isFinished { usleep(1000) }
+            let first = try #require(log.firstZxid)
+            #expect(log.lastZxid == zxid(Int64(appended)))
+            let remaining = try readAll(log, after: first - 1)
+            #expect(logged(remaining) == makeRecords(ZxidMath.counter(first)...Int64(appended), payloadBytes: 200))
+            #expect(log.verify().isEmpty)
+        }
+    }
+
     @Test func aFormatOneLogIsUpgradedWhenOpenedForWriting() throws {
         try withTemporaryDirectory { path in
             var plain = Self.configuration(journalBytes: 0)

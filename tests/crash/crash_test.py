@@ -3,13 +3,18 @@
 
 Several writer threads, each in its own subtree, do creates, setData, deletes and multis against
 a Paddock server and remember every write the server acknowledged. At random moments the server
-is killed with SIGKILL (snapCount is small, so some kills land while a snapshot is being
-written), restarted on the same data directory, and every acknowledged write is checked: a node
+is killed with SIGKILL — in every other round on purpose while a snapshot is being written (the
+kill follows the moment a snapshot's temporary file appears; snapCount is small), in the rest at
+a random moment — restarted on the same data directory, and every acknowledged write is checked: a node
 whose last acknowledged op was a create/set has exactly that data and version, a node whose last
 acknowledged op was a delete is gone. An op that was in flight at the kill may or may not have
 been applied; the check accepts either outcome for that one path, nothing else. Recovery itself
 checks the log's CRC chain and that replay reproduces the tree digest recorded in the log, so a
 server that starts again has also passed those checks.
+
+It fails when nothing was checked (zero acknowledged writes or zero path checks prove nothing),
+counts a malformed reply as a failure (only a closed connection means the server died), reports
+how many kills landed during a snapshot, and prints its seed.
 
     python3 tests/crash/crash_test.py --paddock-bin .build/debug/paddock --rounds 10 --seed N
 """
@@ -52,8 +57,11 @@ class Writer(threading.Thread):
         try:
             while not self.stop_event.is_set():
                 self.step(session)
-        except (ConnectionClosed, OSError, ZKWireError):
+        except (ConnectionClosed, OSError):
             return  # the server died under us: in-flight paths stay uncertain
+        except ZKWireError as e:
+            # Bytes that are not a valid reply: a server bug, not a crash.
+            self.error = AssertionError('malformed reply: %s' % e)
         except Exception as e:  # noqa: BLE001 - reported by the main thread
             self.error = e
 
@@ -106,6 +114,24 @@ class Writer(threading.Thread):
         self.acked += 1
 
 
+def snapshot_in_progress(server):
+    """Whether a snapshot is being written: its temporary file exists (FORMAT.md section 1)."""
+    directory = os.path.join(server.workdir, 'data', 'snapshots')
+    try:
+        return any(name.startswith('.snapshot.') and name.endswith('.tmp') for name in os.listdir(directory))
+    except FileNotFoundError:
+        return False
+
+
+def kill_during_snapshot(server, rng, limit_seconds=3.0):
+    """Waits (bounded) for a snapshot to start, then kills at once; a random kill if none starts."""
+    deadline = time.monotonic() + limit_seconds
+    time.sleep(rng.uniform(0.05, 0.3))
+    while time.monotonic() < deadline and not snapshot_in_progress(server):
+        time.sleep(0.0005)
+    server.proc.kill()
+
+
 def verify(writers, port):
     session = Session('127.0.0.1', port, timeout_ms=30000)
     checked = 0
@@ -150,6 +176,8 @@ def main():
     deadline = time.monotonic() + args.time_limit
     writers = []
     total_checked = 0
+    total_acked = 0
+    kills_during_snapshot = 0
     try:
         server.start()
         setup = Session('127.0.0.1', server.port)
@@ -166,9 +194,15 @@ def main():
                 if writers:
                     thread.state, thread.in_flight = writers[i].state, writers[i].in_flight
                 thread.start()
-            time.sleep(rng.uniform(0.2, 1.5))  # the kill moment is random by design
-            server.proc.kill()
+            if round_index % 2 == 1:
+                kill_during_snapshot(server, rng)
+            else:
+                time.sleep(rng.uniform(0.2, 1.5))  # the kill moment is random by design
+                server.proc.kill()
             server.proc.wait(timeout=10)
+            # The temporary file of a snapshot the kill interrupted is still there (startup deletes it).
+            during_snapshot = snapshot_in_progress(server)
+            kills_during_snapshot += during_snapshot
             stop.set()
             for thread in threads:
                 thread.join(timeout=30)
@@ -178,13 +212,17 @@ def main():
                     raise thread.error
             writers = threads
             acked = sum(t.acked for t in threads)
+            total_acked += acked
             server.start()
             checked = verify(writers, server.port)
             total_checked += checked
-            print('round %d: %d writes acknowledged, killed, restarted: %d paths checked' % (
-                round_index + 1, acked, checked), flush=True)
+            print('round %d: %d writes acknowledged, killed%s, restarted: %d paths checked' % (
+                round_index + 1, acked, ' during a snapshot' if during_snapshot else '', checked), flush=True)
             # the next round reuses the restarted server
-        print('crash test PASS: %d rounds, %d path checks, seed %d' % (args.rounds, total_checked, seed))
+        if total_acked == 0 or total_checked == 0:
+            raise AssertionError('nothing was checked: %d writes acknowledged, %d path checks' % (total_acked, total_checked))
+        print('crash test PASS: %d rounds, %d writes acknowledged, %d path checks, %d of %d kills during a snapshot, seed %d' % (
+            args.rounds, total_acked, total_checked, kills_during_snapshot, args.rounds, seed))
         return 0
     except Exception as e:  # noqa: BLE001
         print('crash test FAIL (seed %d): %s: %s' % (seed, type(e).__name__, e))
