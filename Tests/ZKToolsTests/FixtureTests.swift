@@ -35,6 +35,9 @@ import ZKTools
         let (a, b) = (try rawLog(generated + "/log"), try rawLog(checkedIn + "/log"))
         #expect(a.anchor == b.anchor)
         #expect(a.records == b.records)
+        // The commit journal (format 2) byte for byte: the frame encoding is a format.
+        let journal = { (directory: String) in try? Data(contentsOf: URL(fileURLWithPath: directory + "/log/" + FileJournalDevice.fileName)) }
+        #expect(journal(generated) == journal(checkedIn))
         let names = { (directory: String) in SnapshotFiles.list(directory: directory + "/snapshots").map { ToolFilesForTests.name($0.path) } }
         #expect(names(generated) == names(checkedIn))
         for name in names(generated) {
