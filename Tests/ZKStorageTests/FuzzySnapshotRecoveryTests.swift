@@ -12,17 +12,7 @@ import ZKWire
 /// keep being applied; recovering from that snapshot plus the log (the server's Recovery code)
 /// must give exactly the live tree — every node, stat, ACL, session — and its digest.
 @Suite struct FuzzySnapshotRecoveryTests {
-    /// A small deterministic generator (SplitMix64), so a failing seed replays exactly.
-    struct SeededGenerator: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-    }
+    typealias SeededGenerator = SplitMix64
 
     struct Load {
         var core: ServerCore
@@ -35,7 +25,7 @@ import ZKWire
         init(seed: UInt64) {
             core = ServerCore(
                 configuration: CoreConfiguration(tickMs: 2000, extendedTypesEnabled: true), initialSessionId: 0x100)
-            random = SeededGenerator(state: seed)
+            random = SeededGenerator(seed: seed)
             for id in connections {
                 core.connectionOpened(id, address: "127.0.0.1")
                 var outputs: [CoreOutput] = []

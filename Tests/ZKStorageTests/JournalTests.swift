@@ -45,20 +45,6 @@ final class SimulatedJournalDevice: JournalDevice, @unchecked Sendable {
     func flip(at offset: Int) { image[offset] ^= 0x5A }
 }
 
-struct SplitMix64 {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    mutating func below(_ bound: Int) -> Int { Int(next() % UInt64(bound)) }
-    mutating func chance(_ percent: Int) -> Bool { below(100) < percent }
-}
-
 private func entries(_ records: [LoggedTxn]) -> [(zxid: Int64, bytes: [UInt8])] {
     try! EncodedBatch(records, lastZxid: records[0].txn.zxid - 1, lastCRC: 0).entries
 }
