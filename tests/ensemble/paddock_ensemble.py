@@ -124,7 +124,18 @@ class PaddockEnsemble:
             if len(leaders) == 1 and all(mode in ('leader', 'follower', 'observer') for mode in modes.values()):
                 return leaders[0]
             return None
-        return wait_for(settled, timeout, 'one leader and the rest following')
+        try:
+            return wait_for(settled, timeout, 'one leader and the rest following')
+        except AssertionError:
+            # A miss must leave evidence: each member's mode and the end of its log.
+            for m in (members if members is not None else self.running()):
+                try:
+                    mode = m.mode()
+                except OSError as e:
+                    mode = 'no answer (%s)' % e
+                print('--- member %d (%s), last lines of %s:' % (m.sid, mode, m.log_path))
+                print('\n'.join(m.log().splitlines()[-40:]))
+            raise
 
     def leader(self):
         return self.wait_settled()
