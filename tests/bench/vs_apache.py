@@ -90,6 +90,12 @@ def disk_bytes_per_write(binary, server, device, seconds, idle_seconds=5):
             'seconds': elapsed}
 
 
+def fresh_servers(tag, paddock_bin):
+    """A new (name, server) pair for one measurement, ZooKeeper first; started by the caller."""
+    return (('zookeeper', BenchApacheServer('vs-apache-' + tag, extra_cfg=BENCH_CFG)),
+            ('paddock', PaddockServer('vs-paddock-' + tag, paddock_bin, extra_cfg=BENCH_CFG)))
+
+
 def rss_kib(pid):
     """VmRSS and its anonymous / file-backed parts (KiB) from /proc/PID/status."""
     fields = {}
@@ -191,8 +197,7 @@ def main():
     # Device bytes per acknowledged write: fresh servers one after the other, same disk.
     disk = {}
     if 'disk' in parts:
-        for name, server in (('zookeeper', BenchApacheServer('vs-apache-disk', extra_cfg=BENCH_CFG)),
-                             ('paddock', PaddockServer('vs-paddock-disk', args.paddock_bin, extra_cfg=BENCH_CFG))):
+        for name, server in fresh_servers('disk', args.paddock_bin):
             try:
                 server.start(120)
                 device = device_of(server.workdir)
@@ -210,8 +215,7 @@ def main():
     # server of each (one after the other: they would share the disk), the per-second series printed.
     sustained = {}
     if 'sustained' in parts:
-        for name, server in (('zookeeper', BenchApacheServer('vs-apache-sustained', extra_cfg=BENCH_CFG)),
-                             ('paddock', PaddockServer('vs-paddock-sustained', args.paddock_bin, extra_cfg=BENCH_CFG))):
+        for name, server in fresh_servers('sustained', args.paddock_bin):
             try:
                 server.start(120)
                 sustained[name] = load(args.paddock_bin, server.port, server_pid(server), 'set', 32, 100,
