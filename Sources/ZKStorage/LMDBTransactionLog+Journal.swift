@@ -235,14 +235,7 @@ extension LMDBTransactionLog {
     /// Stops the checkpointer, then folds what is left, forces LMDB durable and starts a new lap
     /// (so the journal holds nothing LMDB lacks). Errors are left to the next open's recovery.
     func stopCheckpointer() {
-        let control = checkpointControl
-        let thread = control.lock.withLock { () -> pthread_t? in
-            control.stopped = true
-            control.lock.broadcast()
-            defer { control.thread = nil }
-            return control.thread
-        }
-        if let thread, pthread_equal(thread, pthread_self()) == 0 { pthread_join(thread, nil) }
+        if let thread = checkpointControl.stop(), pthread_equal(thread, pthread_self()) == 0 { pthread_join(thread, nil) }
         guard journal != nil, !environment.configuration.readOnly else { return }
         do {
             // Fold, and start a new lap so the next open has nothing to read in the journal.
@@ -265,6 +258,16 @@ final class CheckpointControl: @unchecked Sendable {
     var stopped = false
     var wakeups = 0
     var thread: pthread_t?
+
+    /// Tells the checkpointer to exit; returns its thread (once) for joining.
+    func stop() -> pthread_t? {
+        lock.withLock {
+            stopped = true
+            lock.broadcast()
+            defer { thread = nil }
+            return thread
+        }
+    }
 
     /// An append happened: wake the checkpointer to look again.
     func wake() {

@@ -33,8 +33,8 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
     public let environment: LMDBEnvironment
     let txnsDatabase: MDB_dbi
     let metaDatabase: MDB_dbi
-    /// Guards `state`, `tail`, `tailBytes`, `tailSinceMs`, `foldFailure`, `stopping` and
-    /// `writerThread`; its condition wakes the checkpointer.
+    /// Guards `state`, `tail`, `tailBytes`, `tailSinceMs`, `foldFailure`, `journalUsedBytes`,
+    /// `foldsCompleted` and `writerThread` (the checkpointer waits on `checkpointControl`).
     let stateLock = NSLockLike()
     var state: State
     private var writerThread: pthread_t?
@@ -48,7 +48,6 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
     var tailSinceMs: Int64 = 0
     /// The checkpointer's failure: every later append reports it.
     var foldFailure: LogError?
-    var stopping = false
     /// Held from taking a copy of `tail` until the copy is folded and removed from it.
     let foldLock = NSLockLike()
     /// Held for a whole append, so a purge on another thread reads a settled log.
@@ -164,6 +163,12 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
             state.lastCRC = storedCRC(found[found.count - 1].bytes)
             if state.firstZxid == nil { state.firstZxid = found[0].zxid }
         }
+    }
+
+    /// A log dropped without `close` (a crash in tests) stops its checkpointer; what was not
+    /// folded is still in the journal.
+    deinit {
+        _ = checkpointControl.stop()
     }
 
     /// Folds what the journal holds into LMDB, closes the journal and the environment. The log

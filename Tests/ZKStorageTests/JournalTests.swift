@@ -96,6 +96,43 @@ private func entries(_ records: [LoggedTxn]) -> [(zxid: Int64, bytes: [UInt8])] 
     }
 }
 
+extension JournalFrameTests {
+    /// Hostile bytes: random slots, headers that lie about sequence, zxids, record count, payload
+    /// length (up to 4 GiB) or CRC, and record lengths past the payload. Nothing crashes; nothing
+    /// but the untouched frame decodes; a scan of random images finds nothing or reports damage.
+    @Test func hostileBytesNeverCrashAndNeverDecode() throws {
+        var random = SplitMix64(seed: 0xBAD5EED)
+        var refused = 0
+        let (valid, _) = JournalFrame.encode(sequence: 1, previousCRC: 0, entries: entries(makeRecords(1...3, payloadBytes: 300)))
+        for round in 0..<2000 {
+            var bytes: [UInt8]
+            if round % 2 == 0 {
+                bytes = (0..<(4096 * (1 + random.below(3)))).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            } else {
+                bytes = valid
+                let field = [8, 16, 24, 32, 36, 40, 44][random.below(7)]
+                for offset in field..<(field + 4) { bytes[offset] ^= UInt8(truncatingIfNeeded: random.next() | 1) }
+                if random.below(4) == 0 { bytes.replaceSubrange(36..<40, with: [0xFF, 0xFF, 0xFF, 0xF0]) }
+                if random.below(4) == 0 { bytes.replaceSubrange(56..<60, with: [0x7F, 0xFF, 0xFF, 0xFF]) }
+            }
+            switch bytes.withUnsafeBytes({ JournalFrame.decode($0) }) {
+            case .frame: Issue.record("round \(round): hostile bytes decoded as a frame")
+            case .empty, .invalid: refused += 1
+            }
+        }
+        #expect(refused == 2000)
+        for _ in 0..<50 {
+            let image = (0..<(16 << 10)).map { _ in UInt8(truncatingIfNeeded: random.next()) }
+            let device = SimulatedJournalDevice(capacity: 16 << 10, image: image)
+            do {
+                #expect(try Journal.scan(device, lapSequence: 1).frames.isEmpty)
+            } catch {
+                guard case .journalCorrupt = error.kind else { throw error }
+            }
+        }
+    }
+}
+
 @Suite struct JournalScanTests {
     /// Three frames written one after another; what a scan makes of damage at each place.
     func threeFrames() throws -> (SimulatedJournalDevice, [Int]) {
