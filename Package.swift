@@ -105,7 +105,10 @@ let package = Package(
         ], exclude: ["Expected", "Fixtures"]),
         // Golden files are read from the source tree (#filePath), so later code is checked against them.
         .testTarget(name: "ZKFormatTests", dependencies: ["ZKBase", "ZKWire", "ZKTree", "ZKFormat"], exclude: ["Golden"]),
-        .testTarget(name: "ZKStorageTests", dependencies: ["ZKBase", "ZKWire", "ZKTree", "ZKPipeline", "ZKFormat", "ZKStorage", "CLMDB", "ZKTestSupport"]),
+        .testTarget(name: "ZKStorageTests", dependencies: [
+            "ZKBase", "ZKWire", "ZKTree", "ZKPipeline", "ZKFormat", "ZKStorage", "ZKTools", "CLMDB", "ZKTestSupport",
+            .product(name: "NIOCore", package: "swift-nio"),
+        ]),
         .testTarget(name: "ZKServerTests", dependencies: [
             "ZKServer", "ZKWire", "ZKBase",
             .product(name: "NIOCore", package: "swift-nio"),

@@ -1,4 +1,5 @@
 import NIOCore
+import ZKBase
 import ZKWire
 import ZKZab
 
@@ -30,12 +31,30 @@ struct ElectionDecoder: ByteToMessageDecoder {
     }
 }
 
+/// Quorum packets, and on a learner's connection the snapshot stream after SNAP, which goes to
+/// the store's sink as it arrives; the core gets the SNAP once the whole stream has been read.
 struct QuorumDecoder: ByteToMessageDecoder {
     typealias InboundOut = ZabMessage
-    var stream: QuorumStreamDecoder
+    var stream = QuorumStreamDecoder(leavesSnapshotStream: true)
+    /// Where snapshot streams go (nil on connections a leader accepted: no SNAP comes that way).
+    let snapshotSinks: (any ZabStore)?
+    var receiving: (zxid: Zxid, sink: any ZabSnapshotSink)?
+
+    init(snapshotSinks: (any ZabStore)?) { self.snapshotSinks = snapshotSinks }
 
     mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
+        if let (zxid, sink) = receiving {
+            guard try sink.consume(&buffer) else { return .needMoreData }
+            receiving = nil
+            context.fireChannelRead(wrapInboundOut(.snap(zxid, snapshot: sink.snapshotBytes)))
+            return .continue
+        }
         guard let message = try stream.next(from: &buffer) else { return .needMoreData }
+        if case .snap(let zxid, _) = message {
+            guard let snapshotSinks else { throw QuorumWireError.malformed("SNAP on a connection that is not a learner's") }
+            receiving = (zxid, snapshotSinks.snapshotSink(zxid))
+            return .continue
+        }
         context.fireChannelRead(wrapInboundOut(message))
         return .continue
     }

@@ -41,7 +41,9 @@ public final class VolatileZabStore: ZabStore, @unchecked Sendable {
         onApply?(last.zxid, appliedCount)
     }
 
-    public func snapshotStream(through zxid: Zxid) -> [UInt8] {
-        ZooKeeperSnapshotStream.encodeMinimal(rootData: [])
+    public func snapshotSource(through zxid: Zxid) -> any ZabSnapshotSource {
+        WholeSnapshotSource(ZooKeeperSnapshotStream.encodeMinimal(rootData: []))
     }
+
+    public func snapshotSink(_ zxid: Zxid) -> any ZabSnapshotSink { WholeSnapshotSink() }
 }

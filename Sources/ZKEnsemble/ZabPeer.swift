@@ -1,3 +1,4 @@
+import Dispatch
 import Glibc
 import Logging
 import NIOCore
@@ -32,6 +33,9 @@ public final class ZabPeer: @unchecked Sendable {
     /// off to 60 s).
     var electionLastSent: [ServerID: ElectionNotification] = [:]
     var quorumChannels: [LinkID: any Channel] = [:]
+    /// Snapshot streams being sent (SNAP sync), and the messages for those links held until
+    /// each stream has been written.
+    var outgoingSnapshots: [LinkID: OutgoingSnapshot] = [:]
     var unflushed: Set<LinkID> = []
     var flushScheduled = false
     var quorumBinding = false
@@ -159,6 +163,9 @@ public final class ZabPeer: @unchecked Sendable {
             connectQuorum(link, to: to)
         case .send(let link, let message):
             guard let channel = quorumChannels[link] else { return }
+            if outgoingSnapshots[link] != nil {
+                return queueBehindSnapshot(ByteBuffer(bytes: message.wireBytes()), link: link)
+            }
             if case .snap = message {
                 channel.write(ByteBuffer(bytes: message.quorumPacket.encodedBytes()), promise: nil)
             } else {
@@ -166,9 +173,13 @@ public final class ZabPeer: @unchecked Sendable {
                 unflushed.insert(link)
             }
         case .sendSnapshot(let link, let through):
-            quorumChannels[link]?.writeAndFlush(ByteBuffer(bytes: store.snapshotStream(through: through)), promise: nil)
+            guard quorumChannels[link] != nil else { return }
+            outgoingSnapshots[link] = OutgoingSnapshot(source: store.snapshotSource(through: through), zxid: through,
+                                                       startedNs: DispatchTime.now().uptimeNanoseconds)
+            sendSnapshotPart(link)
         case .close(let link, let reason):
             logger.info("closing \(link): \(reason)")
+            outgoingSnapshots[link] = nil
             quorumChannels.removeValue(forKey: link)?.close(promise: nil)
         case .appendLog(let entries):
             let loop = self.loop
@@ -315,7 +326,7 @@ public final class ZabPeer: @unchecked Sendable {
                 let link = LinkID(self.nextInboundLink)
                 self.nextInboundLink += 1
                 return channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QuorumDecoder(stream: QuorumStreamDecoder())))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QuorumDecoder(snapshotSinks: nil)))
                     try channel.pipeline.syncOperations.addHandler(QuorumHandler(peer: self, link: link))
                     self.quorumChannels[link] = channel
                     self.handle(.linkAccepted(link))
@@ -341,7 +352,7 @@ public final class ZabPeer: @unchecked Sendable {
             .connectTimeout(.milliseconds(Int64(configuration.initLimitTicks) * tickMs))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QuorumDecoder(stream: QuorumStreamDecoder())))
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(QuorumDecoder(snapshotSinks: self.store)))
                     try channel.pipeline.syncOperations.addHandler(QuorumHandler(peer: self, link: link))
                 }
             }
@@ -359,21 +370,81 @@ public final class ZabPeer: @unchecked Sendable {
     func quorumMessage(_ message: ZabMessage, on link: LinkID) {
         var problem: String?
         switch message {
-        case .snap(let zxid, let snapshot): problem = store.checkSnapshot(zxid, snapshot)
         case .proposal(let entry), .inform(let entry): problem = store.checkEntry(entry)
         default: break
         }
-        if let problem {
-            logger.warning("closing \(link): the leader sent what cannot be logged: \(problem)")
-            quorumChannels.removeValue(forKey: link)?.close(promise: nil)
-            handle(.linkClosed(link))
-            return
-        }
+        if let problem { return dropLink(link, "the leader sent what cannot be logged: \(problem)") }
         handle(.received(link, message))
     }
 
     func quorumChannelClosed(_ link: LinkID) {
+        outgoingSnapshots[link] = nil
         guard quorumChannels.removeValue(forKey: link) != nil else { return }
         handle(.linkClosed(link))
+    }
+}
+
+/// A snapshot stream on its way to a learner (SNAP sync).
+struct OutgoingSnapshot {
+    let source: any ZabSnapshotSource
+    let zxid: Zxid
+    let startedNs: UInt64
+    var queued: [ByteBuffer] = []
+    var queuedBytes = 0
+    var sentBytes = 0
+}
+
+extension ZabPeer {
+    /// Writes the next part of the link's snapshot stream, then the next on a later turn of the
+    /// loop (at once while the socket takes more, else once this part has been written): the
+    /// stream is read from the live state as it drains, and the loop serves everything else
+    /// between parts. When the stream ends the messages held for the link follow it, in order.
+    func sendSnapshotPart(_ link: LinkID) {
+        guard var outgoing = outgoingSnapshots[link], let channel = quorumChannels[link] else {
+            outgoingSnapshots[link] = nil
+            return
+        }
+        let part: ByteBuffer?
+        do {
+            part = try outgoing.source.nextPart()
+        } catch {
+            return dropLink(link, "the snapshot stream at \(outgoing.zxid) cannot go on: \(error)")
+        }
+        guard let part else {
+            outgoingSnapshots[link] = nil
+            for buffer in outgoing.queued { channel.write(buffer, promise: nil) }
+            channel.flush()
+            let ms = (DispatchTime.now().uptimeNanoseconds - outgoing.startedNs) / 1_000_000
+            logger.info("sent the snapshot at \(outgoing.zxid) to \(link): \(outgoing.sentBytes) bytes in \(ms) ms, then \(outgoing.queued.count) messages held meanwhile")
+            return
+        }
+        outgoing.sentBytes += part.readableBytes
+        outgoingSnapshots[link] = outgoing
+        let written = loop.makePromise(of: Void.self)
+        channel.writeAndFlush(part, promise: written)
+        if channel.isWritable {
+            loop.execute { self.sendSnapshotPart(link) }
+        } else {
+            written.futureResult.whenComplete { _ in self.sendSnapshotPart(link) }
+        }
+    }
+
+    /// Closes a quorum link the shell gives up on, and tells the core.
+    func dropLink(_ link: LinkID, _ reason: String) {
+        logger.warning("closing \(link): \(reason)")
+        outgoingSnapshots[link] = nil
+        guard let channel = quorumChannels.removeValue(forKey: link) else { return }
+        channel.close(promise: nil)
+        handle(.linkClosed(link))
+    }
+
+    func queueBehindSnapshot(_ buffer: ByteBuffer, link: LinkID) {
+        guard var outgoing = outgoingSnapshots[link] else { return }
+        outgoing.queuedBytes += buffer.readableBytes
+        guard outgoing.queuedBytes <= configuration.limits.queuedBehindSnapshotBytesMax else {
+            return dropLink(link, "over \(configuration.limits.queuedBehindSnapshotBytesMax) bytes of messages waited behind its snapshot stream")
+        }
+        outgoing.queued.append(buffer)
+        outgoingSnapshots[link] = outgoing
     }
 }

@@ -1,4 +1,6 @@
+import NIOCore
 import ZKBase
+import ZKWire
 import ZKZab
 
 /// Where a member keeps its ZAB state: the epochs, the log and the state machine. The peer calls
@@ -16,19 +18,64 @@ public protocol ZabStore: AnyObject {
     func saveEpochs(accepted: Int64, current: Int64) throws
     func installSnapshot(_ zxid: Zxid, _ snapshot: [UInt8]) throws
     func apply(_ entries: [ZabEntry])
-    /// The snapshot stream (ZooKeeper's serialization after SNAP) of the applied state, which is at `zxid`.
-    func snapshotStream(through zxid: Zxid) -> [UInt8]
-    /// Why a snapshot received after SNAP cannot be installed (nil: it can). A bad one closes
-    /// the connection to that leader before the core sees it; nothing is changed.
-    func checkSnapshot(_ zxid: Zxid, _ snapshot: [UInt8]) -> String?
+    /// The snapshot stream (ZooKeeper's serialization after SNAP) of the applied state, which
+    /// is at `zxid` now; the peer sends its parts as the connection drains, between other work.
+    func snapshotSource(through zxid: Zxid) -> any ZabSnapshotSource
+    /// Where the stream after a leader's SNAP at `zxid` goes as it arrives. A stream it refuses
+    /// closes the connection to that leader before the core sees the SNAP; nothing is changed.
+    func snapshotSink(_ zxid: Zxid) -> any ZabSnapshotSink
     /// Why a txn the leader sent (PROPOSAL, INFORM) cannot be logged (nil: it can); a bad one
     /// closes the connection to that leader.
     func checkEntry(_ entry: ZabEntry) -> String?
 }
 
 extension ZabStore {
-    public func checkSnapshot(_ zxid: Zxid, _ snapshot: [UInt8]) -> String? { nil }
     public func checkEntry(_ entry: ZabEntry) -> String? { nil }
+}
+
+/// A leader's snapshot stream, made a part at a time on the peer's loop.
+public protocol ZabSnapshotSource: AnyObject {
+    /// The next part, or nil once the stream has all been given. Throws when it cannot go on
+    /// (the state was replaced meanwhile): the learner's connection is closed.
+    func nextPart() throws -> ByteBuffer?
+}
+
+/// A learner's reader of the stream after SNAP, fed on the peer's loop as bytes arrive.
+public protocol ZabSnapshotSink: AnyObject {
+    /// Takes the stream's bytes off the front of `buffer`, verifying them; true once the whole
+    /// stream has been read (bytes after it stay in `buffer`). Throws on a stream it refuses.
+    func consume(_ buffer: inout ByteBuffer) throws -> Bool
+    /// What the SNAP message hands the core for `installSnapshot` (empty when the store keeps
+    /// what it read itself).
+    var snapshotBytes: [UInt8] { get }
+}
+
+/// A stream given whole at once (stores whose snapshots are small: tests, `--volatile`).
+public final class WholeSnapshotSource: ZabSnapshotSource {
+    var bytes: [UInt8]?
+    public init(_ bytes: [UInt8]) { self.bytes = bytes }
+    public func nextPart() throws -> ByteBuffer? { bytes.take().map { ByteBuffer(bytes: $0) } }
+}
+
+/// Keeps the stream's bytes until its end (found by `ZooKeeperSnapshotStream`'s scan), for
+/// stores that read the whole stream at `installSnapshot` (tests, `--volatile`).
+public final class WholeSnapshotSink: ZabSnapshotSink {
+    let limits: QuorumWireLimits
+    var scan = ZooKeeperSnapshotStream.ScanProgress()
+    var collected = ByteBuffer()
+    public private(set) var snapshotBytes: [UInt8] = []
+
+    public init(limits: QuorumWireLimits = QuorumWireLimits()) { self.limits = limits }
+
+    public func consume(_ buffer: inout ByteBuffer) throws -> Bool {
+        collected.writeBuffer(&buffer)
+        guard let length = try ZooKeeperSnapshotStream.length(of: collected, limits: limits, resuming: &scan) else { return false }
+        snapshotBytes = collected.readBytes(length: length) ?? []
+        // What followed the stream goes back to the connection's buffer.
+        buffer = collected
+        collected = ByteBuffer()
+        return true
+    }
 }
 
 /// The server above a peer: the session layer and request pipeline that ZAB's session actions

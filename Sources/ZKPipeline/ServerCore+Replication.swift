@@ -192,7 +192,9 @@ extension ServerCore {
         let result = tree.apply(txn, notifications: &notifications)
         if let expected = zooKeeperDigest {
             let actual = tree.zooKeeperDigest
-            if actual != expected {
+            if actual == expected {
+                inFuzzySnapshotWindow = false
+            } else if !inFuzzySnapshotWindow {
                 digestMismatchCount += 1
                 outputs.append(.digestMismatch(zxid: txn.zxid, expected: expected, actual: actual))
             }
@@ -299,6 +301,7 @@ extension ServerCore {
     /// A snapshot received from the leader replaced the committed state.
     public mutating func replaceTree(_ newTree: DataTree, monotonicMs: Int64, into outputs: inout [CoreOutput]) {
         tree = newTree
+        inFuzzySnapshotWindow = true
         changeReplication(to: .notServing, monotonicMs: monotonicMs, into: &outputs)
     }
 }

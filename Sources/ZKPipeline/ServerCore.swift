@@ -175,6 +175,9 @@ public struct ServerCore: Sendable {
     }
 
     public internal(set) var digestMismatchCount = 0
+    /// After a leader's snapshot (fuzzy: it may already hold some txns that follow it) the digest
+    /// a txn carries is not compared until one matches: from then on the tree is exact.
+    public internal(set) var inFuzzySnapshotWindow = false
 
     /// Re-arms the sessions found in a recovered tree: each gets a full timeout from now.
     /// Session deadlines run on `nowMs` of a monotonic clock (see `tick`).

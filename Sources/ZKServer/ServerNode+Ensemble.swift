@@ -116,15 +116,9 @@ extension ServerNode: ZabStore, ZabServerLayer {
         }
     }
 
-    func checkSnapshot(_ zxid: Zxid, _ snapshot: [UInt8]) -> String? {
-        do {
-            let started = monotonicMs()
-            receivedSnapshot = (zxid, try ZooKeeperSnapshotReader.readQuorumStream(snapshot, zxid: zxid.rawValue))
-            logger.info("read the leader's snapshot at \(zxid): \(snapshot.count) bytes in \(monotonicMs() - started) ms")
-            return nil
-        } catch {
-            return "\(error)"
-        }
+    func snapshotSink(_ zxid: Zxid) -> any ZabSnapshotSink {
+        logger.info("receiving the leader's snapshot at \(zxid)")
+        return ReceivedSnapshotLoader(node: self, zxid: zxid)
     }
 
     /// SNAP: the log is emptied and anchored at `zxid`, then the tree is written as a snapshot at
@@ -132,13 +126,10 @@ extension ServerNode: ZabStore, ZabServerLayer {
     /// a log anchored past every snapshot, which recovery refuses, never a snapshot followed by
     /// an older history's records.)
     func installSnapshot(_ zxid: Zxid, _ snapshot: [UInt8]) throws {
-        let tree: DataTree
-        if let received = receivedSnapshot, received.zxid == zxid {
-            tree = received.tree
-        } else {
-            tree = try ZooKeeperSnapshotReader.readQuorumStream(snapshot, zxid: zxid.rawValue)
+        guard let received = receivedSnapshot.take(), received.zxid == zxid else {
+            preconditionFailure("SNAP at \(zxid) reached the core before its stream was read")
         }
-        receivedSnapshot = nil
+        let tree = received.tree
         dropPendingAppends()
         snapshotGeneration += 1  // a fuzzy snapshot of the old tree in progress is abandoned
         // Snapshots of this member's own newer state are of a history the leader does not share:
@@ -178,12 +169,9 @@ extension ServerNode: ZabStore, ZabServerLayer {
         runOutputs()
     }
 
-    func snapshotStream(through zxid: Zxid) -> [UInt8] {
+    func snapshotSource(through zxid: Zxid) -> any ZabSnapshotSource {
         precondition(core.lastProcessedZxid == zxid.rawValue, "SNAP of the tree at \(Zxid(core.lastProcessedZxid)), asked for \(zxid)")
-        let started = monotonicMs()
-        let stream = ZooKeeperSnapshotWriter.quorumStream(core.tree)
-        logger.info("SNAP at \(zxid): \(core.tree.nodeCount) znodes, \(stream.count) bytes serialized in \(monotonicMs() - started) ms")
-        return stream
+        return TreeSnapshotSource(node: self)
     }
 
     /// Appends not yet durable are cut (truncate, SNAP): their completions never report.
@@ -370,5 +358,56 @@ extension ZabConfiguration {
             limits: ZabLimits(proposalsInFlightMax: max(10_000, (configuration.servers.count + 1) * ServerNode.outstandingWritesMax)),
             learnerConnectRetryTicks: ticks(100))
         return (zab, tickMs)
+    }
+}
+
+/// A leader's snapshot stream read from the live tree a part per turn of the loop (fuzzy from
+/// the zxid it began at; see `ZooKeeperSnapshotStreamWriter`).
+final class TreeSnapshotSource: ZabSnapshotSource {
+    unowned let node: ServerNode
+    var writer: ZooKeeperSnapshotStreamWriter
+    let generation: Int
+    let partNodes: Int
+
+    init(node: ServerNode) {
+        self.node = node
+        writer = ZooKeeperSnapshotStreamWriter(tree: node.core.tree)
+        generation = node.snapshotGeneration
+        partNodes = node.peer?.configuration.limits.snapshotPartNodes ?? ZabLimits().snapshotPartNodes
+    }
+
+    func nextPart() throws -> ByteBuffer? {
+        node.loop.preconditionInEventLoop()
+        guard node.snapshotGeneration == generation else {
+            throw StartupError(description: "the tree was replaced (this member received a snapshot) while it was being sent")
+        }
+        return writer.nextChunk(of: node.core.tree, nodesMax: partNodes)
+    }
+}
+
+/// A learner's reader of the leader's snapshot stream: builds the tree as bytes arrive (every
+/// item checked as it comes); the finished tree waits in `receivedSnapshot` for the core's
+/// `installSnapshot`.
+final class ReceivedSnapshotLoader: ZabSnapshotSink {
+    unowned let node: ServerNode
+    var loader: ZooKeeperSnapshotStreamLoader
+    let startedMs: Int64
+
+    init(node: ServerNode, zxid: Zxid) {
+        self.node = node
+        loader = ZooKeeperSnapshotStreamLoader(zxid: zxid.rawValue)
+        startedMs = monotonicMs()
+    }
+
+    var snapshotBytes: [UInt8] { [] }
+
+    func consume(_ buffer: inout ByteBuffer) throws -> Bool {
+        guard try loader.consume(&buffer) else { return false }
+        let bytes = loader.streamBytes
+        let zxid = Zxid(loader.zxid)
+        let tree = loader.takeTree()
+        node.logger.info("read the leader's snapshot at \(zxid): \(tree.nodeCount) znodes, \(bytes) bytes in \(monotonicMs() - startedMs) ms")
+        node.receivedSnapshot = (zxid, tree)
+        return true
     }
 }

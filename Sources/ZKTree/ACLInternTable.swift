@@ -9,7 +9,7 @@ import ZKBase
 /// grown to twice what was in use at the last sweep (and past a floor), so the table stays
 /// bounded by the live distinct lists while the O(nodes) sweep stays rare.
 struct ACLInternTable: Sendable {
-    private var lists: Set<[ACL]> = []
+    private(set) var lists: Set<[ACL]> = []
     private var sweepAbove = ACLInternTable.sweepFloor
     private static let sweepFloor = 1024
 

@@ -140,6 +140,14 @@ public struct DataTree: Sendable {
     /// Distinct ACL lists the tree holds (for tests and metrics).
     public var internedACLCount: Int { aclTable.count }
 
+    /// Every ACL list a node of the tree may hold now: the interned ones (lists no node holds
+    /// any more may be among them until the next sweep) and those of the initial tree.
+    public var aclLists: [[ACL]] {
+        var lists = aclTable.lists
+        for fixed in [ACL.openUnsafe, ACL.readUnsafe] where !lists.contains(fixed) { lists.insert(fixed) }
+        return Array(lists)
+    }
+
     // MARK: - Loading a snapshot
 
     /// Starts from nothing: a snapshot supplies every node, the root included.

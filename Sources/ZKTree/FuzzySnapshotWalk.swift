@@ -30,12 +30,15 @@ public struct FuzzySnapshotWalk: Sendable {
     public var isFinished: Bool { !rootPending && levels.isEmpty }
 
     /// Up to `nodesMax` (path, node) pairs in pre-order, parents before children.
-    public mutating func nextSlice(of tree: DataTree, nodesMax: Int) -> [(path: String, node: DataNode)] {
+    /// A node for which `including` is false is left out with its whole subtree.
+    public mutating func nextSlice(
+        of tree: DataTree, nodesMax: Int, including: (DataNode) -> Bool = { _ in true }
+    ) -> [(path: String, node: DataNode)] {
         var slice: [(path: String, node: DataNode)] = []
         slice.reserveCapacity(min(nodesMax, 4096))
         if rootPending && nodesMax > 0 {
             rootPending = false
-            visit("/", in: tree, into: &slice)
+            visit("/", in: tree, including: including, into: &slice)
         }
         while slice.count < nodesMax, let top = levels.indices.last {
             guard levels[top].next < levels[top].names.count else {
@@ -44,13 +47,15 @@ public struct FuzzySnapshotWalk: Sendable {
             }
             let path = PathValidation.join(levels[top].parent, levels[top].names[levels[top].next])
             levels[top].next += 1
-            visit(path, in: tree, into: &slice)
+            visit(path, in: tree, including: including, into: &slice)
         }
         return slice
     }
 
-    private mutating func visit(_ path: String, in tree: DataTree, into slice: inout [(path: String, node: DataNode)]) {
-        guard var node = tree.node(path) else { return }
+    private mutating func visit(
+        _ path: String, in tree: DataTree, including: (DataNode) -> Bool, into slice: inout [(path: String, node: DataNode)]
+    ) {
+        guard var node = tree.node(path), including(node) else { return }
         visitedCount += 1
         if !node.children.isEmpty {
             let names = node.children.count <= Self.sortedChildrenMax ? node.children.sorted() : Array(node.children)

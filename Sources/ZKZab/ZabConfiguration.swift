@@ -78,6 +78,11 @@ public struct ZabLimits: Sendable {
     /// Sessions a learner remembers as touched between two PINGs (one PING reply's worth; the
     /// rest wait for the next, and every live client pings well within its timeout).
     public var touchedSessionsMax: Int = 100_000
+    /// Bytes of messages a leader holds for a learner while its snapshot stream is being sent
+    /// (they follow the stream); past this the learner is dropped and syncs again.
+    public var queuedBehindSnapshotBytesMax: Int = 256 << 20
+    /// Nodes read from the tree per part of a snapshot stream (one turn of the event loop).
+    public var snapshotPartNodes: Int = 2000
 
     public init(proposalsInFlightMax: Int = 10_000, committedEntriesKeptMax: Int = 500, learnersMax: Int = 64) {
         precondition(proposalsInFlightMax > 0 && committedEntriesKeptMax > 0 && learnersMax > 0)

@@ -164,7 +164,14 @@ public struct QuorumStreamDecoder: Sendable {
     /// otherwise be rescanned from its start thousands of times).
     var snapScan = ZooKeeperSnapshotStream.ScanProgress()
 
-    public init(limits: QuorumWireLimits = QuorumWireLimits()) { self.limits = limits }
+    /// When true, a SNAP is returned as soon as its packet has arrived, with no snapshot bytes:
+    /// the caller reads the stream that follows itself (as it arrives, not whole).
+    public var leavesSnapshotStream: Bool
+
+    public init(limits: QuorumWireLimits = QuorumWireLimits(), leavesSnapshotStream: Bool = false) {
+        self.limits = limits
+        self.leavesSnapshotStream = leavesSnapshotStream
+    }
 
     /// The next message, or nil until its bytes have arrived. Throws on bytes a peer must not send.
     public mutating func next(from buffer: inout ByteBuffer) throws -> ZabMessage? {
@@ -177,6 +184,7 @@ public struct QuorumStreamDecoder: Sendable {
         }
         guard let packet = try QuorumPacket.decode(from: &buffer, limits: limits) else { return nil }
         if packet.knownType == .snap {
+            if leavesSnapshotStream { return try ZabMessage(packet: packet, snapshot: []) }
             pendingSnap = packet
             return try next(from: &buffer)
         }

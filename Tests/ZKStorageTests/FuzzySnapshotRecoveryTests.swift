@@ -79,6 +79,20 @@ import ZKWire
             commit(outputs)
         }
 
+        /// A create or setACL with an ACL list drawn from 31 (permission subsets of world:anyone).
+        mutating func stepWithNewACL() {
+            xid += 1
+            nowMs += 7
+            let acl = [ACL(perms: Perms(rawValue: Int32.random(in: 1...31, using: &random)), id: .anyone)]
+            let body: RequestBody = Bool.random(using: &random)
+                ? .create(opCode: .create2, CreateRequest(path: path(), data: [1], acl: acl, flags: 0))
+                : .setACL(path: path(), acl: acl, version: -1)
+            var outputs: [CoreOutput] = []
+            core.receive(connections.randomElement(using: &random)!, ClientRequest(xid: xid, opCodeRaw: opCodeRaw(body), body: body),
+                         nowMs: nowMs, into: &outputs)
+            commit(outputs)
+        }
+
         func opCodeRaw(_ body: RequestBody) -> Int32 {
             switch body {
             case .create(let opCode, _): return opCode.rawValue

@@ -1,3 +1,4 @@
+import NIOCore
 import ZKBase
 import ZKTree
 import ZKWire
@@ -116,29 +117,18 @@ public enum ZooKeeperSnapshotReader {
     }
 
     /// The tree in a SNAP sync's snapshot stream (`ZooKeeperSnapshotWriter.quorumStream`'s
-    /// layout, signature included and nothing after it), at `zxid`. Every structural rule of a
-    /// snapshot file holds; a stream that breaks one is refused whole.
+    /// layout, signature included and nothing after it), at `zxid`: the whole stream given to
+    /// `ZooKeeperSnapshotStreamLoader` at once. A stream that breaks a rule is refused whole.
     public static func readQuorumStream(_ bytes: [UInt8], zxid: Int64) throws(ZooKeeperMigrationError) -> DataTree {
-        let file = ZooKeeperFiles.SnapshotFile(path: "(SNAP stream)", zxid: zxid, compression: .none)
-        let stream = ZooKeeperInputStream(source: ZooKeeperMemorySource(bytes), path: file.path, checksum: false)
-        do throws(ZooKeeperInputStream.Failure) {
-            var tree = DataTree.emptyForLoading()
-            _ = try readSessions(stream, into: &tree)
-            let acls = try readACLCache(stream)
-            _ = try readNodes(stream, acls: acls, into: &tree)
-            let signatureOffset = stream.offset
-            guard try stream.readString("signature") == ZooKeeperSnapshotStream.signature else {
-                throw ZooKeeperInputStream.Failure.invalid(offset: signatureOffset, "missing signature \(ZooKeeperSnapshotStream.signature)")
-            }
-            guard try stream.atEnd() else {
-                throw ZooKeeperInputStream.Failure.invalid(offset: stream.offset, "bytes after the signature")
-            }
-            guard tree.node("/") != nil else { throw ZooKeeperInputStream.Failure.invalid(offset: 0, "no root node") }
-            tree.finishLoading(lastProcessedZxid: zxid)
-            return tree
-        } catch {
-            throw describe(error, file: file)
+        var loader = ZooKeeperSnapshotStreamLoader(zxid: zxid)
+        var buffer = ByteBufferAllocator().buffer(bytes: bytes)
+        guard try loader.consume(&buffer) else {
+            throw ZooKeeperSnapshotStreamLoader.corrupt("snapshot ends early", at: loader.streamBytes)
         }
+        guard buffer.readableBytes == 0 else {
+            throw ZooKeeperSnapshotStreamLoader.corrupt("bytes after the signature", at: loader.streamBytes)
+        }
+        return loader.takeTree()
     }
 
     private static func readSessions(_ stream: ZooKeeperInputStream, into tree: inout DataTree) throws(ZooKeeperInputStream.Failure) -> Int {

@@ -75,18 +75,10 @@ public enum ZooKeeperSnapshotWriter {
             aclCount: aclCount, digest: digest, streamBytes: 0, fileBytes: 0)
     }
 
-    /// The snapshot a leader streams after SNAP on the quorum port (ZooKeeper's
-    /// `serializeSnapshot` then the "BenWasHere" signature; layout in ZKWire's
-    /// `ZooKeeperSnapshotStream`): sessions, ACL cache, nodes, "/" — no header, seal or digest.
+    /// The snapshot a leader streams after SNAP on the quorum port, of a tree that does not
+    /// change meanwhile (`ZooKeeperSnapshotStreamWriter` writes it while the tree changes).
     public static func quorumStream(_ tree: DataTree) -> [UInt8] {
-        let stream = ZooKeeperOutputStream(inMemoryCapacity: 64 + tree.nodeCount * 96)
-        do {
-            _ = try writeState(tree, to: stream)
-            try stream.writeString(ZooKeeperSnapshotStream.signature)
-        } catch {
-            preconditionFailure("an in-memory stream cannot fail: \(error)")
-        }
-        return stream.finishInMemory()
+        ZooKeeperSnapshotStreamWriter.stream(of: tree)
     }
 
     /// Sessions, the ACL cache and the nodes in pre-order, then "/": the state part shared by
