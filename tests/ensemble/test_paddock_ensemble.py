@@ -178,6 +178,62 @@ def test_member_far_behind_is_caught_up_by_snap(ensemble):
         again.stop()
 
 
+def test_snap_streamed_while_writes_continue_ends_at_the_leaders_digest(ensemble):
+    """The leader streams its snapshot from the live tree while clients keep writing (creates,
+    sets, deletes): the learner's fuzzy tree plus the txns after the stream's start must give the
+    leader's tree exactly. The leader's log says how many messages waited behind the stream (the
+    writes that landed meanwhile); the test needs some, then compares every member's digest."""
+    import threading
+    leader = ensemble.leader()
+    follower = [m for m in ensemble.members if m is not leader][0]
+    ensemble.stop(follower)
+    c = client(leader.address)
+    stop = threading.Event()
+    written = []
+    try:
+        c.create('/fuzzy', b'')
+        for batch in range(20):
+            for r in [c.create_async('/fuzzy/n%d-%d' % (batch, i), b'x' * 50) for i in range(1000)]:
+                r.get(timeout=60)
+
+        def writer():
+            w = client(leader.address)
+            try:
+                i = 0
+                while not stop.is_set():
+                    ops = [w.create_async('/fuzzy/w%d' % i, b'w'), w.set_async('/fuzzy/n%d-%d' % (i % 20, i % 1000), b'%d' % i),
+                           w.delete_async('/fuzzy/n%d-%d' % ((i + 7) % 20, (i * 13) % 1000))]
+                    for r in ops:
+                        try:
+                            r.get(timeout=30)
+                        except NoNodeError:
+                            pass
+                    i += 1
+                written.append(i)
+            finally:
+                w.stop()
+
+        thread = threading.Thread(target=writer)
+        thread.start()
+        ensemble.start(follower)
+        wait_for(lambda: follower.mode() == 'follower', 120, 'the restarted member to follow')
+        stop.set()
+        thread.join(timeout=60)
+        assert written and written[0] > 0, 'the writer made no writes'
+        assert "installed the leader's snapshot" in follower.log()
+        held = [line for line in leader.log().splitlines() if 'sent the snapshot at' in line]
+        assert held, 'the leader logged no snapshot stream'
+        waited = int(held[-1].rsplit('then ', 1)[1].split()[0])
+        assert waited > 0, 'no write landed while the snapshot was streamed: %s' % held[-1]
+        c.sync('/')
+        wait_for(lambda: len(set(four_letter(m.client_port, 'hash').strip() for m in ensemble.members)) == 1
+                 and all(four_letter(m.client_port, 'hash').strip() for m in ensemble.members),
+                 30, 'every member at the same digest: %s' % [four_letter(m.client_port, 'hash') for m in ensemble.members])
+    finally:
+        stop.set()
+        c.stop()
+
+
 def test_minority_stops_serving_and_majority_restores_it(ensemble):
     leader = ensemble.leader()
     others = [m for m in ensemble.members if m is not leader]
