@@ -130,6 +130,7 @@ extension ServerNode: ZabStore, ZabServerLayer {
             preconditionFailure("SNAP at \(zxid) reached the core before its stream was read")
         }
         let tree = received.tree
+        let file = received.file
         dropPendingAppends()
         snapshotGeneration += 1  // a fuzzy snapshot of the old tree in progress is abandoned
         // Snapshots of this member's own newer state are of a history the leader does not share:
@@ -140,7 +141,7 @@ extension ServerNode: ZabStore, ZabServerLayer {
         let started = monotonicMs()
         let log = self.log
         try onLogThread { try log.reset(anchoredAt: zxid.rawValue) }
-        try SnapshotFiles.write(tree: tree, directory: dataDirectory.snapshotDirectory, startZxid: zxid.rawValue, level: snapshotLevel)
+        _ = try file.finish()
         core.replaceTree(tree, monotonicMs: monotonicMs(), into: &outputs)
         logger.info("installed the leader's snapshot at \(zxid): \(tree.nodeCount) znodes, \(tree.sessions.count) sessions, made durable in \(monotonicMs() - started) ms")
         runOutputs()
@@ -337,6 +338,7 @@ extension ServerNode: ZabStore, ZabServerLayer {
 
 final class LogThreadOutcome: @unchecked Sendable {
     var error: (any Error)?
+    var path = ""
 }
 
 extension ZabConfiguration {
@@ -386,28 +388,97 @@ final class TreeSnapshotSource: ZabSnapshotSource {
 }
 
 /// A learner's reader of the leader's snapshot stream: builds the tree as bytes arrive (every
-/// item checked as it comes); the finished tree waits in `receivedSnapshot` for the core's
-/// `installSnapshot`.
+/// item checked as it comes) and writes it as this member's snapshot file on the snapshot thread
+/// meanwhile (finished and renamed into place by `installSnapshot`, after the log is reset). The
+/// finished tree waits in `receivedSnapshot` for the core's `installSnapshot`.
+///
+/// That file is written uncompressed: it is written while the stream is read, and compressing
+/// would add a third CPU-bound thread to the learner's sync (the leader's stream at the other
+/// end is already one); the next regular snapshot is compressed, and retention removes this one.
 final class ReceivedSnapshotLoader: ZabSnapshotSink {
     unowned let node: ServerNode
     var loader: ZooKeeperSnapshotStreamLoader
     let startedMs: Int64
+    let file: ReceivedSnapshotFile
 
     init(node: ServerNode, zxid: Zxid) {
         self.node = node
         loader = ZooKeeperSnapshotStreamLoader(zxid: zxid.rawValue)
+        loader.keepsLoadedNodes = true
         startedMs = monotonicMs()
+        file = ReceivedSnapshotFile(directory: node.dataDirectory.snapshotDirectory, zxid: zxid.rawValue, thread: node.snapshotThread)
     }
 
     var snapshotBytes: [UInt8] { [] }
 
     func consume(_ buffer: inout ByteBuffer) throws -> Bool {
-        guard try loader.consume(&buffer) else { return false }
+        let finished = try loader.consume(&buffer)
+        let nodes = loader.takeLoadedNodes()
+        if !nodes.isEmpty || finished { file.write(sessions: loader.sessions, nodes: nodes) }
+        guard finished else { return false }
         let bytes = loader.streamBytes
         let zxid = Zxid(loader.zxid)
         let tree = loader.takeTree()
         node.logger.info("read the leader's snapshot at \(zxid): \(tree.nodeCount) znodes, \(bytes) bytes in \(monotonicMs() - startedMs) ms")
-        node.receivedSnapshot = (zxid, tree)
+        node.receivedSnapshot = (zxid, tree, file)
         return true
+    }
+}
+
+/// The snapshot file a learner writes from a leader's stream, on the node's snapshot thread (one
+/// job per read of the socket, in order). Released unfinished (the stream broke off), the writer
+/// removes its temporary file.
+final class ReceivedSnapshotFile: @unchecked Sendable {
+    let thread: NIOThreadPool
+    let directory: String
+    let zxid: Int64
+    /// Touched on the snapshot thread only.
+    private var writer: SnapshotWriter?
+    private var failure: (any Error)?
+
+    init(directory: String, zxid: Int64, thread: NIOThreadPool) {
+        self.thread = thread
+        self.directory = directory
+        self.zxid = zxid
+    }
+
+    func write(sessions: [Int64: Int32], nodes: [(path: String, node: DataNode)]) {
+        let batch = SnapshotSlice(nodes: nodes)
+        thread.submit { _ in
+            guard self.failure == nil else { return }
+            do {
+                if self.writer == nil {
+                    let writer = try SnapshotWriter(directory: self.directory, startZxid: self.zxid, startTimeMs: wallClockMs(), level: 0)
+                    try writer.writeSessions(sessions.sorted { $0.key < $1.key }.map { (id: $0.key, timeoutMs: $0.value) })
+                    self.writer = writer
+                }
+                for entry in batch.nodes { try self.writer?.writeNode(path: entry.path, node: entry.node) }
+            } catch {
+                self.failure = error
+                self.writer = nil
+            }
+        }
+    }
+
+    /// Waits for every write, then makes the file durable under its final name. Its content is
+    /// the stream's tree (fuzzy past `zxid`), recorded as ending at `zxid`: ZooKeeper's stream
+    /// does not say where the leader's walk ended (docs/GUARANTEES.md, SNAP).
+    func finish() throws -> String {
+        let semaphore = DispatchSemaphore(value: 0)
+        let outcome = LogThreadOutcome()
+        thread.submit { _ in
+            do {
+                if let failure = self.failure { throw failure }
+                guard let writer = self.writer else { throw StartupError(description: "the received snapshot was never written") }
+                outcome.path = try writer.finish(endZxid: self.zxid).path
+                self.writer = nil
+            } catch {
+                outcome.error = error
+            }
+            semaphore.signal()
+        }
+        semaphore.wait()
+        if let error = outcome.error { throw error }
+        return outcome.path
     }
 }

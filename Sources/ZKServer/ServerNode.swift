@@ -132,7 +132,7 @@ final class ServerNode: @unchecked Sendable {
     /// The zxid being handed to ZAB (`.propose`), for taking it back if ZAB refuses it.
     var proposingZxid: Int64?
     /// A SNAP snapshot checked (decoded) just before ZAB installs it.
-    var receivedSnapshot: (zxid: Zxid, tree: DataTree)?
+    var receivedSnapshot: (zxid: Zxid, tree: DataTree, file: ReceivedSnapshotFile)?
     /// Bumped when the tree is replaced: a fuzzy snapshot of the old one is abandoned.
     var snapshotGeneration = 0
     /// When the member started looking, and when it settled on a leader (election and sync timings).

@@ -176,6 +176,32 @@ public struct DataTree: Sendable {
         }
     }
 
+    /// `loadNode` for a reader that checks the stream's structure as it loads (a SNAP stream):
+    /// returns why the node cannot come here — its parent not loaded yet, or its path loaded
+    /// already — and then the tree is left half-changed (the reader refuses the whole stream).
+    /// Costs two lookups of the node table where checking first and loading would take four.
+    public mutating func loadNewNode(path: String, data: [UInt8]?, acl: [ACL], stat: StatPersisted) -> String? {
+        if path == "/" {
+            if nodes["/"] != nil { return "the root appears twice" }
+        } else {
+            let parent = PathValidation.parent(of: path)
+            guard let inserted = nodes[parent]?.children.insert(String(PathValidation.lastComponent(of: path))).inserted else {
+                return "node \(path) comes before its parent \(parent) (Invalid Datatree)"
+            }
+            guard inserted else { return "node \(path) appears twice" }
+        }
+        store(path, DataNode(data: data, acl: internedACL(acl), stat: stat))
+        let owner = stat.ephemeralOwner
+        if owner == EphemeralOwner.container {
+            containers.insert(path)
+        } else if EphemeralOwner.isTTL(owner) {
+            ttlNodes.insert(path)
+        } else if owner != 0 {
+            ephemerals[owner, default: JavaHashOrderedSet()].insert(path)
+        }
+        return nil
+    }
+
     public mutating func loadSession(id: Int64, timeoutMs: Int32) { sessions[id] = timeoutMs }
 
     /// Makes room for `nodeCount` nodes at once (a restart knows roughly how many are coming):

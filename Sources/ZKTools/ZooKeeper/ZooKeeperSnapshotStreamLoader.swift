@@ -13,6 +13,10 @@ public struct ZooKeeperSnapshotStreamLoader: Sendable {
     private var tree = DataTree.emptyForLoading()
     private var acls: [Int64: [ACL]] = [:]
     public private(set) var sessionCount = 0
+    /// When true, each node loaded is also kept for `takeLoadedNodes` (a caller that writes the
+    /// snapshot to disk as it arrives).
+    public var keepsLoadedNodes = false
+    private var loadedNodes: [(path: String, node: DataNode)] = []
 
     public init(zxid: Int64, limits: QuorumWireLimits = QuorumWireLimits()) {
         self.zxid = zxid
@@ -43,8 +47,9 @@ public struct ZooKeeperSnapshotStreamLoader: Sendable {
                 acls[id] = acl
             case .node(let zookeeperPath, let data, let aclId, let stat):
                 let path = zookeeperPath.isEmpty ? "/" : zookeeperPath
-                if let problem = ZooKeeperSnapshotReader.structureProblem(path: path, tree: tree) {
-                    throw Self.corrupt(problem, at: offset)
+                if tree.nodeCount == 0 && path != "/" { throw Self.corrupt("first node is \(path), not the root", at: offset) }
+                if path != "/" && (!path.hasPrefix("/") || path.hasSuffix("/") || path.contains("//")) {
+                    throw Self.corrupt("node path \"\(path)\" is not a valid absolute path", at: offset)
                 }
                 let acl: [ACL]
                 if aclId == ZooKeeperSnapshotReader.openUnsafeACLId {
@@ -54,12 +59,24 @@ public struct ZooKeeperSnapshotStreamLoader: Sendable {
                 } else {
                     throw Self.corrupt("node \(path) refers to ACL id \(aclId), which the snapshot's ACL cache lacks (ZOOKEEPER-4846)", at: offset)
                 }
-                tree.loadNode(path: path, data: data, acl: acl, stat: stat)
+                if let problem = tree.loadNewNode(path: path, data: data, acl: acl, stat: stat) {
+                    throw Self.corrupt(problem, at: offset)
+                }
+                if keepsLoadedNodes { loadedNodes.append((path, DataNode(data: data, acl: acl, stat: stat))) }
             case .end:
                 guard tree.node("/") != nil else { throw Self.corrupt("no root node", at: offset) }
             }
         }
         return true
+    }
+
+    /// Sessions read so far (all of them once the first node has been read).
+    public var sessions: [Int64: Int32] { tree.sessions }
+
+    /// The nodes loaded since the last call, in stream order (with `keepsLoadedNodes`).
+    public mutating func takeLoadedNodes() -> [(path: String, node: DataNode)] {
+        defer { loadedNodes.removeAll(keepingCapacity: true) }
+        return loadedNodes
     }
 
     /// The loaded tree at `zxid`, once `consume` has returned true; the loader keeps none of it

@@ -57,10 +57,17 @@ public struct ZooKeeperSnapshotStreamWriter: Sendable {
         var buffer = head.take() ?? allocator.buffer(capacity: nodesMax * 128)
         let start = zxid
         let slice = walk.nextSlice(of: tree, nodesMax: nodesMax) { $0.stat.czxid <= start }
+        // Nodes share a handful of interned lists: the last one's id is reused without hashing.
+        var lastACL: [ACL] = []
+        var lastId: Int64 = 1
         for (path, node) in slice {
             buffer.writeJuteString(path == "/" ? "" : path)
             buffer.writeJuteBuffer(node.data)
-            buffer.writeJuteLong(aclIds[node.acl] ?? 1)
+            if node.acl != lastACL || lastACL.isEmpty {
+                lastACL = node.acl
+                lastId = aclIds[node.acl] ?? 1
+            }
+            buffer.writeJuteLong(lastId)
             Self.writeStat(node.stat, to: &buffer)
         }
         nodesWritten += slice.count
