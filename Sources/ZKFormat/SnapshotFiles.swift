@@ -42,10 +42,16 @@ public enum SnapshotFiles {
         tree.reserveCapacity(nodes: hint + min(max(0, txnsToFollow), max(hint, 1024)))
         for session in try reader.readSessions() { tree.loadSession(id: session.id, timeoutMs: session.timeoutMs) }
         while let node = try reader.nextNode() {
-            if let problem = structureProblem(path: node.path, tree: tree) {
+            if let problem = pathProblem(node.path, first: tree.nodeCount == 0) {
                 throw SnapshotError(path: path, kind: .corruptStream(problem))
             }
-            tree.loadNode(path: node.path, data: node.data, acl: node.acl, stat: node.stat, digest: node.digest)
+            switch tree.loadNode(path: node.path, data: node.data, acl: node.acl, stat: node.stat, digest: node.digest) {
+            case nil: break
+            case .duplicate:
+                throw SnapshotError(path: path, kind: .corruptStream(node.path == "/" ? "root appears twice" : "node \(node.path) appears twice"))
+            case .parentMissing(let parent):
+                throw SnapshotError(path: path, kind: .corruptStream("node \(node.path) comes before its parent \(parent)"))
+            }
         }
         guard let trailer = reader.trailer else { preconditionFailure("reader ended without a verified trailer") }
         precondition(tree.digest == trailer.digest, "loaded tree digest differs from the verified stream digest")
@@ -85,12 +91,10 @@ public enum SnapshotFiles {
         return try writer.finish(endZxid: startZxid).path
     }
 
-    private static func structureProblem(path: String, tree: DataTree) -> String? {
+    /// The rules a node's path must meet before the tree checks where it goes.
+    private static func pathProblem(_ path: String, first: Bool) -> String? {
         guard path.hasPrefix("/"), path == "/" || !path.hasSuffix("/") else { return "node path \"\(path)\" is not absolute" }
-        if tree.nodeCount == 0 { return path == "/" ? nil : "first node is \(path), not the root" }
-        if tree.nodes[path] != nil { return "node \(path) appears twice" }
-        if path == "/" { return "root appears twice" }
-        let parent = PathValidation.parent(of: path)
-        return tree.nodes[parent] == nil ? "node \(path) comes before its parent \(parent)" : nil
+        if first && path != "/" { return "first node is \(path), not the root" }
+        return nil
     }
 }

@@ -158,39 +158,31 @@ public struct DataTree: Sendable {
         return tree
     }
 
-    /// Adds a node read from a snapshot (pre-order: its parent was loaded before it).
-    /// `digest`: the node's digest when the reader has computed it already.
-    public mutating func loadNode(path: String, data: [UInt8]?, acl: [ACL], stat: StatPersisted, digest: UInt64? = nil) {
-        store(path, DataNode(data: data, acl: internedACL(acl), stat: stat), knownDigest: digest)
-        if path != "/" {
-            // In place: copying the parent out and back would copy its whole children set.
-            nodes[PathValidation.parent(of: path)]?.children.insert(String(PathValidation.lastComponent(of: path)))
-        }
-        let owner = stat.ephemeralOwner
-        if owner == EphemeralOwner.container {
-            containers.insert(path)
-        } else if EphemeralOwner.isTTL(owner) {
-            ttlNodes.insert(path)
-        } else if owner != 0 {
-            ephemerals[owner, default: JavaHashOrderedSet()].insert(path)
-        }
+    /// Why a node read from a snapshot cannot be added where it comes.
+    public enum LoadProblem: Sendable, Equatable {
+        /// Its parent has not been loaded (a snapshot is in pre-order).
+        case parentMissing(parent: String)
+        /// Its path has been loaded already.
+        case duplicate
     }
 
-    /// `loadNode` for a reader that checks the stream's structure as it loads (a SNAP stream):
-    /// returns why the node cannot come here — its parent not loaded yet, or its path loaded
-    /// already — and then the tree is left half-changed (the reader refuses the whole stream).
-    /// Costs two lookups of the node table where checking first and loading would take four.
-    public mutating func loadNewNode(path: String, data: [UInt8]?, acl: [ACL], stat: StatPersisted) -> String? {
+    /// Adds a node read from a snapshot (pre-order: its parent was loaded before it), or returns
+    /// why it cannot come here and adds nothing. The check is the insert itself: two lookups of
+    /// the node table (the parent's children, the node), where checking first would take four.
+    /// `digest`: the node's digest when the reader has computed it already.
+    @discardableResult
+    public mutating func loadNode(path: String, data: [UInt8]?, acl: [ACL], stat: StatPersisted, digest: UInt64? = nil) -> LoadProblem? {
         if path == "/" {
-            if nodes["/"] != nil { return "the root appears twice" }
+            if nodes["/"] != nil { return .duplicate }
         } else {
             let parent = PathValidation.parent(of: path)
+            // In place: copying the parent out and back would copy its whole children set.
             guard let inserted = nodes[parent]?.children.insert(String(PathValidation.lastComponent(of: path))).inserted else {
-                return "node \(path) comes before its parent \(parent) (Invalid Datatree)"
+                return .parentMissing(parent: parent)
             }
-            guard inserted else { return "node \(path) appears twice" }
+            guard inserted else { return .duplicate }
         }
-        store(path, DataNode(data: data, acl: internedACL(acl), stat: stat))
+        store(path, DataNode(data: data, acl: internedACL(acl), stat: stat), knownDigest: digest)
         let owner = stat.ephemeralOwner
         if owner == EphemeralOwner.container {
             containers.insert(path)

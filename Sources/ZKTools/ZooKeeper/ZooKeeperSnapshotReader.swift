@@ -181,7 +181,7 @@ public enum ZooKeeperSnapshotReader {
             let aclId = try stream.readLong()
             let stat = try readStat(stream)
             let path = zookeeperPath.isEmpty ? "/" : zookeeperPath
-            if let problem = structureProblem(path: path, tree: tree) {
+            if let problem = pathProblem(path, first: tree.nodeCount == 0) {
                 throw .invalid(offset: pathOffset, problem)
             }
             let acl: [ACL]
@@ -192,7 +192,9 @@ public enum ZooKeeperSnapshotReader {
             } else {
                 throw .invalid(offset: aclOffset, "node \(path) refers to ACL id \(aclId), which the snapshot's ACL cache lacks (ZOOKEEPER-4846)")
             }
-            tree.loadNode(path: path, data: data, acl: acl, stat: stat)
+            if let problem = tree.loadNode(path: path, data: data, acl: acl, stat: stat) {
+                throw .invalid(offset: pathOffset, describe(problem, path: path))
+            }
             count += 1
         }
     }
@@ -211,15 +213,21 @@ public enum ZooKeeperSnapshotReader {
         return stat
     }
 
-    /// The root (path "") first; then every path absolute, new, and under a node already read.
-    static func structureProblem(path: String, tree: DataTree) -> String? {
-        if tree.nodeCount == 0 { return path == "/" ? nil : "first node is \(path), not the root" }
+    /// The root (path "") first; then every path absolute (new and under a node already read:
+    /// `DataTree.loadNode` checks those as it adds the node).
+    static func pathProblem(_ path: String, first: Bool) -> String? {
+        if first { return path == "/" ? nil : "first node is \(path), not the root" }
         guard path.hasPrefix("/"), path != "/", !path.hasSuffix("/"), !path.contains("//") else {
             return path == "/" ? "the root appears twice" : "node path \"\(path)\" is not a valid absolute path"
         }
-        if tree.nodes[path] != nil { return "node \(path) appears twice" }
-        let parent = PathValidation.parent(of: path)
-        return tree.nodes[parent] == nil ? "node \(path) comes before its parent \(parent) (Invalid Datatree)" : nil
+        return nil
+    }
+
+    static func describe(_ problem: DataTree.LoadProblem, path: String) -> String {
+        switch problem {
+        case .duplicate: return path == "/" ? "the root appears twice" : "node \(path) appears twice"
+        case .parentMissing(let parent): return "node \(path) comes before its parent \(parent) (Invalid Datatree)"
+        }
     }
 
     /// `SnapStream.checkSealIntegrity`: the Adler32 of everything before, then the string "/".

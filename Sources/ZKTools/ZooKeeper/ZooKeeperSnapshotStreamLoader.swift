@@ -47,9 +47,8 @@ public struct ZooKeeperSnapshotStreamLoader: Sendable {
                 acls[id] = acl
             case .node(let zookeeperPath, let data, let aclId, let stat):
                 let path = zookeeperPath.isEmpty ? "/" : zookeeperPath
-                if tree.nodeCount == 0 && path != "/" { throw Self.corrupt("first node is \(path), not the root", at: offset) }
-                if path != "/" && (!path.hasPrefix("/") || path.hasSuffix("/") || path.contains("//")) {
-                    throw Self.corrupt("node path \"\(path)\" is not a valid absolute path", at: offset)
+                if let problem = ZooKeeperSnapshotReader.pathProblem(path, first: tree.nodeCount == 0) {
+                    throw Self.corrupt(problem, at: offset)
                 }
                 let acl: [ACL]
                 if aclId == ZooKeeperSnapshotReader.openUnsafeACLId {
@@ -59,8 +58,8 @@ public struct ZooKeeperSnapshotStreamLoader: Sendable {
                 } else {
                     throw Self.corrupt("node \(path) refers to ACL id \(aclId), which the snapshot's ACL cache lacks (ZOOKEEPER-4846)", at: offset)
                 }
-                if let problem = tree.loadNewNode(path: path, data: data, acl: acl, stat: stat) {
-                    throw Self.corrupt(problem, at: offset)
+                if let problem = tree.loadNode(path: path, data: data, acl: acl, stat: stat) {
+                    throw Self.corrupt(ZooKeeperSnapshotReader.describe(problem, path: path), at: offset)
                 }
                 if keepsLoadedNodes { loadedNodes.append((path, DataNode(data: data, acl: acl, stat: stat))) }
             case .end:
