@@ -34,7 +34,9 @@ let package = Package(
         .target(name: "ZKPipeline", dependencies: ["ZKBase", "ZKWire", "ZKTree"], swiftSettings: strictSettings),
         // The ZAB core (election, discovery, sync, broadcast) as a pure value, and ZKSim, the
         // deterministic simulator that runs whole ensembles of it.
-        .target(name: "ZKZab", dependencies: ["ZKBase", "ZKWire", .product(name: "NIOCore", package: "swift-nio")], swiftSettings: strictSettings),
+        .target(name: "ZKZab", dependencies: [
+            "ZKBase", "ZKWire", .product(name: "NIOCore", package: "swift-nio"), .product(name: "DequeModule", package: "swift-collections"),
+        ], swiftSettings: strictSettings),
         .target(name: "ZKSim", dependencies: [
             "ZKBase", "ZKWire", "ZKZab", "ZKTree", "ZKPipeline", .product(name: "HeapModule", package: "swift-collections"),
             .product(name: "NIOCore", package: "swift-nio"),

@@ -1,3 +1,4 @@
+import DequeModule
 import ZKBase
 
 /// The leader's side (Leader.lead, LearnerHandler): discovery, sync of each learner, broadcast.
@@ -55,7 +56,8 @@ struct LeaderState: Sendable {
     var initialHistoryEnd: Zxid
     /// (currentEpoch, lastLoggedZxid) when elected: a follower ahead of this means a bad election.
     var electedSummary: (epoch: Int64, zxid: Zxid)
-    var outstanding: [Proposal] = []
+    /// Proposed, not yet committed, in zxid order: commits leave from the front.
+    var outstanding: Deque<Proposal> = []
     /// `sync`s waiting for everything proposed before them to commit (Leader.processSync); a nil
     /// link is one of our own clients'.
     var pendingSyncs: [(link: LinkID?, request: ForwardedRequest, after: Zxid)] = []

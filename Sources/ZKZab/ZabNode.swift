@@ -1,3 +1,4 @@
+import DequeModule
 import ZKBase
 
 /// What a member keeps on disk for ZAB: its epochs and its log. `logBase` is a zxid the member's
@@ -44,7 +45,9 @@ public struct ZabNode: Sendable {
     public internal(set) var currentEpoch: Int64
     /// Entries held in memory, after `logBase`, in zxid order (durable through `persistedZxid`).
     public internal(set) var logBase: Zxid
-    public internal(set) var entries: [ZabEntry]
+    /// A deque: entries leave from the front as they are applied (beyond what DIFF keeps) and
+    /// arrive at the back, thousands a second, with thousands more outstanding between.
+    public internal(set) var entries: Deque<ZabEntry>
     public internal(set) var persistedZxid: Zxid
     public internal(set) var appliedZxid: Zxid
     public internal(set) var tickCount: Int64 = 0
@@ -70,7 +73,7 @@ public struct ZabNode: Sendable {
         self.acceptedEpoch = persistent.acceptedEpoch
         self.currentEpoch = persistent.currentEpoch
         self.logBase = persistent.logBase
-        self.entries = persistent.entries
+        self.entries = Deque(persistent.entries)
         self.appliedZxid = persistent.appliedZxid
         self.persistedZxid = persistent.entries.last?.zxid ?? persistent.logBase
         self.state = .looking(ElectionState(proposal: nil, resendInterval: configuration.electionResendTicksMin))
@@ -112,10 +115,22 @@ public struct ZabNode: Sendable {
     }
 
     /// Entries with zxid in (after, through], in order.
-    public func entries(after: Zxid, through: Zxid) -> ArraySlice<ZabEntry> {
-        let start = entries.firstIndex { $0.zxid > after } ?? entries.endIndex
-        let end = entries.firstIndex { $0.zxid > through } ?? entries.endIndex
+    public func entries(after: Zxid, through: Zxid) -> Slice<Deque<ZabEntry>> {
+        let start = firstIndex(after: after)
+        let end = firstIndex(after: through)
         return start <= end ? entries[start..<end] : entries[start..<start]
+    }
+
+    /// The index of the first entry with a zxid above `zxid` (binary search: entries are in
+    /// zxid order), or the end index.
+    func firstIndex(after zxid: Zxid) -> Int {
+        var low = 0
+        var high = entries.count
+        while low < high {
+            let middle = (low + high) / 2
+            if entries[middle].zxid > zxid { high = middle } else { low = middle + 1 }
+        }
+        return low
     }
 
     func index(of zxid: Zxid) -> Int? {
@@ -263,7 +278,7 @@ public struct ZabNode: Sendable {
         guard target > appliedZxid else { return }
         actions.append(.apply(Array(entries(after: appliedZxid, through: target))))
         appliedZxid = target
-        let applied = entries.firstIndex { $0.zxid > appliedZxid } ?? entries.count
+        let applied = firstIndex(after: appliedZxid)
         let surplus = applied - configuration.limits.committedEntriesKeptMax
         if surplus > 0 {
             logBase = entries[surplus - 1].zxid
