@@ -182,9 +182,9 @@ extension ZabNode {
         guard known, sid != configuration.myId else {
             return closeLearner(link, "server \(sid) is not a \(observer ? "observer" : "participant") of this ensemble")
         }
-        guard let leader = leaderState else { return }
+        guard let learners = leaderState?.learners else { return }
         // A reconnecting learner replaces its older link.
-        for (other, handler) in leader.learners where other != link && handler.sid == sid {
+        for (other, handler) in learners where other != link && handler.sid == sid {
             closeLearner(other, "server \(sid) connected again")
         }
         withLeader {
@@ -362,15 +362,18 @@ extension ZabNode {
     }
 
     mutating func onWrite(_ payload: [UInt8], expected: Zxid?) {
-        guard let leader = leaderState, leader.phase == .broadcast else {
+        // Fields, not a copy of the leader's state: a copy alive while `withLeader` appends below
+        // would make the append copy every outstanding proposal.
+        guard let (phase, inFlight, newEpoch) = leaderState.map({ ($0.phase, $0.outstanding.count, $0.newEpoch) }),
+              phase == .broadcast, let newEpoch else {
             actions.append(.writeRefused(reason: "not an established leader"))
             return
         }
-        guard leader.outstanding.count < configuration.limits.proposalsInFlightMax else {
+        guard inFlight < configuration.limits.proposalsInFlightMax else {
             actions.append(.writeRefused(reason: "too many proposals in flight"))
             return
         }
-        guard let zxid = lastLoggedZxid.epoch == leader.newEpoch ? lastLoggedZxid.next : Zxid(epoch: leader.newEpoch!, counter: 1) else {
+        guard let zxid = lastLoggedZxid.epoch == newEpoch ? lastLoggedZxid.next : Zxid(epoch: newEpoch, counter: 1) else {
             actions.append(.writeRefused(reason: "zxid counter exhausted; starting a new epoch"))
             goLooking(reason: "zxid counter rolled over")
             return
@@ -424,8 +427,8 @@ extension ZabNode {
     }
 
     mutating func leaderPersisted() {
-        guard let leader = leaderState else { return }
-        if leader.phase == .synchronization {
+        guard let phase = leaderState?.phase else { return }
+        if phase == .synchronization {
             establishIfQuorum()
             return
         }
