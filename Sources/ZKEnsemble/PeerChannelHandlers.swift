@@ -115,6 +115,11 @@ final class QuorumHandler: ChannelInboundHandler {
         peer.quorumMessage(unwrapInboundIn(data), on: link)
     }
 
+    func channelReadComplete(context: ChannelHandlerContext) {
+        peer.quorumReadComplete(link)
+        context.fireChannelReadComplete()
+    }
+
     func channelInactive(context: ChannelHandlerContext) {
         peer.quorumChannelClosed(link)
         context.fireChannelInactive()

@@ -36,6 +36,10 @@ public final class ZabPeer: @unchecked Sendable {
     /// Snapshot streams being sent (SNAP sync), and the messages for those links held until
     /// each stream has been written.
     var outgoingSnapshots: [LinkID: OutgoingSnapshot] = [:]
+    /// The latest proposal ACK read from each learner, and COMMIT from the leader, not yet
+    /// given to the core.
+    var pendingAcks: [LinkID: Zxid] = [:]
+    var pendingCommits: [LinkID: Zxid] = [:]
     var unflushed: Set<LinkID> = []
     var flushScheduled = false
     var quorumBinding = false
@@ -180,6 +184,8 @@ public final class ZabPeer: @unchecked Sendable {
         case .close(let link, let reason):
             logger.info("closing \(link): \(reason)")
             outgoingSnapshots[link] = nil
+            pendingAcks[link] = nil
+            pendingCommits[link] = nil
             quorumChannels.removeValue(forKey: link)?.close(promise: nil)
         case .appendLog(let entries):
             let loop = self.loop
@@ -368,6 +374,21 @@ public final class ZabPeer: @unchecked Sendable {
     }
 
     func quorumMessage(_ message: ZabMessage, on link: LinkID) {
+        // A learner's ACKs of proposals arrive in bursts (one per txn of its log batch), in zxid
+        // order; the last of a burst covers the others (ZabNode.proposalAcked), so the core sees
+        // it alone, at the end of the read or before any other message from that learner.
+        // Likewise a leader's COMMITs: each commits everything through its zxid (in every stage
+        // of a learner), so the last of a burst stands for the burst.
+        switch message {
+        case .ack(let zxid) where zxid.counter != 0:
+            pendingAcks[link] = max(pendingAcks[link] ?? zxid, zxid)
+            return
+        case .commit(let zxid):
+            pendingCommits[link] = max(pendingCommits[link] ?? zxid, zxid)
+            return
+        default:
+            deliverPending(link)
+        }
         var problem: String?
         switch message {
         case .proposal(let entry), .inform(let entry): problem = store.checkEntry(entry)
@@ -377,7 +398,17 @@ public final class ZabPeer: @unchecked Sendable {
         handle(.received(link, message))
     }
 
+    func quorumReadComplete(_ link: LinkID) { deliverPending(link) }
+
+    func deliverPending(_ link: LinkID) {
+        if let zxid = pendingAcks.removeValue(forKey: link) { handle(.received(link, .ack(zxid))) }
+        if let zxid = pendingCommits.removeValue(forKey: link) { handle(.received(link, .commit(zxid))) }
+    }
+
     func quorumChannelClosed(_ link: LinkID) {
+        pendingAcks[link] = nil
+        pendingCommits[link] = nil
+        pendingCommits[link] = nil
         outgoingSnapshots[link] = nil
         guard quorumChannels.removeValue(forKey: link) != nil else { return }
         handle(.linkClosed(link))
@@ -433,6 +464,7 @@ extension ZabPeer {
     func dropLink(_ link: LinkID, _ reason: String) {
         logger.warning("closing \(link): \(reason)")
         outgoingSnapshots[link] = nil
+        pendingAcks[link] = nil
         guard let channel = quorumChannels.removeValue(forKey: link) else { return }
         channel.close(promise: nil)
         handle(.linkClosed(link))

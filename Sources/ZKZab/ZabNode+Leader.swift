@@ -421,7 +421,11 @@ extension ZabNode {
             } else {
                 return
             }
-            leader.outstanding[index].acks.insert(sid)
+            // A learner logs proposals in zxid order and acknowledges once they are durable, so
+            // its ACK of this one covers every earlier outstanding one (a shell may pass on only
+            // the last of a burst of ACKs). Earlier ones already covered stop the walk.
+            var covered = index
+            while covered >= 0, leader.outstanding[covered].acks.insert(sid).inserted { covered -= 1 }
         }
         commitReady()
     }
