@@ -53,6 +53,7 @@ let package = Package(
                 exclude: ["FORMAT.md"], swiftSettings: strictSettings),
         .target(name: "ZKStorage", dependencies: [
             "ZKBase", "ZKWire", "ZKTree", "ZKFormat", "CLMDB", "CZlib", .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
         ], swiftSettings: strictSettings),
         .target(name: "ZKBench", dependencies: [
             "ZKBase", "ZKWire", "ZKTree", "ZKFormat", "ZKStorage", "CLMDB", "CZlib",

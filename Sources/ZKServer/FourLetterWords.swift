@@ -146,6 +146,8 @@ enum FourLetterWords {
             ("zk_startup_txns_load_time", "\(node.recovery.replayMs)"),
             ("zk_startup_snap_load_time", "\(node.recovery.snapshotLoadMs)"),
             ("zk_snap_count", "\(statistics.snapshotCount)"),
+            // Paddock's own: LMDB reader slots of processes that died mid-read, cleared while serving.
+            ("zk_paddock_stale_readers_cleared", "\(node.log.environment.staleReadersCleared)"),
         ] + statistics.fsyncTimeMs.rows("fsynctime") + statistics.syncBatchSize.rows("sync_processor_batch_size")
             + statistics.snapshotTimeMs.rows("snapshottime")
             + Summary(count: 1, sum: Double(node.recovery.elapsedMs), minimum: Double(node.recovery.elapsedMs),

@@ -1,5 +1,6 @@
 import CLMDB
 import Glibc
+import NIOConcurrencyHelpers
 import ZKFormat
 
 /// Settings of the LMDB environment that holds the transaction log (FORMAT.md section 2).
@@ -106,7 +107,9 @@ public final class LMDBEnvironment: @unchecked Sendable {
     var mappedPagesReleasedBelow = 0
     /// Committing thread only: when `clearStaleReaders` last ran, and the slots it cleared.
     var staleReadersCheckedMs: Int64 = 0
-    public internal(set) var staleReadersCleared = 0
+    private let staleReadersClearedTotal = NIOLockedValueBox(0)
+    /// Reader slots of dead processes cleared since open (any thread may read it: `mntr`).
+    public var staleReadersCleared: Int { staleReadersClearedTotal.withLockedValue { $0 } }
 
     /// Opens (creating when allowed) the environment in the existing directory `path`.
     public init(path: String, configuration: LMDBConfiguration = .init()) throws(LogError) {
@@ -185,6 +188,12 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// Runs `body` in a read transaction (MDB_RDONLY) and aborts it afterwards (commits it with
     /// `keepDatabaseHandles`, which keeps handles opened in it). Values seen in `body` point
     /// into the map: copy them before returning.
+    /// Runs `body` inside a read transaction, holding its reader slot (and LMDB's view of the
+    /// log as it was at the start) until `body` returns: what a tool reading a live log holds.
+    public func whileHoldingReadTransaction(_ body: () -> Void) throws(LogError) {
+        try withReadTransaction { _ in body() }
+    }
+
     func withReadTransaction<T>(
         keepDatabaseHandles: Bool = false, _ body: (OpaquePointer) throws(LogError) -> T
     ) throws(LogError) -> T {
@@ -247,7 +256,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
         staleReadersCheckedMs = now
         var dead: Int32 = 0
         _ = resizeLock.withReadLock { unusableReason == nil ? mdb_reader_check(environment, &dead) : 0 }
-        staleReadersCleared += Int(dead)
+        if dead > 0 { staleReadersClearedTotal.withLockedValue { $0 += Int(dead) } }
     }
 
     /// Makes every committed transaction durable, meta page included (mdb_env_sync, forced).

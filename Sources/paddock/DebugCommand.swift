@@ -5,6 +5,7 @@ import NIOPosix
 import ZKBase
 import ZKConfig
 import ZKEnsemble
+import ZKStorage
 import ZKZab
 
 struct DebugCommand: ParsableCommand {
@@ -12,7 +13,29 @@ struct DebugCommand: ParsableCommand {
         commandName: "debug",
         abstract: "Experiments for developers; nothing here serves clients.",
         shouldDisplay: false,
-        subcommands: [DebugZabPeerCommand.self])
+        subcommands: [DebugZabPeerCommand.self, DebugHoldReaderCommand.self])
+}
+
+/// Opens a data dir's log read-only and holds one read transaction open for a while, as a tool
+/// reading a live log does: a test kills it to leave a dead process's reader slot behind.
+struct DebugHoldReaderCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "hold-reader",
+        abstract: "Hold a read transaction on a data dir's log (prints \"holding\" once it does), then exit.")
+
+    @Argument(help: "The data dir (its log/ holds data.mdb).")
+    var dataDir: String
+
+    @Option(name: .long, help: "Seconds to hold it.")
+    var seconds: Double = 60
+
+    func run() throws {
+        let environment = try LMDBEnvironment(path: dataDir + "/log", configuration: LMDBConfiguration(readOnly: true))
+        try environment.whileHoldingReadTransaction {
+            FileHandle.standardOutput.write(Data("holding\n".utf8))
+            usleep(UInt32(max(0, min(seconds, 3600)) * 1_000_000))
+        }
+    }
 }
 
 /// Runs only the ZAB layer of a member (election and quorum ports) with an in-memory store, so
