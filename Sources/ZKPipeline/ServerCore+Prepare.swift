@@ -65,7 +65,7 @@ extension ServerCore {
                 return .error(.marshallingError)
             }
             do {
-                txns.append(try prepare(operation, sessionId: sessionId, authInfo: authInfo, zxid: zxid, nowMs: nowMs))
+                txns.append(try prepare(operation.asZooKeeperRebuildsIt, sessionId: sessionId, authInfo: authInfo, zxid: zxid, nowMs: nowMs))
             } catch {
                 failed = true
                 txns.append(.error(error.code))

@@ -183,13 +183,13 @@ extension ClientRequest {
             let operation: MultiOperation
             switch opCode {
             case .create, .create2, .createContainer, .createTTL:
-                // Every create is rebuilt as Op.create(flags): its type comes from the mode
-                // (container, TTL or plain create), whatever the wire opcode said.
+                // The wire type is kept (the record re-encodes byte for byte); ZooKeeper then
+                // handles the op by its flags (`MultiOperation.asZooKeeperRebuildsIt`).
                 let request = try CreateRequest.decode(from: &buffer, withTTL: opCode == .createTTL)
                 if opCode != .createTTL && Self.multiCreateOpCode(flags: request.flags) == .createTTL {
                     operation = .createTTLWithoutTTL(request)
                 } else {
-                    operation = .create(opCode: Self.multiCreateOpCode(flags: request.flags), request)
+                    operation = .create(opCode: opCode, request)
                 }
             case .delete:
                 operation = .delete(

@@ -52,6 +52,15 @@ public enum MultiOperation: Sendable, Hashable {
     /// ZooKeeper decodes it, then fails the whole multi with MarshallingError when it reaches it.
     case createTTLWithoutTTL(CreateRequest)
 
+    /// The op as ZooKeeper's MultiOperationRecord rebuilds it: every create becomes
+    /// Op.create(flags), whose type comes from the mode (container, TTL or plain create) whatever
+    /// the wire type said (so a create2 in a multi is answered as a create, without a stat).
+    public var asZooKeeperRebuildsIt: MultiOperation {
+        guard case .create(_, let request) = self else { return self }
+        return .create(opCode: ClientRequest.multiCreateOpCode(flags: request.flags), request)
+    }
+
+    /// The wire type (a create's as it came, see `asZooKeeperRebuildsIt`).
     public var opCode: OpCode {
         switch self {
         case .create(let opCode, _): return opCode

@@ -137,6 +137,22 @@ import ZKWire
         #expect(multi.reply(1, xid: 8)?.body == .multi([.create(path: "/q/m0000000005"), .create(path: "/q/m0000000006")]))
     }
 
+    /// ZooKeeper's MultiOperationRecord rebuilds each create op from its flags: a create2 (or a
+    /// createContainer whose flags are not a container's) inside a multi is handled and answered
+    /// as a plain create, with no stat, whatever its wire type.
+    @Test func createOpsInAMultiAreHandledByTheirFlagsNotTheirWireType() {
+        var harness = CoreHarness()
+        _ = harness.session(1)
+        let request = { (path: String) in CreateRequest(path: path, data: [1], acl: ACL.openUnsafe, flags: CreateMode.persistent.rawValue, ttl: 0) }
+        let outputs = harness.call(1, 1, .multi([.create(opCode: .create2, request("/m2")), .create(opCode: .createContainer, request("/mc"))]))
+        #expect(outputs.reply(1, xid: 1)?.body == .multi([.create(path: "/m2"), .create(path: "/mc")]))
+        let txnTypes = outputs.persisted.flatMap { txn -> [String] in
+            guard case .multi(let bodies) = txn.body else { return [] }
+            return bodies.map { if case .create = $0 { "create" } else { "\($0)" } }
+        }
+        #expect(txnTypes == ["create", "create"])
+    }
+
     @Test func persistedTxnsSurviveTheLogCodec() throws {
         // What the shell writes to the log must read back as the same Txn (replay, followers, checkers).
         var harness = CoreHarness()

@@ -29,9 +29,14 @@ TEST_TIMEOUT_S = float(os.environ.get("ZK_TEST_TIMEOUT", "120"))
 logging.getLogger("kazoo").setLevel(logging.WARNING)
 
 
-def only_on(kind: str, reason: str):
-    """Mark a test that applies to one target only, with the reason."""
-    return pytest.mark.skipif(target() != kind, reason=f"{kind} only: {reason}")
+def pytest_sessionfinish(session, exitstatus):
+    """A skipped test fails the run: this suite must not pass with part of its subject missing
+    (a client not installed, a call a client library lacks). Write the test so it runs."""
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    skipped = reporter.stats.get("skipped", []) if reporter else []
+    if skipped and session.exitstatus == 0:
+        print(f"\ncompat suite: {len(skipped)} test(s) skipped; a skip fails this suite")
+        session.exitstatus = 1
 
 
 # -- a hard bound on every test body -------------------------------------------

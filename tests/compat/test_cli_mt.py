@@ -18,8 +18,12 @@ import pytest
 CLI_MT = "/usr/lib/zookeeper/bin/cli_mt"
 STEP_TIMEOUT_S = 15.0
 
-pytestmark = pytest.mark.skipif(not os.access(CLI_MT, os.X_OK),
-                                reason=f"{CLI_MT} missing (Debian package zookeeper-bin)")
+
+
+@pytest.fixture(autouse=True)
+def _client_installed():
+    # The suite must not pass with its subject missing: tools/install-deps installs it.
+    assert os.access(CLI_MT, os.X_OK), f"{CLI_MT} missing (Debian package zookeeper-bin; run tools/install-deps)"
 
 
 class CliMt:

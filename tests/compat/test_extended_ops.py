@@ -200,36 +200,3 @@ def test_negative_frame_length_closes_connection(make_raw):
     client = make_raw()
     client.send_bytes(w_int(-5))
     assert client.is_closed_by_server(10.0)
-
-
-# -- kazoo's own API for these, when it has one -------------------------------------------
-
-def _kazoo_has(name, param=None):
-    import inspect
-
-    from kazoo.client import KazooClient
-
-    fn = getattr(KazooClient, name, None)
-    if fn is None:
-        return False
-    return param is None or param in inspect.signature(fn).parameters
-
-
-@pytest.mark.skipif(not _kazoo_has("create", "ttl"),
-                    reason="kazoo 2.11 create() has no ttl parameter; TTL is covered "
-                           "by the raw-client tests above")
-def test_kazoo_create_with_ttl(zk, base):
-    path = zk.create(base + "/kttl", b"", ttl=60000)
-    assert path == base + "/kttl"
-
-
-@pytest.mark.skipif(not _kazoo_has("add_watch"),
-                    reason="kazoo 2.11 has no add_watch/AddWatchMode; persistent and "
-                           "recursive watches are covered by raw-client tests in test_watches.py")
-def test_kazoo_add_watch(zk, base):
-    from kazoo.protocol.states import AddWatchMode  # noqa: F401 - only in newer kazoo
-
-    events = []
-    zk.add_watch(base, lambda e: events.append(e), AddWatchMode.PERSISTENT_RECURSIVE)
-    zk.create(base + "/c")
-    wait_until(lambda: events, 10, "persistent recursive watch event via kazoo")

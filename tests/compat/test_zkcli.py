@@ -18,8 +18,12 @@ from servers import digest
 ZKCLI = "/usr/share/zookeeper/bin/zkCli.sh"
 RUN_TIMEOUT_S = 60.0
 
-pytestmark = pytest.mark.skipif(not os.access(ZKCLI, os.X_OK),
-                                reason=f"{ZKCLI} missing (Debian package zookeeper)")
+
+
+@pytest.fixture(autouse=True)
+def _client_installed():
+    # The suite must not pass with its subject missing: tools/install-deps installs it.
+    assert os.access(ZKCLI, os.X_OK), f"{ZKCLI} missing (Debian package zookeeper; run tools/install-deps)"
 
 STAT_KEYS = ["cZxid", "ctime", "mZxid", "mtime", "pZxid", "cversion", "dataVersion",
              "aclVersion", "ephemeralOwner", "dataLength", "numChildren"]
