@@ -77,17 +77,7 @@ public struct ZooKeeperSnapshotStreamParser: Sendable {
             }
             guard try aclListIsWhole(buffer) else { return nil }
             let id = try buffer.readJuteLong("ACL id")
-            let count = try buffer.readJuteInt("ACL list")
-            var acl: [ACL] = []
-            if count > 0 {
-                acl.reserveCapacity(Int(count))
-                for _ in 0..<count {
-                    let perms = try buffer.readJuteInt("ACL.perms")
-                    let scheme = try buffer.readJuteString("Id.scheme") ?? ""
-                    let identity = try buffer.readJuteString("Id.id") ?? ""
-                    acl.append(ACL(perms: Perms(rawValue: perms), id: Id(scheme: scheme, id: identity)))
-                }
-            }
+            let acl = try buffer.readACLVector("ACL list") ?? []
             phase = .aclLists(left: left - 1)
             return .aclList(id: id, acl: acl)
         case .nodes:
@@ -111,7 +101,7 @@ public struct ZooKeeperSnapshotStreamParser: Sendable {
             let path = try buffer.readJuteString("snapshot path") ?? ""
             let data = try buffer.readJuteBuffer("snapshot node data")
             let aclId = try buffer.readJuteLong("snapshot node ACL id")
-            return .node(path: path, data: data, aclId: aclId, stat: try Self.readStat(&buffer))
+            return .node(path: path, data: data, aclId: aclId, stat: try StatPersisted(from: &buffer))
         case .signature:
             let expected = Array(ZooKeeperSnapshotStream.signature.utf8)
             guard let length = buffer.getInteger(at: buffer.readerIndex, endianness: .big, as: Int32.self) else { return nil }
@@ -145,20 +135,5 @@ public struct ZooKeeperSnapshotStreamParser: Sendable {
                   try scanner.lengthPrefixed("Id.id", maximum: limits.bufferBytesMax) else { return false }
         }
         return true
-    }
-
-    /// StatPersisted in ZooKeeper's field order.
-    static func readStat(_ buffer: inout ByteBuffer) throws -> StatPersisted {
-        var stat = StatPersisted()
-        stat.czxid = try buffer.readJuteLong("czxid")
-        stat.mzxid = try buffer.readJuteLong("mzxid")
-        stat.ctime = try buffer.readJuteLong("ctime")
-        stat.mtime = try buffer.readJuteLong("mtime")
-        stat.version = try buffer.readJuteInt("version")
-        stat.cversion = try buffer.readJuteInt("cversion")
-        stat.aversion = try buffer.readJuteInt("aversion")
-        stat.ephemeralOwner = try buffer.readJuteLong("ephemeralOwner")
-        stat.pzxid = try buffer.readJuteLong("pzxid")
-        return stat
     }
 }

@@ -40,12 +40,7 @@ public struct ZooKeeperSnapshotStreamWriter: Sendable {
             let id = Int64(index + 1)
             aclIds[list] = id
             buffer.writeJuteLong(id)
-            buffer.writeJuteInt(Int32(list.count))
-            for entry in list {
-                buffer.writeJuteInt(entry.perms.rawValue)
-                buffer.writeJuteString(entry.id.scheme)
-                buffer.writeJuteString(entry.id.id)
-            }
+            buffer.writeACLVector(list)
         }
         head = buffer
     }
@@ -68,7 +63,7 @@ public struct ZooKeeperSnapshotStreamWriter: Sendable {
                 lastId = aclIds[node.acl] ?? 1
             }
             buffer.writeJuteLong(lastId)
-            Self.writeStat(node.stat, to: &buffer)
+            node.stat.encode(into: &buffer)
         }
         nodesWritten += slice.count
         if walk.isFinished {
@@ -88,19 +83,6 @@ public struct ZooKeeperSnapshotStreamWriter: Sendable {
             bytes += chunk.readBytes(length: chunk.readableBytes) ?? []
         }
         return bytes
-    }
-
-    /// StatPersisted in ZooKeeper's field order.
-    static func writeStat(_ stat: StatPersisted, to buffer: inout ByteBuffer) {
-        buffer.writeJuteLong(stat.czxid)
-        buffer.writeJuteLong(stat.mzxid)
-        buffer.writeJuteLong(stat.ctime)
-        buffer.writeJuteLong(stat.mtime)
-        buffer.writeJuteInt(stat.version)
-        buffer.writeJuteInt(stat.cversion)
-        buffer.writeJuteInt(stat.aversion)
-        buffer.writeJuteLong(stat.ephemeralOwner)
-        buffer.writeJuteLong(stat.pzxid)
     }
 
     /// A fixed order of ACL lists (the same tree gives the same stream).
