@@ -4,31 +4,56 @@ import Glibc
 import Darwin
 #endif
 
+/// A file system that stands in for the real one under `PosixFile` in tests (a simulated disk
+/// whose unsynced writes a crash may lose). Descriptors are its own numbers.
+public protocol SimulatedFileSystem: AnyObject, Sendable {
+    func openForWriting(_ path: String) throws(SnapshotError) -> Int32
+    func openForReading(_ path: String) throws(SnapshotError) -> Int32
+    func size(_ fd: Int32, path: String) throws(SnapshotError) -> Int
+    func write(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int?, path: String) throws(SnapshotError)
+    func read(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, path: String) throws(SnapshotError) -> Int
+    func sync(_ fd: Int32, path: String) throws(SnapshotError)
+    func close(_ fd: Int32)
+    func syncDirectory(_ directory: String, reportingAs path: String) throws(SnapshotError)
+    func move(_ from: String, _ to: String) throws(SnapshotError)
+    func remove(_ path: String) throws(SnapshotError)
+    func names(in directory: String) -> [String]
+}
+
 /// Thin POSIX wrappers: retry EINTR and short transfers, turn errno into a `SnapshotError.io`.
+///
+/// In a task that set `PosixFile.$simulated`, the calls below go to that simulated file system
+/// instead (the snapshot files' crash tests); nothing else ever sets it.
 public enum PosixFile {
+    @TaskLocal public static var simulated: (any SimulatedFileSystem)?
+
     static func errorText(_ operation: String, _ target: String) -> String {
         "\(operation) \(target): \(String(cString: strerror(errno)))"
     }
 
     static func openForWriting(_ path: String) throws(SnapshotError) -> Int32 {
+        if let simulated { return try simulated.openForWriting(path) }
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SnapshotError(path: path, kind: .io(errorText("open", path))) }
         return fd
     }
 
     static func openForReading(_ path: String) throws(SnapshotError) -> Int32 {
+        if let simulated { return try simulated.openForReading(path) }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SnapshotError(path: path, kind: .io(errorText("open", path))) }
         return fd
     }
 
     public static func size(_ fd: Int32, path: String) throws(SnapshotError) -> Int {
+        if let simulated { return try simulated.size(fd, path: path) }
         var status = stat()
         guard fstat(fd, &status) == 0 else { throw SnapshotError(path: path, kind: .io(errorText("fstat", path))) }
         return Int(status.st_size)
     }
 
     static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SnapshotError) {
+        if let simulated { return try simulated.write(fd, bytes, at: nil, path: path) }
         var offset = 0
         while offset < bytes.count {
             let written = write(fd, bytes.baseAddress! + offset, bytes.count - offset)
@@ -42,6 +67,7 @@ public enum PosixFile {
 
     /// Writes all of `bytes` at `offset` (pwrite), retrying EINTR and short writes.
     public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: Int, path: String) throws(SnapshotError) {
+        if let simulated { return try simulated.write(fd, bytes, at: offset, path: path) }
         var done = 0
         while done < bytes.count {
             let written = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, off_t(offset + done))
@@ -55,6 +81,7 @@ public enum PosixFile {
 
     /// Makes the file's data durable (fdatasync: no metadata a read does not need).
     public static func syncData(_ fd: Int32, path: String) throws(SnapshotError) {
+        if let simulated { return try simulated.sync(fd, path: path) }
         while fdatasync(fd) != 0 {
             if errno == EINTR { continue }
             throw SnapshotError(path: path, kind: .io(errorText("fdatasync", path)))
@@ -70,6 +97,7 @@ public enum PosixFile {
 
     /// Reads exactly `buffer.count` bytes at `offset`; a short file is the caller's `truncated`.
     public static func readAll(_ fd: Int32, into buffer: UnsafeMutableRawBufferPointer, at offset: Int, path: String) throws(SnapshotError) -> Int {
+        if let simulated { return try simulated.read(fd, into: buffer, at: offset, path: path) }
         var done = 0
         while done < buffer.count {
             let count = pread(fd, buffer.baseAddress! + done, buffer.count - done, off_t(offset + done))
@@ -84,6 +112,7 @@ public enum PosixFile {
     }
 
     static func sync(_ fd: Int32, path: String) throws(SnapshotError) {
+        if let simulated { return try simulated.sync(fd, path: path) }
         while fsync(fd) != 0 {
             if errno == EINTR { continue }
             throw SnapshotError(path: path, kind: .io(errorText("fsync", path)))
@@ -92,13 +121,15 @@ public enum PosixFile {
 
     /// Makes a rename in `directory` durable.
     public static func syncDirectory(_ directory: String, reportingAs path: String) throws(SnapshotError) {
+        if let simulated { return try simulated.syncDirectory(directory, reportingAs: path) }
         let fd = open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
         guard fd >= 0 else { throw SnapshotError(path: path, kind: .io(errorText("open", directory))) }
-        defer { close(fd) }
+        defer { _ = Glibc.close(fd) }
         try sync(fd, path: directory)
     }
 
     public static func move(_ from: String, _ to: String) throws(SnapshotError) {
+        if let simulated { return try simulated.move(from, to) }
         guard rename(from, to) == 0 else {
             throw SnapshotError(path: to, kind: .io(errorText("rename \(from) to", to)))
         }
@@ -106,14 +137,27 @@ public enum PosixFile {
 
     /// Removes a file and makes the removal durable (the directory is fsynced).
     public static func removeDurably(_ path: String, directory: String) throws(SnapshotError) {
+        try remove(path)
+        try syncDirectory(directory, reportingAs: path)
+    }
+
+    /// Removes a file (no error when it is already gone); durable only after `syncDirectory`.
+    public static func remove(_ path: String) throws(SnapshotError) {
+        if let simulated { return try simulated.remove(path) }
         guard unlink(path) == 0 || errno == ENOENT else {
             throw SnapshotError(path: path, kind: .io(errorText("unlink", path)))
         }
-        try syncDirectory(directory, reportingAs: path)
+    }
+
+    /// Closes a descriptor `PosixFile` opened.
+    public static func close(_ fd: Int32) {
+        if let simulated { return simulated.close(fd) }
+        _ = Glibc.close(fd)
     }
 
     /// Names in `directory` ("." and ".." included), in directory order; empty when it cannot be read.
     public static func names(in directory: String) -> [String] {
+        if let simulated { return simulated.names(in: directory) }
         guard let handle = opendir(directory) else { return [] }
         defer { closedir(handle) }
         var names: [String] = []

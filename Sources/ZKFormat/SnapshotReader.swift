@@ -60,7 +60,7 @@ public final class SnapshotReader {
 
     deinit {
         window.deallocate()
-        if fd >= 0 { close(fd) }
+        if fd >= 0 { PosixFile.close(fd) }
     }
 
     /// The node count the trailer declares, before it is verified: only a capacity hint, capped
@@ -149,7 +149,7 @@ public final class SnapshotReader {
                 fd: fd, fileBytes: fileBytes, header: header, headerCRC: CRC32C.checksum(headerBytes), trailer: trailer,
                 trailerPrefix: Array(trailerBytes.prefix(SnapshotLayout.trailerPrefixBytes)), fileCRC: fileCRC)
         } catch {
-            close(fd)
+            PosixFile.close(fd)
             throw error
         }
     }
@@ -221,7 +221,7 @@ public final class SnapshotReader {
         }
         trailer = declared
         phase = .done
-        close(fd)
+        PosixFile.close(fd)
         fd = -1
     }
 

@@ -50,6 +50,10 @@ public final class SnapshotWriter {
     private var sessionCount: UInt64 = 0
     private var failure: SnapshotError?
 
+    /// Negative control of the simulated-disk crash test only: rename without the file's fsync
+    /// first (a crash may then leave the final name on a torn file). Never set elsewhere.
+    var unsafeSkipsSyncBeforeRename = false
+
     private enum Phase { case sessions, nodes, finished, abandoned }
     private var phase = Phase.sessions
 
@@ -148,8 +152,8 @@ public final class SnapshotWriter {
             BigEndianBytes.append(output.drainedCRC, to: &fileCRC)
             try output.append(fileCRC)
             try output.drain()
-            try PosixFile.sync(fd, path: temporaryPath)
-            close(fd)
+            if !unsafeSkipsSyncBeforeRename { try PosixFile.sync(fd, path: temporaryPath) }
+            PosixFile.close(fd)
             fd = -1
             try PosixFile.move(temporaryPath, finalPath)
             phase = .finished
@@ -164,9 +168,9 @@ public final class SnapshotWriter {
     /// Stops writing and deletes the temp file. Safe to call at any time, more than once.
     public func abandon() {
         guard phase != .finished && phase != .abandoned else { return }
-        if fd >= 0 { close(fd) }
+        if fd >= 0 { PosixFile.close(fd) }
         fd = -1
-        unlink(temporaryPath)
+        try? PosixFile.remove(temporaryPath)
         phase = .abandoned
     }
 

@@ -150,13 +150,15 @@ public final class InMemoryTransactionLog: TransactionLog, @unchecked Sendable {
     /// Guarded by `lock`.
     private var values: [(zxid: Int64, bytes: [UInt8])] = []
     private var lastCRC: UInt32 = 0
+    /// The last purged record's zxid and CRC (nil before any purge).
+    private var purged: (zxid: Int64, crc: UInt32)?
     private let lock = NSLockLike()
 
     public init() {}
 
     public func append(_ records: [LoggedTxn]) throws(LogError) {
         try lock.withLock { () throws(LogError) in
-            let batch = try EncodedBatch(records, lastZxid: values.last?.zxid ?? 0, lastCRC: lastCRC)
+            let batch = try EncodedBatch(records, lastZxid: values.last?.zxid ?? purged?.zxid ?? 0, lastCRC: lastCRC)
             values.append(contentsOf: batch.entries)
             lastCRC = batch.lastCRC
         }
@@ -164,17 +166,34 @@ public final class InMemoryTransactionLog: TransactionLog, @unchecked Sendable {
 
     public func records(after zxid: Int64, limit: Int) throws(LogError) -> [DecodedLogRecord] {
         precondition(limit > 0, "records(after:limit:) needs a positive limit")
-        let (slice, previousZxid, seed) = lock.withLock { () -> ([(zxid: Int64, bytes: [UInt8])], Int64, UInt32) in
+        let found = lock.withLock { () -> ([(zxid: Int64, bytes: [UInt8])], Int64, UInt32)? in
+            if let purged, zxid < purged.zxid { return nil }
             let start = values.firstIndex { $0.zxid > zxid } ?? values.endIndex
             let end = min(values.endIndex, start + limit)
+            if start == values.startIndex, let purged { return (Array(values[start..<end]), purged.zxid, purged.crc) }
             let previous = start > values.startIndex ? values[start - 1] : nil
             let seed = previous.map { storedCRC($0.bytes) } ?? 0
             return (Array(values[start..<end]), previous?.zxid ?? 0, seed)
         }
+        guard let (slice, previousZxid, seed) = found else {
+            throw LogError(kind: .missingRange("records after \(ZxidMath.hex(zxid)) were purged"))
+        }
         return try decodeChain(slice, previousZxid: previousZxid, seed: seed)
     }
 
-    public var lastZxid: Int64 { lock.withLock { values.last?.zxid ?? 0 } }
+    /// Removes the records with zxid <= `zxid` (what the oldest kept snapshot no longer needs),
+    /// keeping the last removed one's zxid and CRC as the anchor the next record chains from.
+    public func purge(through zxid: Int64) {
+        lock.withLock {
+            let count = values.prefix { $0.zxid <= zxid }.count
+            guard count > 0 else { return }
+            let last = values[count - 1]
+            purged = (last.zxid, storedCRC(last.bytes))
+            values.removeFirst(count)
+        }
+    }
+
+    public var lastZxid: Int64 { lock.withLock { values.last?.zxid ?? purged?.zxid ?? 0 } }
     public var firstZxid: Int64? { lock.withLock { values.first?.zxid } }
 }
 
