@@ -11,7 +11,7 @@ import ZKTree
 /// fills, so memory stays bounded by the largest single node whatever the size of the tree.
 ///
 /// Order of calls: `writeSessions` once, `writeNode` for each node in pre-order (root first), then
-/// `finish` (or `abandon`). The file is `.snapshot.<zxid>.tmp` until `finish` renames it.
+/// `finish` (or `abandon`). The file is `.snapshot.<zxid>.<random>.tmp` until `finish` renames it.
 /// An unfinished writer deletes its temp file when it is released.
 public final class SnapshotWriter {
     /// Default zlib level: 1. Measured on 100k realistic znodes (`/app/service-N/member-%010d`,
@@ -63,7 +63,9 @@ public final class SnapshotWriter {
         precondition((0...9).contains(level), "snapshot compression level must be 0...9")
         let name = SnapshotFiles.name(zxid: startZxid)
         self.directory = directory
-        temporaryPath = directory + "/." + name + ".tmp"
+        // Unique per writer: a writer abandoned late (a SNAP stream cut off, then sent again at
+        // the same zxid) removes its own temporary file, never its successor's.
+        temporaryPath = directory + "/." + name + "." + String(UInt64.random(in: 0...UInt64.max), radix: 16) + ".tmp"
         finalPath = directory + "/" + name
         header = SnapshotHeader(
             formatVersion: SnapshotLayout.formatVersion,

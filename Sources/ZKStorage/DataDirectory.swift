@@ -5,7 +5,7 @@ import Glibc
 /// ```
 /// <dataDir>/paddock-version     "paddock-data-format 1\n"
 /// <dataDir>/paddock.lock        flock(LOCK_EX) by the one process that may write; holds its pid
-/// <dataDir>/snapshots/          snapshot.<zxid>, .snapshot.<zxid>.tmp (deleted at open)
+/// <dataDir>/snapshots/          snapshot.<zxid>, .snapshot.<zxid>.<random>.tmp (deleted at open)
 /// <dataLogDir>/log/             the LMDB environment (data.mdb, lock.mdb)
 /// ```
 ///

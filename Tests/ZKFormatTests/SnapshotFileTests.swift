@@ -201,7 +201,12 @@ import ZKTree
     @Test func writerCleansUpItsTempFile() throws {
         let directory = try TemporaryDirectory()
         let writer = try SnapshotWriter(directory: directory.path, startZxid: 0x42, startTimeMs: 0)
-        #expect(directory.names == [".snapshot.0000000000000042.tmp"])
+        #expect(directory.names == [String(writer.temporaryPath.split(separator: "/").last!)])
+        #expect(writer.temporaryPath.hasPrefix(directory.path + "/.snapshot.0000000000000042.") && writer.temporaryPath.hasSuffix(".tmp"))
+        // Two writers of the same zxid (a SNAP stream cut off and sent again) have their own files.
+        let second = try SnapshotWriter(directory: directory.path, startZxid: 0x42, startTimeMs: 0)
+        #expect(second.temporaryPath != writer.temporaryPath)
+        second.abandon()
         try writer.writeSessions([(id: 1, timeoutMs: 100)])
         try writer.writeNode(path: "/", node: DataNode())
         writer.abandon()
@@ -211,7 +216,7 @@ import ZKTree
         do {
             let unfinished = try SnapshotWriter(directory: directory.path, startZxid: 0x43, startTimeMs: 0)
             try unfinished.writeSessions([])
-            withExtendedLifetime(unfinished) { #expect(directory.names == [".snapshot.0000000000000043.tmp"]) }
+            withExtendedLifetime(unfinished) { #expect(directory.names == [String(unfinished.temporaryPath.split(separator: "/").last!)]) }
         }
         #expect(directory.names.isEmpty)
 
