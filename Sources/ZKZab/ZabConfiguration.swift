@@ -79,8 +79,10 @@ public struct ZabLimits: Sendable {
     /// rest wait for the next, and every live client pings well within its timeout).
     public var touchedSessionsMax: Int = 100_000
     /// Bytes of messages a leader holds for a learner while its snapshot stream is being sent
-    /// (they follow the stream); past this the learner is dropped and syncs again.
-    public var queuedBehindSnapshotBytesMax: Int = 256 << 20
+    /// (they follow the stream); past this the learner is dropped and syncs again. ZooKeeper's
+    /// queue is unbounded; 1 GiB holds about 30 s of 1 KiB sets at 33k/s (two messages each),
+    /// several times what a million-znode stream takes here (about 4 s).
+    public var queuedBehindSnapshotBytesMax: Int = 1 << 30
     /// Nodes read from the tree per part of a snapshot stream (one turn of the event loop).
     public var snapshotPartNodes: Int = 2000
 
