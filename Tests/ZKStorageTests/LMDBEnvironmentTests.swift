@@ -14,6 +14,8 @@ import ZKBase
             for start in stride(from: Int64(1), through: 5801, by: 200) {
                 try log.append(makeRecords(start...(start + 199), payloadBytes: 1000))
             }
+            // What the journal still holds goes into LMDB (the checkpointer would, later).
+            try log.fold()
             let statistics = try log.statistics
             #expect(statistics.recordCount == 6000)
             #expect(statistics.mapSizeBytes >= 8 << 20 && statistics.fileSizeBytes > 6 << 20)
@@ -81,6 +83,9 @@ import ZKBase
             for start in stride(from: Int64(51), through: 5951, by: 50) {
                 try log.append(makeRecords(start...(start + 49), payloadBytes: 1000))
             }
+            // Appends go to the journal; LMDB (and its map) grows as they are folded in, which
+            // the checkpointer does in the background: fold the rest now, readers still reading.
+            try log.fold()
             stop.withLock { stopped = true }
             for (done, failures) in readers {
                 done.wait()
