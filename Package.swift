@@ -90,7 +90,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSettings),
         // Test helpers shared by several test targets (test targets cannot import each other).
-        .target(name: "ZKTestSupport", dependencies: ["CLMDB"], path: "Tests/ZKTestSupport"),
+        .target(name: "ZKTestSupport", dependencies: ["CLMDB", "ZKBase"], path: "Tests/ZKTestSupport"),
         .testTarget(name: "ZKBaseTests", dependencies: ["ZKBase"]),
         .testTarget(name: "ZKWireTests", dependencies: [
             "ZKBase", "ZKWire", .product(name: "NIOCore", package: "swift-nio"),

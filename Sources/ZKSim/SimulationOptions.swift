@@ -1,17 +1,8 @@
+import ZKBase
 import ZKZab
 
-/// SplitMix64: a small, fast, seedable generator; the simulator's only source of randomness.
-public struct SeededGenerator: RandomNumberGenerator, Sendable {
-    var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9e37_79b9_7f4a_7c15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-        z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-        return z ^ (z >> 31)
-    }
-}
+/// The simulator's only source of randomness (ZKBase's SplitMix64).
+public typealias SeededGenerator = SplitMix64
 
 /// One simulated run's shape. The seed also picks the fault rates ("swarm testing"), so
 /// different seeds stress different mixes; `SimulationOptions(seed:)` is what the tests use.
