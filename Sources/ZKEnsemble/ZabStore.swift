@@ -61,11 +61,14 @@ public final class WholeSnapshotSource: ZabSnapshotSource {
 /// stores that read the whole stream at `installSnapshot` (tests, `--volatile`).
 public final class WholeSnapshotSink: ZabSnapshotSink {
     let limits: QuorumWireLimits
-    var scan = ZooKeeperSnapshotStream.ScanProgress()
+    var scan: ZooKeeperSnapshotStream.ScanProgress
     var collected = ByteBuffer()
     public private(set) var snapshotBytes: [UInt8] = []
 
-    public init(limits: QuorumWireLimits = QuorumWireLimits()) { self.limits = limits }
+    public init(limits: QuorumWireLimits = QuorumWireLimits()) {
+        self.limits = limits
+        scan = ZooKeeperSnapshotStream.ScanProgress(limits: limits)
+    }
 
     public func consume(_ buffer: inout ByteBuffer) throws -> Bool {
         collected.writeBuffer(&buffer)

@@ -162,7 +162,7 @@ public struct QuorumStreamDecoder: Sendable {
     /// The snapshot stream has no length prefix, so finding its end means scanning it; each
     /// read resumes where the last scan stopped (a 190 MB stream read 64 KiB at a time would
     /// otherwise be rescanned from its start thousands of times).
-    var snapScan = ZooKeeperSnapshotStream.ScanProgress()
+    var snapScan: ZooKeeperSnapshotStream.ScanProgress
 
     /// When true, a SNAP is returned as soon as its packet has arrived, with no snapshot bytes:
     /// the caller reads the stream that follows itself (as it arrives, not whole).
@@ -171,13 +171,14 @@ public struct QuorumStreamDecoder: Sendable {
     public init(limits: QuorumWireLimits = QuorumWireLimits(), leavesSnapshotStream: Bool = false) {
         self.limits = limits
         self.leavesSnapshotStream = leavesSnapshotStream
+        snapScan = ZooKeeperSnapshotStream.ScanProgress(limits: limits)
     }
 
     /// The next message, or nil until its bytes have arrived. Throws on bytes a peer must not send.
     public mutating func next(from buffer: inout ByteBuffer) throws -> ZabMessage? {
         if let snap = pendingSnap {
             guard let length = try ZooKeeperSnapshotStream.length(of: buffer, limits: limits, resuming: &snapScan) else { return nil }
-            snapScan = ZooKeeperSnapshotStream.ScanProgress()
+            snapScan = ZooKeeperSnapshotStream.ScanProgress(limits: limits)
             let snapshot = buffer.readBytes(length: length) ?? []
             pendingSnap = nil
             return try ZabMessage(packet: snap, snapshot: snapshot)
