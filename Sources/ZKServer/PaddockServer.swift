@@ -42,6 +42,7 @@ public final class PaddockServer: Sendable {
             }
             myId = id
         }
+        try ZooKeeperTakeover.importIfZooKeeperData(configuration, logger: logger)
         let dataDirectory: DataDirectory
         do {
             dataDirectory = try DataDirectory.open(

@@ -44,8 +44,11 @@ public final class DataDirectory: @unchecked Sendable {
 
     /// Opens (and with `createIfMissing`, initialises) a data directory. `dataLogDirectory`
     /// defaults to `dataDirectory`; the log lives in its `log/` subdirectory.
+    /// `alongsideZooKeeper`: an Apache ZooKeeper dataDir (its `version-2/`) may become a Paddock
+    /// data directory too (an import in place: the server started with ZooKeeper's zoo.cfg).
     public static func open(
-        dataDirectory: String, dataLogDirectory: String? = nil, createIfMissing: Bool, lock: Bool
+        dataDirectory: String, dataLogDirectory: String? = nil, createIfMissing: Bool, lock: Bool,
+        alongsideZooKeeper: Bool = false
     ) throws(DataDirectoryError) -> DataDirectory {
         let snapshotDirectory = dataDirectory + "/snapshots"
         let logDirectory = (dataLogDirectory ?? dataDirectory) + "/log"
@@ -55,7 +58,7 @@ public final class DataDirectory: @unchecked Sendable {
             dataDirectory: dataDirectory, snapshotDirectory: snapshotDirectory,
             logDirectory: logDirectory, lockDescriptor: descriptor)
         // From here on a failure releases the lock through deinit.
-        try checkVersion(dataDirectory, create: createIfMissing)
+        try checkVersion(dataDirectory, create: createIfMissing, alongsideZooKeeper: alongsideZooKeeper)
         try ensureDirectory(snapshotDirectory, create: createIfMissing)
         if let dataLogDirectory { try ensureDirectory(dataLogDirectory, create: createIfMissing) }
         try ensureDirectory(logDirectory, create: createIfMissing)
@@ -106,7 +109,10 @@ public final class DataDirectory: @unchecked Sendable {
         return Int32(text.split(whereSeparator: { $0 == "\n" || $0 == " " }).first ?? "")
     }
 
-    static func checkVersion(_ dataDirectory: String, create: Bool) throws(DataDirectoryError) {
+    /// ZooKeeper's own directory in its dataDir.
+    public static let zooKeeperVersionDirectoryName = "version-2"
+
+    static func checkVersion(_ dataDirectory: String, create: Bool, alongsideZooKeeper: Bool = false) throws(DataDirectoryError) {
         let path = dataDirectory + "/" + versionFileName
         switch try readSmallFile(path) {
         case .some(let contents):
@@ -118,7 +124,9 @@ public final class DataDirectory: @unchecked Sendable {
                 throw DataDirectoryError(kind: .unsupportedVersion(line), path: path)
             }
         case .none:
-            let others = try listDirectory(dataDirectory).filter { $0 != lockFileName && $0 != memberIdFileName }
+            let others = try listDirectory(dataDirectory).filter {
+                $0 != lockFileName && $0 != memberIdFileName && !(alongsideZooKeeper && $0 == zooKeeperVersionDirectoryName)
+            }
             guard others.isEmpty else {
                 throw DataDirectoryError(kind: .notADataDirectory(found: others.sorted()), path: dataDirectory)
             }

@@ -12,8 +12,10 @@ struct ImportZooKeeperCommand: ParsableCommand {
             Reads ZKDATADIR/version-2 (or ZKDATADIR itself): the newest snapshot.* that deserializes \
             (plain, .gz or .snappy; older ones are tried in turn), then every txn after it from log.* \
             (Adler32 checked; a torn last txn is ignored as ZooKeeper ignores it). Writes one Paddock \
-            snapshot at the last zxid and an empty log that continues after it. Sessions keep their \
-            ids and timeouts. Exit 1 when the ZooKeeper files are corrupt (the file and offset are \
+            snapshot at the newest zxid ZooKeeper's tree held (committed) and a log holding the txns \
+            after it (an ensemble leader may still truncate them); carries acceptedEpoch, \
+            currentEpoch and myid (an ensemble member's state). Sessions keep their ids and timeouts. \
+            A server started on ZooKeeper's dataDir with its zoo.cfg does the same by itself. Exit 1 when the ZooKeeper files are corrupt (the file and offset are \
             named) or replay does not reproduce ZooKeeper's recorded digests; 2 on usage or I/O errors.
             """)
 
@@ -61,8 +63,12 @@ struct ImportZooKeeperCommand: ParsableCommand {
         for skipped in report.skippedSnapshots { lines.append("  skipped \(skipped.path): \(skipped.reason)") }
         for note in report.logNotes { lines.append("  note: \(note)") }
         if let written = report.paddockSnapshot {
-            lines.append("  wrote \(written); the log continues at \(hex(report.lastZxid + 1)) (\(report.elapsedMs) ms)")
+            lines.append("  wrote \(written) (committed through \(hex(report.committedZxid))) and \(report.txnsLogged) log records after it; the log continues at \(hex(report.lastZxid + 1)) (\(report.elapsedMs) ms)")
         }
+        if let accepted = report.acceptedEpoch {
+            lines.append("  epochs: acceptedEpoch \(accepted), currentEpoch \(report.currentEpoch.map(String.init) ?? "none")")
+        }
+        if let myid = report.myidCopied { lines.append("  copied myid to \(myid)") }
         return lines.joined(separator: "\n")
     }
 
@@ -74,6 +80,11 @@ struct ImportZooKeeperCommand: ParsableCommand {
             ("containers", .number(report.containers)),
             ("ttlNodes", .number(report.ttlNodes)),
             ("lastZxid", .text(hex(report.lastZxid))),
+            ("committedZxid", .text(hex(report.committedZxid))),
+            ("txnsLogged", .number(report.txnsLogged)),
+            ("acceptedEpoch", report.acceptedEpoch.map { .number(Int($0)) } ?? .null),
+            ("currentEpoch", report.currentEpoch.map { .number(Int($0)) } ?? .null),
+            ("myidCopied", report.myidCopied.map { .text($0) } ?? .null),
             ("txnsReplayed", .number(report.txnsReplayed)),
             ("txnsSkipped", .number(report.txnsSkipped)),
             ("digestsChecked", .number(report.digestsChecked)),
@@ -95,9 +106,12 @@ struct ExportZooKeeperCommand: ParsableCommand {
         abstract: "Write a Paddock data directory's tree as a snapshot Apache ZooKeeper 3.8 starts from.",
         discussion: """
             Recovers DIR read-only, exactly as the server would at startup (it may run next to a live \
-            server), and writes ZKDIR/version-2/snapshot.<hex last zxid> in ZooKeeper's format with \
-            its digest; ZooKeeper needs no log. Point ZooKeeper's dataDir at ZKDIR. Exit 1 when DIR \
-            does not recover; 2 on usage or I/O errors.
+            server), and writes ZKDIR/version-2/snapshot.<hex zxid> in ZooKeeper's format with its \
+            digest. A standalone server's directory: the whole tree, no log. An ensemble member's \
+            (it has acceptedEpoch): its committed tree as the snapshot, the rest of its log as \
+            log.<hex zxid>, its acceptedEpoch, currentEpoch and myid, so the Apache member that \
+            replaces it keeps its promises. Point ZooKeeper's dataDir at ZKDIR (it may be DIR itself, \
+            with --force). Exit 1 when DIR does not recover; 2 on usage or I/O errors.
             """)
 
     @Argument(help: "Paddock data directory.")
@@ -147,12 +161,22 @@ struct ExportZooKeeperCommand: ParsableCommand {
                 ("txnsReplayed", .number(report.txnsReplayed)),
                 ("movedAside", .list(report.movedAside)),
                 ("movedTo", report.movedTo.map { .text($0) } ?? .null),
+                ("logFile", report.logFile.map { .text($0) } ?? .null),
+                ("txnsInLog", .number(report.txnsInLog)),
+                ("acceptedEpoch", report.acceptedEpoch.map { .number(Int($0)) } ?? .null),
+                ("currentEpoch", report.currentEpoch.map { .number(Int($0)) } ?? .null),
+                ("myidCopied", report.myidCopied.map { .text($0) } ?? .null),
                 ("elapsedMs", .number(Int(report.elapsedMs))),
             ]))
             return
         }
         var lines = ["paddock data export-zk: wrote \(snapshot.path): \(snapshot.nodeCount) znodes, \(snapshot.sessionCount) sessions, \(snapshot.aclCount) ACL lists, zxid \(hex(snapshot.zxid)), \(snapshot.fileBytes) bytes (\(report.elapsedMs) ms)"]
         if let movedTo = report.movedTo { lines.append("  moved \(report.movedAside.count) existing ZooKeeper files to \(movedTo)") }
+        if let logFile = report.logFile { lines.append("  wrote \(logFile): \(report.txnsInLog) txns after the snapshot") }
+        if let accepted = report.acceptedEpoch {
+            lines.append("  epochs: acceptedEpoch \(accepted), currentEpoch \(report.currentEpoch ?? accepted)")
+        }
+        if let myid = report.myidCopied { lines.append("  copied myid to \(myid)") }
         say(lines.joined(separator: "\n"))
     }
 }

@@ -156,16 +156,24 @@ import ZKWire
         try zooKeeperTemporaryDirectory { root in
             let target = root + "/paddock"
             let report = try ZooKeeperImport.run(ZooKeeperImportOptions(zookeeperDirectory: fixture.directory, dataDirectory: target))
-            #expect(report.paddockSnapshot == target + "/snapshots/" + SnapshotFiles.name(zxid: expected.lastZxid))
+            // The snapshot holds what ZooKeeper's own tree held (through its snapshot's digest
+            // zxid); the txns after it stay log records, which a leader could still truncate.
+            #expect(report.committedZxid > 0 && report.committedZxid < expected.lastZxid)
+            #expect(report.txnsLogged > 0)
+            #expect(report.paddockSnapshot == target + "/snapshots/" + SnapshotFiles.name(zxid: report.committedZxid))
             // What the server runs at startup.
             let directory = try DataDirectory.open(dataDirectory: target, createIfMissing: false, lock: true)
             defer { directory.release() }
             let log = try LMDBTransactionLog(directory: directory.logDirectory)
             defer { log.close() }
-            #expect(log.firstZxid == nil && log.lastZxid == expected.lastZxid)
+            #expect(log.lastZxid == expected.lastZxid)
+            #expect(try log.records(after: report.committedZxid, limit: 100_000).count == report.txnsLogged)
             let (tree, recovery) = try Recovery.recover(snapshotDirectory: directory.snapshotDirectory, log: log)
             #expect(zooKeeperDifferences(tree, expected) == [])
-            #expect(recovery.txnsReplayed == 0 && recovery.lastZxid == expected.lastZxid)
+            #expect(recovery.txnsReplayed == report.txnsLogged && recovery.lastZxid == expected.lastZxid)
+            // An ensemble member starts from the committed tree and leaves the rest to ZAB.
+            let (committed, memberRecovery) = try Recovery.recover(snapshotDirectory: directory.snapshotDirectory, log: log, replayWholeLog: false)
+            #expect(memberRecovery.lastZxid == report.committedZxid && committed.lastProcessedZxid == report.committedZxid)
             #expect(tree.sessions[expected.liveSession] != nil)
             // The next txn is last + 1; anything else is refused.
             let next = Txn(header: TxnHeader(clientId: 1, cxid: 1, zxid: expected.lastZxid + 1, time: 1, type: OpCode.setData.rawValue),
@@ -177,6 +185,92 @@ import ZKWire
             #expect(log.lastZxid == expected.lastZxid + 1)
             let records = try log.records(after: expected.lastZxid, limit: 10)
             #expect(records.map(\.txn) == [next])
+        }
+    }
+
+    /// A member's ZAB state travels with its tree: both epochs and `myid`; importing into
+    /// ZooKeeper's own dataDir (`inPlace`, what the server does when started on it) keeps
+    /// ZooKeeper's files beside Paddock's; epochs that contradict the log are refused.
+    @Test func runCarriesTheEpochsAndMyid() throws {
+        let fixture = ZooKeeperFixture.plain
+        let expected = try fixture.expected()
+        try zooKeeperTemporaryDirectory { root in
+            let zookeeper = root + "/zk"
+            try FileManager.default.createDirectory(atPath: zookeeper, withIntermediateDirectories: true)
+            try copyZooKeeperFixture(fixture, to: zookeeper)
+            try "7".write(toFile: zookeeper + "/version-2/acceptedEpoch", atomically: true, encoding: .utf8)
+            try "6".write(toFile: zookeeper + "/version-2/currentEpoch", atomically: true, encoding: .utf8)
+            try "3\n".write(toFile: zookeeper + "/myid", atomically: true, encoding: .utf8)
+
+            let target = root + "/paddock"
+            let report = try ZooKeeperImport.run(ZooKeeperImportOptions(zookeeperDirectory: zookeeper, dataDirectory: target))
+            #expect(report.acceptedEpoch == 7 && report.currentEpoch == 6)
+            #expect(try ZabEpochFiles.read(directory: target + "/snapshots", name: "acceptedEpoch") == 7)
+            #expect(try ZabEpochFiles.read(directory: target + "/snapshots", name: "currentEpoch") == 6)
+            #expect(report.myidCopied == target + "/myid")
+            #expect(try String(contentsOfFile: target + "/myid", encoding: .utf8) == "3\n")
+
+            // In place: the dataDir holds myid and version-2 already; both stay.
+            let inPlace = try ZooKeeperImport.run({
+                var options = ZooKeeperImportOptions(zookeeperDirectory: zookeeper, dataDirectory: zookeeper)
+                options.inPlace = true
+                return options
+            }())
+            #expect(inPlace.lastZxid == expected.lastZxid && inPlace.myidCopied == nil)
+            #expect(try ZabEpochFiles.read(directory: zookeeper + "/snapshots", name: "acceptedEpoch") == 7)
+            #expect(FileManager.default.fileExists(atPath: zookeeper + "/version-2/acceptedEpoch"))
+            #expect(throws: ZooKeeperMigrationError.self) {
+                try ZooKeeperImport.run(ZooKeeperImportOptions(zookeeperDirectory: zookeeper, dataDirectory: zookeeper))
+            }
+
+            // A current epoch past the accepted one is no state a member can have been in.
+            try "1".write(toFile: zookeeper + "/version-2/acceptedEpoch", atomically: true, encoding: .utf8)
+            try "2".write(toFile: zookeeper + "/version-2/currentEpoch", atomically: true, encoding: .utf8)
+            let error = #expect(throws: ZooKeeperMigrationError.self) {
+                try ZooKeeperImport.run(ZooKeeperImportOptions(zookeeperDirectory: zookeeper, dataDirectory: root + "/again"))
+            }
+            #expect(error?.message.contains("currentEpoch 2, acceptedEpoch 1") == true)
+        }
+    }
+
+    /// A member's data directory goes back to ZooKeeper with the same split: its committed tree
+    /// as the snapshot, the txns after it as a ZooKeeper log (ZooKeeper cannot truncate below a
+    /// snapshot), its epochs and myid; in place, over ZooKeeper's stale files (moved aside).
+    @Test func memberExportCarriesTheLogTailEpochsAndMyid() throws {
+        let fixture = ZooKeeperFixture.plain
+        let expected = try fixture.expected()
+        try zooKeeperTemporaryDirectory { root in
+            let zookeeper = root + "/zk"
+            try FileManager.default.createDirectory(atPath: zookeeper, withIntermediateDirectories: true)
+            try copyZooKeeperFixture(fixture, to: zookeeper)
+            try "5".write(toFile: zookeeper + "/version-2/acceptedEpoch", atomically: true, encoding: .utf8)
+            try "4".write(toFile: zookeeper + "/version-2/currentEpoch", atomically: true, encoding: .utf8)
+            try "2\n".write(toFile: zookeeper + "/myid", atomically: true, encoding: .utf8)
+            var importOptions = ZooKeeperImportOptions(zookeeperDirectory: zookeeper, dataDirectory: zookeeper)
+            importOptions.inPlace = true
+            let imported = try ZooKeeperImport.run(importOptions)
+            #expect(imported.txnsLogged > 0)
+
+            // Into a fresh directory.
+            let fresh = root + "/back"
+            let report = try ZooKeeperExport.run(ZooKeeperExportOptions(dataDirectory: zookeeper, zookeeperDirectory: fresh))
+            #expect(report.snapshot.zxid == imported.committedZxid)
+            #expect(report.txnsInLog == imported.txnsLogged)
+            #expect(report.acceptedEpoch == 5 && report.currentEpoch == 4)
+            #expect(report.myidCopied == fresh + "/myid")
+            let logFile = try #require(report.logFile)
+            #expect(try zooKeeperLogEntries(logFile).count == imported.txnsLogged)
+            #expect(try ZabEpochFiles.read(directory: fresh + "/version-2", name: "acceptedEpoch") == 5)
+            let (tree, reread) = try ZooKeeperImport.load(zookeeperDirectory: fresh)
+            #expect(zooKeeperDifferences(tree, expected) == [])
+            #expect(reread.digestsChecked > imported.txnsLogged)
+
+            // In place: ZooKeeper's own files are moved aside, not replayed over the export.
+            let inPlace = try ZooKeeperExport.run(ZooKeeperExportOptions(dataDirectory: zookeeper, zookeeperDirectory: zookeeper, force: true))
+            #expect(inPlace.movedAside.contains("acceptedEpoch") && inPlace.movedAside.contains { $0.hasPrefix("log.") })
+            #expect(inPlace.myidCopied == nil)
+            let (again, _) = try ZooKeeperImport.load(zookeeperDirectory: zookeeper)
+            #expect(zooKeeperDifferences(again, expected) == [])
         }
     }
 

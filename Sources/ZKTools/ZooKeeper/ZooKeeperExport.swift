@@ -2,6 +2,7 @@ import ZKBase
 import ZKFormat
 import ZKStorage
 import ZKTree
+import ZKWire
 
 public struct ZooKeeperExportOptions: Sendable {
     public var dataDirectory: String
@@ -32,21 +33,37 @@ public struct ZooKeeperExportReport: Sendable {
     public var movedAside: [String]
     public var movedTo: String?
     public var elapsedMs: Int64
+    /// An ensemble member's export: the log file holding the txns after the snapshot, their
+    /// number, the epochs written beside them, and `myid` when it was copied.
+    public var logFile: String? = nil
+    public var txnsInLog = 0
+    public var acceptedEpoch: Int64? = nil
+    public var currentEpoch: Int64? = nil
+    public var myidCopied: String? = nil
 }
 
 /// `paddock data export-zk`: recovers a Paddock data directory exactly as the server would
 /// (read-only: no lock, LMDB opened MDB_RDONLY, so it can run next to a live server) and writes
-/// the tree as `<ZKDIR>/version-2/snapshot.<hex last zxid>`, which Apache ZooKeeper 3.8 loads
-/// with no log. ZooKeeper needs nothing else to start standalone; a quorum member creates its
-/// `currentEpoch`/`acceptedEpoch` from the snapshot's zxid when they are missing.
+/// it where Apache ZooKeeper 3.8 starts from.
+///
+/// - A standalone server's directory: the whole tree as `<ZKDIR>/version-2/snapshot.<hex last
+///   zxid>`, which ZooKeeper loads with no log.
+/// - An ensemble member's (it has `acceptedEpoch`): what the member recovers as committed (its
+///   snapshot and the snapshot's fuzzy window) as the snapshot, every later txn of its log as
+///   `log.<hex first zxid>` (they may be proposals no quorum accepted: ZooKeeper must still be
+///   able to truncate them, which it cannot do below a snapshot), and its `acceptedEpoch`,
+///   `currentEpoch` and `myid` (a member that forgot its epochs could follow a deposed leader;
+///   ZooKeeper refuses to start when currentEpoch is older than its last zxid).
 public enum ZooKeeperExport {
+    static let epochNames = [ZabEpochFiles.acceptedEpochName, ZabEpochFiles.currentEpochName]
+
     public static func run(_ options: ZooKeeperExportOptions) throws(ZooKeeperMigrationError) -> ZooKeeperExportReport {
         let started = ZooKeeperImport.monotonicMs()
-        let (tree, recovery) = try recover(options)
+        var (tree, recovery, member) = try recover(options)
         let versionDirectory = options.zookeeperDirectory + "/" + ZooKeeperFiles.versionDirectoryName
         try ZooKeeperPosix.makeDirectories(versionDirectory)
         let existing = (ZooKeeperPosix.names(in: versionDirectory) ?? []).filter {
-            ZooKeeperFiles.parseLogName($0) != nil || $0.hasPrefix("snapshot.")
+            ZooKeeperFiles.parseLogName($0) != nil || $0.hasPrefix("snapshot.") || epochNames.contains($0)
         }.sorted()
         var movedTo: String?
         if !existing.isEmpty {
@@ -62,13 +79,52 @@ public enum ZooKeeperExport {
         let snapshot = try ZooKeeperSnapshotWriter.write(
             tree: tree, zxid: tree.lastProcessedZxid, directory: versionDirectory,
             compression: options.compression, includeDigest: options.includeDigest)
-        return ZooKeeperExportReport(
+        var report = ZooKeeperExportReport(
             snapshot: snapshot, recoveredFrom: recovery.snapshotPath, txnsReplayed: recovery.txnsReplayed,
-            movedAside: existing, movedTo: movedTo, elapsedMs: ZooKeeperImport.monotonicMs() - started)
+            movedAside: existing, movedTo: movedTo, elapsedMs: 0)
+        if let member {
+            // Each logged txn with ZooKeeper's digest of the tree after it (the snapshot is
+            // written; the tree is free to move on).
+            if let first = member.tail.first {
+                let writer = ZooKeeperTxnLogWriter(path: versionDirectory + "/" + ZooKeeperFiles.logName(zxid: first.txn.zxid))
+                for record in member.tail {
+                    _ = tree.apply(record.txn)
+                    writer.append(record.txn, digest: ZooKeeperTxnDigest(version: ZooKeeperDigest.version, value: ZooKeeperDigest.treeDigest(tree)))
+                }
+                try writer.finishDurably()
+                report.logFile = writer.path
+                report.txnsInLog = member.tail.count
+            }
+            do {
+                try ZabEpochFiles.write(directory: versionDirectory, name: ZabEpochFiles.acceptedEpochName, value: member.acceptedEpoch)
+                try ZabEpochFiles.write(directory: versionDirectory, name: ZabEpochFiles.currentEpochName, value: member.currentEpoch)
+            } catch {
+                throw ZooKeeperMigrationError(.io, "writing the epochs: \(error)")
+            }
+            report.acceptedEpoch = member.acceptedEpoch
+            report.currentEpoch = member.currentEpoch
+            let myid = options.zookeeperDirectory + "/myid"
+            let source = options.dataDirectory + "/myid"
+            if ZooKeeperPosix.exists(source) && !ZooKeeperPosix.exists(myid) {
+                try ZooKeeperPosix.copyDurably(source, to: myid)
+                report.myidCopied = myid
+            }
+        }
+        report.elapsedMs = ZooKeeperImport.monotonicMs() - started
+        return report
     }
 
-    /// The server's own recovery, read-only.
-    static func recover(_ options: ZooKeeperExportOptions) throws(ZooKeeperMigrationError) -> (DataTree, RecoveryReport) {
+    /// An ensemble member's state beyond its committed tree.
+    struct MemberState {
+        var acceptedEpoch: Int64
+        var currentEpoch: Int64
+        /// Log records after the recovered tree's zxid, not applied to it.
+        var tail: [DecodedLogRecord]
+    }
+
+    /// The server's own recovery, read-only: a standalone server's whole log, or a member's
+    /// committed tree and the rest of its log.
+    static func recover(_ options: ZooKeeperExportOptions) throws(ZooKeeperMigrationError) -> (DataTree, RecoveryReport, MemberState?) {
         let directory: DataDirectory
         do {
             directory = try DataDirectory.open(
@@ -84,10 +140,28 @@ public enum ZooKeeperExport {
             throw ZooKeeperMigrationError(.io, "opening the Paddock log read-only: \(error)")
         }
         defer { log.close() }
+        let accepted = try ZooKeeperFiles.epoch(ZabEpochFiles.acceptedEpochName, in: directory.snapshotDirectory)
+        let current = try ZooKeeperFiles.epoch(ZabEpochFiles.currentEpochName, in: directory.snapshotDirectory)
+        let tree: DataTree
+        let report: RecoveryReport
         do {
-            return try Recovery.recover(snapshotDirectory: directory.snapshotDirectory, log: log)
+            (tree, report) = try Recovery.recover(snapshotDirectory: directory.snapshotDirectory, log: log, replayWholeLog: accepted == nil)
         } catch {
             throw ZooKeeperMigrationError(.inconsistent, "recovering \(options.dataDirectory): \(error)")
         }
+        guard let accepted else { return (tree, report, nil) }
+        var tail: [DecodedLogRecord] = []
+        var cursor = tree.lastProcessedZxid
+        do {
+            while true {
+                let records = try log.records(after: cursor, limit: 10_000)
+                guard let last = records.last else { break }
+                tail += records
+                cursor = last.txn.zxid
+            }
+        } catch {
+            throw ZooKeeperMigrationError(.inconsistent, "reading \(options.dataDirectory)'s log after \(ZxidMath.hex(cursor)): \(error)")
+        }
+        return (tree, report, MemberState(acceptedEpoch: accepted, currentEpoch: current ?? accepted, tail: tail))
     }
 }

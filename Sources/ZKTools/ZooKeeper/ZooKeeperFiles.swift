@@ -1,3 +1,5 @@
+import ZKFormat
+
 /// File names in an Apache ZooKeeper `version-2` directory (`persistence/Util.java`,
 /// `SnapStream.java`): `snapshot.<hex zxid>` with an optional `.gz` or `.snappy` suffix that
 /// selects the stream mode, and `log.<hex zxid of the first txn>`. The hex is Java's
@@ -67,6 +69,23 @@ public enum ZooKeeperFiles {
         }
         let nested = trimmed + "/" + versionDirectoryName
         return ZooKeeperPosix.isDirectory(nested) ? nested : trimmed
+    }
+
+    /// ZooKeeper's dataDir for its `version-2` directory (where `myid` lives); a directory not
+    /// named version-2 is its own dataDir.
+    public static func dataDirectory(ofVersionDirectory directory: String) -> String {
+        guard directory.hasSuffix("/" + versionDirectoryName) else { return directory }
+        let parent = String(directory.dropLast(versionDirectoryName.count + 1))
+        return parent.isEmpty ? "/" : parent
+    }
+
+    /// An epoch file (`acceptedEpoch`, `currentEpoch`) in a version-2 directory; nil when absent.
+    public static func epoch(_ name: String, in directory: String) throws(ZooKeeperMigrationError) -> Int64? {
+        do {
+            return try ZabEpochFiles.read(directory: directory, name: name)
+        } catch {
+            throw ZooKeeperMigrationError(.corrupt, "\(error)")
+        }
     }
 
     /// Snapshots in `directory`, newest (highest zxid) first.

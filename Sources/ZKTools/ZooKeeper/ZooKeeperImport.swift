@@ -34,6 +34,19 @@ public struct ZooKeeperImportReport: Sendable {
     /// Times the tree's ZooKeeper digest was compared with one ZooKeeper recorded.
     public var digestsChecked = 0
     public var lastZxid: Int64 = 0
+    /// The newest zxid ZooKeeper's own tree held (the snapshot's digest zxid, the end of its
+    /// fuzzy window, else the snapshot's zxid): every txn through it was committed. Txns after
+    /// it may be a proposal no quorum accepted, so they stay txns in the Paddock log, where an
+    /// ensemble's leader can still truncate them, as ZooKeeper's log keeps them.
+    public var committedZxid: Int64 = 0
+    /// Txns after `committedZxid`, written as Paddock log records (not folded into the snapshot).
+    public var txnsLogged = 0
+    /// ZooKeeper's `acceptedEpoch` and `currentEpoch` (nil when the directory has none: a
+    /// standalone ZooKeeper never writes them), carried into the Paddock data directory.
+    public var acceptedEpoch: Int64?
+    public var currentEpoch: Int64?
+    /// `myid` copied from ZooKeeper's dataDir (nil when there was none or the target had one).
+    public var myidCopied: String?
     public var znodes = 0
     public var sessions = 0
     public var ephemerals = 0
@@ -51,6 +64,9 @@ public struct ZooKeeperImportOptions: Sendable {
     public var dataDirectory: String
     public var dataLogDirectory: String?
     public var force = false
+    /// Import into ZooKeeper's own dataDir (a server started on it with the same zoo.cfg): its
+    /// `myid` and `version-2/` stay where they are beside the Paddock files.
+    public var inPlace = false
     public var checkDigests = true
     public var snapshotLevel: Int32 = SnapshotWriter.defaultLevel
 
@@ -76,13 +92,32 @@ public struct ZooKeeperImportOptions: Sendable {
 /// 3. Checks ZooKeeper does not make (it would start anyway): zxids after the snapshot follow
 ///    each other without a gap, and the tree's digest equals every digest ZooKeeper recorded
 ///    once the snapshot's fuzzy window has closed (the snapshot's own digest, then each txn's).
-/// 4. One Paddock snapshot at the last zxid, and an empty log anchored there, so the server
-///    recovers exactly this tree and its next txn is last + 1. Sessions keep ids and timeouts.
+/// 4. One Paddock snapshot at the newest zxid ZooKeeper's tree held (committed), and a log
+///    anchored there holding the txns after it (ZooKeeper's log may end in a proposal no quorum
+///    accepted; a leader must still be able to truncate it). Sessions keep ids and timeouts.
+/// 5. The member's ZAB state besides its history: `acceptedEpoch` and `currentEpoch` (a member
+///    that forgot them could follow a deposed leader) and `myid`.
 public enum ZooKeeperImport {
     /// Loads the tree without writing anything.
     public static func load(
         zookeeperDirectory: String, logDirectory: String? = nil, checkDigests: Bool = true
     ) throws(ZooKeeperMigrationError) -> (tree: DataTree, report: ZooKeeperImportReport) {
+        let loaded = try loadHistory(zookeeperDirectory: zookeeperDirectory, logDirectory: logDirectory, checkDigests: checkDigests)
+        return (loaded.tree, loaded.report)
+    }
+
+    /// What a data directory is built from: the tree through `report.committedZxid`, the txns
+    /// after it (each with the ZooKeeper digest of the tree after it), and the whole tree.
+    struct History {
+        var committedTree: DataTree
+        var tail: [LoggedTxn]
+        var tree: DataTree
+        var report: ZooKeeperImportReport
+    }
+
+    static func loadHistory(
+        zookeeperDirectory: String, logDirectory: String?, checkDigests: Bool
+    ) throws(ZooKeeperMigrationError) -> History {
         let started = monotonicMs()
         var report = ZooKeeperImportReport()
         report.snapshotDirectory = try ZooKeeperFiles.resolveVersionDirectory(zookeeperDirectory)
@@ -95,7 +130,9 @@ public enum ZooKeeperImport {
             throw ZooKeeperMigrationError(.usage, "\(report.snapshotDirectory) holds no ZooKeeper snapshot.* or log.* file")
         }
         var (tree, digest) = try loadSnapshot(snapshots, report: &report)
-        var replay = Replay(tree: tree, lastZxid: report.snapshotZxid, pendingDigest: digest, checkDigests: checkDigests)
+        report.committedZxid = max(report.snapshotZxid, digest?.zxid ?? 0)
+        var replay = Replay(tree: tree, lastZxid: report.snapshotZxid, pendingDigest: digest, checkDigests: checkDigests,
+                            committedZxid: report.committedZxid)
         if checkDigests, let pending = digest, pending.zxid == report.snapshotZxid {
             try replay.compare(pending.value, at: pending.zxid, source: "the digest in \(report.snapshotUsed ?? "")")
             replay.pendingDigest = nil
@@ -104,6 +141,7 @@ public enum ZooKeeperImport {
             try replayLog(log, replay: &replay, report: &report)
         }
         tree = replay.tree
+        report.txnsLogged = replay.tail.count
         report.digestsChecked = replay.digestsChecked
         report.lastZxid = tree.lastProcessedZxid
         report.znodes = tree.nodeCount
@@ -112,25 +150,33 @@ public enum ZooKeeperImport {
         report.containers = tree.containers.count
         report.ttlNodes = tree.ttlNodes.count
         report.digest = ZooKeeperDigest.treeDigest(tree)
+        report.acceptedEpoch = try ZooKeeperFiles.epoch(ZabEpochFiles.acceptedEpochName, in: report.snapshotDirectory)
+        report.currentEpoch = try ZooKeeperFiles.epoch(ZabEpochFiles.currentEpochName, in: report.snapshotDirectory)
+        if let accepted = report.acceptedEpoch, let current = report.currentEpoch,
+           current > accepted || Zxid(report.lastZxid).epoch > accepted {
+            throw ZooKeeperMigrationError(.inconsistent, "\(report.snapshotDirectory): currentEpoch \(current), acceptedEpoch \(accepted) and the last zxid \(ZxidMath.hex(report.lastZxid)) do not fit (currentEpoch <= acceptedEpoch, and no txn of a later epoch)")
+        }
         report.elapsedMs = monotonicMs() - started
-        return (tree, report)
+        return History(committedTree: replay.committedTree ?? tree, tail: replay.tail, tree: tree, report: report)
     }
 
     /// Loads, then writes the Paddock data directory (refusing a non-empty one without `force`).
     public static func run(_ options: ZooKeeperImportOptions) throws(ZooKeeperMigrationError) -> ZooKeeperImportReport {
         let started = monotonicMs()
         try checkTarget(options)
-        var (tree, report) = try load(
+        let history = try loadHistory(
             zookeeperDirectory: options.zookeeperDirectory, logDirectory: options.zookeeperLogDirectory,
             checkDigests: options.checkDigests)
+        var report = history.report
         let directory = try openTarget(options)
         defer { directory.release() }
         // Snapshot first: a crash before the log is anchored leaves a directory recovery refuses
         // (the log ends before the snapshot), never one that starts from an empty tree.
-        tree.finishLoading(lastProcessedZxid: report.lastZxid)
+        var committed = history.committedTree
+        committed.finishLoading(lastProcessedZxid: report.committedZxid)
         do {
             report.paddockSnapshot = try SnapshotFiles.write(
-                tree: tree, directory: directory.snapshotDirectory, startZxid: report.lastZxid,
+                tree: committed, directory: directory.snapshotDirectory, startZxid: report.committedZxid,
                 startTimeMs: wallClockMs(), level: options.snapshotLevel)
         } catch {
             throw ZooKeeperMigrationError(.io, "writing the Paddock snapshot: \(error)")
@@ -138,12 +184,42 @@ public enum ZooKeeperImport {
         do {
             let log = try LMDBTransactionLog(directory: directory.logDirectory)
             defer { log.close() }
-            try log.anchorEmptyLog(after: report.lastZxid)
+            try log.anchorEmptyLog(after: report.committedZxid)
+            var start = 0
+            while start < history.tail.count {
+                let end = min(start + 10_000, history.tail.count)
+                try log.append(Array(history.tail[start..<end]))
+                start = end
+            }
         } catch {
-            throw ZooKeeperMigrationError(.io, "anchoring the Paddock log at \(ZxidMath.hex(report.lastZxid)): \(error)")
+            throw ZooKeeperMigrationError(.io, "writing the Paddock log after \(ZxidMath.hex(report.committedZxid)): \(error)")
         }
+        try carryMemberState(options, directory: directory, report: &report)
         report.elapsedMs = monotonicMs() - started
         return report
+    }
+
+    /// The epochs go where a Paddock member keeps them (beside its snapshots); `myid` to the
+    /// data directory unless it has one. Written after the log: a member whose epochs exist
+    /// has its whole history.
+    private static func carryMemberState(
+        _ options: ZooKeeperImportOptions, directory: DataDirectory, report: inout ZooKeeperImportReport
+    ) throws(ZooKeeperMigrationError) {
+        do {
+            if let accepted = report.acceptedEpoch {
+                try ZabEpochFiles.write(directory: directory.snapshotDirectory, name: ZabEpochFiles.acceptedEpochName, value: accepted)
+            }
+            if let current = report.currentEpoch {
+                try ZabEpochFiles.write(directory: directory.snapshotDirectory, name: ZabEpochFiles.currentEpochName, value: current)
+            }
+        } catch {
+            throw ZooKeeperMigrationError(.io, "writing the epochs: \(error)")
+        }
+        let source = ZooKeeperFiles.dataDirectory(ofVersionDirectory: report.snapshotDirectory) + "/myid"
+        let target = options.dataDirectory + "/myid"
+        guard ZooKeeperPosix.exists(source), !ZooKeeperPosix.exists(target) else { return }
+        try ZooKeeperPosix.copyDurably(source, to: target)
+        report.myidCopied = target
     }
 
     // MARK: - Snapshot
@@ -180,6 +256,10 @@ public enum ZooKeeperImport {
         /// The snapshot's digest until replay reaches its zxid (the end of the fuzzy window).
         var pendingDigest: ZooKeeperSnapshotDigest?
         var checkDigests: Bool
+        var committedZxid: Int64
+        /// The tree as it was through `committedZxid`, kept once a later txn is applied.
+        var committedTree: DataTree? = nil
+        var tail: [LoggedTxn] = []
         var digestsChecked = 0
 
         mutating func compare(_ expected: UInt64, at zxid: Int64, source: String) throws(ZooKeeperMigrationError) {
@@ -195,8 +275,10 @@ public enum ZooKeeperImport {
             guard ZxidContinuity.follows(zxid, after: lastZxid) else {
                 throw ZooKeeperMigrationError(.inconsistent, "\(path): txn \(ZxidMath.hex(zxid)) at offset \(entry.offset) does not follow \(ZxidMath.hex(lastZxid)): the txns between are missing (a log file lost?)")
             }
+            if zxid > committedZxid && committedTree == nil { committedTree = tree }
             _ = tree.apply(entry.txn)
             lastZxid = zxid
+            if zxid > committedZxid { tail.append(LoggedTxn(txn: entry.txn, digest: ZooKeeperDigest.treeDigest(tree))) }
             guard checkDigests else { return }
             if let pending = pendingDigest {
                 if zxid == pending.zxid {
@@ -243,7 +325,8 @@ public enum ZooKeeperImport {
     private static func checkTarget(_ options: ZooKeeperImportOptions) throws(ZooKeeperMigrationError) {
         var found: [String] = []
         if let names = ZooKeeperPosix.names(in: options.dataDirectory) {
-            found += names.filter { $0 != "paddock.lock" }.map { options.dataDirectory + "/" + $0 }
+            let zooKeeperOwn: Set<String> = options.inPlace ? ["myid", "version-2"] : []
+            found += names.filter { $0 != "paddock.lock" && !zooKeeperOwn.contains($0) }.map { options.dataDirectory + "/" + $0 }
         } else if ZooKeeperPosix.exists(options.dataDirectory) {
             throw ZooKeeperMigrationError(.usage, "\(options.dataDirectory) exists and is not a readable directory")
         }
@@ -261,7 +344,7 @@ public enum ZooKeeperImport {
         do {
             directory = try DataDirectory.open(
                 dataDirectory: options.dataDirectory, dataLogDirectory: options.dataLogDirectory,
-                createIfMissing: true, lock: true)
+                createIfMissing: true, lock: true, alongsideZooKeeper: options.inPlace)
         } catch {
             if case .io = error.kind { throw ZooKeeperMigrationError(.io, "\(error)") }
             throw ZooKeeperMigrationError(.usage, "\(error)")

@@ -106,5 +106,47 @@ enum ZooKeeperPosix {
 }
 
 extension ZooKeeperPosix {
+    /// A small file's bytes (`myid`, an epoch file), at most `limit`.
+    static func readSmallFile(_ path: String, limit: Int = 4096) throws(ZooKeeperMigrationError) -> [UInt8] {
+        let fd = try openForReading(path)
+        defer { close(fd) }
+        var bytes = [UInt8](repeating: 0, count: limit)
+        var count = 0
+        while count < limit {
+            let got = try bytes.withUnsafeMutableBytes { buffer in
+                Result { () throws(ZooKeeperMigrationError) in
+                    try read(fd, into: UnsafeMutableRawBufferPointer(rebasing: buffer[count...]), path: path)
+                }
+            }.get()
+            if got == 0 { break }
+            count += got
+        }
+        return Array(bytes[..<count])
+    }
+
+    /// Writes `bytes` to `path` as a whole or not at all: a temporary file, fsync, rename, then
+    /// the directory is fsynced.
+    static func writeDurably(_ path: String, _ bytes: [UInt8]) throws(ZooKeeperMigrationError) {
+        let temporary = path + ".tmp"
+        let fd = try openForWriting(temporary)
+        do throws(ZooKeeperMigrationError) {
+            try bytes.withUnsafeBytes { buffer in
+                Result { () throws(ZooKeeperMigrationError) in try writeAll(fd, buffer, path: temporary) }
+            }.get()
+            try sync(fd, path: temporary)
+        } catch {
+            close(fd)
+            throw error
+        }
+        close(fd)
+        try rename(temporary, to: path)
+        let slash = path.lastIndex(of: "/")
+        try syncDirectory(slash.map { String(path[..<$0]) } ?? ".")
+    }
+
+    static func copyDurably(_ source: String, to target: String) throws(ZooKeeperMigrationError) {
+        try writeDurably(target, readSmallFile(source))
+    }
+
     static func closeQuietly(_ fd: Int32) -> Int32 { close(fd) }
 }

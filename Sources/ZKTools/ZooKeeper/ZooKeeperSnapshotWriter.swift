@@ -152,8 +152,9 @@ public enum ZooKeeperSnapshotWriter {
 }
 
 /// Writes a ZooKeeper txn log file (`FileTxnLog.append`): the header, then per txn its
-/// Adler32, length, bytes and 0x42. Paddock never writes ZooKeeper logs in normal use; this
-/// builds them for tests and for hand-made migration fixtures.
+/// Adler32, length, bytes and 0x42. `paddock data export-zk` writes a member's log tail with
+/// it (`finishDurably`); tests build damaged logs with it. No preallocation: ZooKeeper's
+/// reader ends at the end of the file.
 public final class ZooKeeperTxnLogWriter {
     public let path: String
     private var bytes: [UInt8] = []
@@ -187,6 +188,11 @@ public final class ZooKeeperTxnLogWriter {
 
     /// Raw bytes at the end (zero padding as ZooKeeper's preallocation, or a torn tail).
     public func appendBytes(_ extra: [UInt8]) { bytes.append(contentsOf: extra) }
+
+    /// Writes the file whole or not at all: a temporary name, fsync, rename, directory fsync.
+    public func finishDurably() throws(ZooKeeperMigrationError) {
+        try ZooKeeperPosix.writeDurably(path, bytes)
+    }
 
     /// Writes the file; `truncatedBy` drops that many bytes off the end first.
     public func finish(truncatedBy: Int = 0) throws(ZooKeeperMigrationError) {
