@@ -5,117 +5,18 @@ follow the Apache leader through discovery and sync, apply every committed txn, 
 proposals so that, with the other Apache follower killed, the leader and Paddock still make a
 quorum and writes still commit. Every wait is bounded."""
 
-import contextlib
 import os
-import shutil
 import signal
 import socket
-import subprocess
 import sys
-import tempfile
 import time
 
 from kazoo.client import KazooClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-ROOT = os.path.join(HERE, '..', '..')
-sys.path.insert(0, os.path.join(HERE, '..', 'differential'))
-
-from servers import JAVA, ZK_JARS  # noqa: E402
 sys.path.insert(0, HERE)
-from paddock_ensemble import Member as EnsembleMember, four_letter, wait_for  # noqa: E402
-
-BINARY = os.environ.get('PADDOCK_BIN', os.path.join(ROOT, '.build', 'debug', 'paddock'))
-TICK_MS = 200
-
-
-class Member(EnsembleMember):
-    def __init__(self, root, sid, observer=False):
-        super().__init__(root, sid, observer)
-        self.lines = []
-
-    def write_cfg(self, members):
-        lines = ['tickTime=%d' % TICK_MS, 'initLimit=10', 'syncLimit=5', 'dataDir=%s' % self.data,
-                 'clientPort=%d' % self.client_port, 'clientPortAddress=127.0.0.1',
-                 '4lw.commands.whitelist=*', 'admin.enableServer=false', 'reconfigEnabled=false']
-        if self.observer:
-            lines.append('peerType=observer')
-        for m in members:
-            lines.append('server.%d=127.0.0.1:%d:%d%s' % (m.sid, m.quorum_port, m.election_port,
-                                                         ':observer' if m.observer else ''))
-        with open(self.cfg, 'w') as f:
-            f.write('\n'.join(lines) + '\n')
-
-
-class ApacheMember(Member):
-    def start(self):
-        log = open(os.path.join(self.dir, 'server.log'), 'ab')
-        self.proc = subprocess.Popen(
-            [JAVA, '-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1',
-             '-Dorg.slf4j.simpleLogger.defaultLogLevel=info', '-Dzookeeper.admin.enableServer=false',
-             '-cp', ':'.join(ZK_JARS), 'org.apache.zookeeper.server.quorum.QuorumPeerMain', self.cfg],
-            cwd=self.dir, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT)
-        log.close()
-
-    def mode(self):
-        for line in four_letter(self.client_port, 'srvr').splitlines():
-            if line.startswith('Mode: '):
-                return line[6:].strip()
-        return None
-
-    def zxid(self):
-        for line in four_letter(self.client_port, 'srvr').splitlines():
-            if line.startswith('Zxid: '):
-                return int(line[6:].strip(), 16)
-        return None
-
-
-class PaddockPeer(Member):
-    def start(self):
-        self.log = open(os.path.join(self.dir, 'paddock.log'), 'w')
-        self.proc = subprocess.Popen([BINARY, 'debug', 'zab-peer', '--config', self.cfg, '--volatile'],
-                                     stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=self.log, text=True)
-        os.set_blocking(self.proc.stdout.fileno(), False)
-
-    def read_lines(self):
-        try:
-            while True:
-                line = self.proc.stdout.readline()
-                if not line:
-                    break
-                self.lines.append(line.strip())
-        except (IOError, TypeError):
-            pass
-        return self.lines
-
-    def last_role(self):
-        roles = [line for line in self.read_lines() if line.startswith('paddock: role ')]
-        return roles[-1][len('paddock: role '):] if roles else None
-
-    def applied_zxid(self):
-        applied = [line for line in self.read_lines() if line.startswith('paddock: applied ')]
-        return int(applied[-1].split(' through ')[1], 16) if applied else 0
-
-
-@contextlib.contextmanager
-def ensemble(layout):
-    """Members from (kind, sid, observer) triples, each with its own dir and a zoo.cfg naming
-    all of them; every process is SIGKILLed and the dirs removed at the end, whatever happens."""
-    root = tempfile.mkdtemp(prefix='paddock-zab-apache-')
-    members = [kind(root, sid, observer) for kind, sid, observer in layout]
-    for m in members:
-        m.write_cfg(members)
-    try:
-        yield members
-    finally:
-        for m in members:
-            if m.proc is not None and m.proc.poll() is None:
-                m.proc.send_signal(signal.SIGKILL)
-                m.proc.wait(timeout=30)
-        if os.environ.get('KEEP_ENSEMBLE_DIRS'):
-            print('ensemble dirs kept in', root)
-        else:
-            shutil.rmtree(root, ignore_errors=True)
+from mixed_ensemble import (TICK_MS, ApacheMember, PaddockPeer, PaddockServerMember, ensemble,  # noqa: E402
+                            wait_for)
 
 
 def test_paddock_follows_an_apache_leader_and_its_acks_make_the_quorum():
@@ -237,16 +138,6 @@ def test_hostile_election_peers_close_only_their_connection():
             m.start()
         wait_for(lambda: apache[1].mode() == 'leader' and apache[0].mode() == 'follower', 60, 'Apache 3 leading')
         wait_for(lambda: paddock.last_role() == 'following 3', 30, 'Paddock following 3 (roles: %s)' % paddock.lines)
-
-
-class PaddockServerMember(Member):
-    """A `paddock server` member (the whole server, durable log), not the debug peer."""
-
-    def start(self):
-        log = open(os.path.join(self.dir, 'server.log'), 'ab')
-        self.proc = subprocess.Popen([BINARY, 'server', '--config', self.cfg], stdin=subprocess.DEVNULL, stdout=log,
-                                     stderr=subprocess.STDOUT)
-        log.close()
 
 
 def test_paddock_server_leads_apache_followers_then_follows_an_apache_leader():
