@@ -167,6 +167,7 @@ public final class ZabPeer: @unchecked Sendable {
             connectQuorum(link, to: to)
         case .send(let link, let message):
             guard let channel = quorumChannels[link] else { return }
+            if let mode = Self.syncMode(message) { logger.info("syncing the learner on \(link) by \(mode)") }
             if outgoingSnapshots[link] != nil {
                 return queueBehindSnapshot(ByteBuffer(bytes: message.wireBytes()), link: link)
             }
@@ -178,6 +179,7 @@ public final class ZabPeer: @unchecked Sendable {
             }
         case .sendSnapshot(let link, let through):
             guard quorumChannels[link] != nil else { return }
+            logger.info("syncing the learner on \(link) by SNAP at \(through) (streamed)")
             outgoingSnapshots[link] = OutgoingSnapshot(source: store.snapshotSource(through: through), zxid: through,
                                                        startedNs: DispatchTime.now().uptimeNanoseconds)
             sendSnapshotPart(link)
@@ -395,10 +397,21 @@ public final class ZabPeer: @unchecked Sendable {
         default: break
         }
         if let problem { return dropLink(link, "the leader sent what cannot be logged: \(problem)") }
+        if let mode = Self.syncMode(message) { logger.info("the leader on \(link) syncs us by \(mode)") }
         handle(.received(link, message))
     }
 
     func quorumReadComplete(_ link: LinkID) { deliverPending(link) }
+
+    /// How a leader syncs a learner, in ZooKeeper's words (what operators grep both logs for).
+    static func syncMode(_ message: ZabMessage) -> String? {
+        switch message {
+        case .diff(let zxid): return "DIFF (the txns after our history through \(zxid) follow)"
+        case .trunc(let zxid): return "TRUNC to \(zxid) (txns after it were never committed)"
+        case .snap(let zxid, _): return "SNAP at \(zxid)"
+        default: return nil
+        }
+    }
 
     func deliverPending(_ link: LinkID) {
         if let zxid = pendingAcks.removeValue(forKey: link) { handle(.received(link, .ack(zxid))) }
@@ -407,7 +420,6 @@ public final class ZabPeer: @unchecked Sendable {
 
     func quorumChannelClosed(_ link: LinkID) {
         pendingAcks[link] = nil
-        pendingCommits[link] = nil
         pendingCommits[link] = nil
         outgoingSnapshots[link] = nil
         guard quorumChannels.removeValue(forKey: link) != nil else { return }

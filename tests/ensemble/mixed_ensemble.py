@@ -28,10 +28,10 @@ class Member(EnsembleMember):
         super().__init__(root, sid, observer)
         self.lines = []
 
-    def write_cfg(self, members, tick_ms=TICK_MS):
+    def write_cfg(self, members, tick_ms=TICK_MS, extra=()):
         lines = ['tickTime=%d' % tick_ms, 'initLimit=10', 'syncLimit=5', 'dataDir=%s' % self.data,
                  'clientPort=%d' % self.client_port, 'clientPortAddress=127.0.0.1',
-                 '4lw.commands.whitelist=*', 'admin.enableServer=false', 'reconfigEnabled=false']
+                 '4lw.commands.whitelist=*', 'admin.enableServer=false', 'reconfigEnabled=false'] + list(extra)
         if self.observer:
             lines.append('peerType=observer')
         for m in members:
@@ -92,13 +92,13 @@ class PaddockPeer(Member):
 
 
 @contextlib.contextmanager
-def ensemble(layout, tick_ms=TICK_MS):
+def ensemble(layout, tick_ms=TICK_MS, extra=()):
     """Members from (kind, sid, observer) triples, each with its own dir and a zoo.cfg naming
     all of them; every process is SIGKILLed and the dirs removed at the end, whatever happens."""
     root = tempfile.mkdtemp(prefix='paddock-zab-apache-')
     members = [kind(root, sid, observer) for kind, sid, observer in layout]
     for m in members:
-        m.write_cfg(members, tick_ms)
+        m.write_cfg(members, tick_ms, extra)
     try:
         yield members
     finally:
