@@ -146,7 +146,11 @@ extension ZabNode {
         handler.lastHeardTick = tickCount
         withLeader { $0.learners[link] = handler }
         switch (handler.stage, message) {
-        case (.awaitingInfo, .learnerInfo(let sid, let epoch, let observer, _)):
+        case (.awaitingInfo, .learnerInfo(let sid, let epoch, let observer, let version)):
+            // A learner before 0x10000 (ZooKeeper 3.3) knows no epoch negotiation.
+            guard version >= ZabNode.protocolVersion else {
+                return closeLearner(link, "server \(sid) speaks quorum protocol version 0x\(String(version, radix: 16)), older than 0x\(String(ZabNode.protocolVersion, radix: 16)) (ZooKeeper 3.4 and later): version mismatch")
+            }
             learnerInfo(link, sid: sid, acceptedEpoch: epoch, observer: observer)
         case (.awaitingAckEpoch, .ackEpoch(let lastLogged, let peerEpoch)):
             ackEpoch(link, handler, lastLogged: lastLogged, peerCurrentEpoch: peerEpoch)

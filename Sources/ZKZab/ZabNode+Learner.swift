@@ -107,7 +107,11 @@ extension ZabNode {
         case (_, .ping):
             // Before our NEWLEADER ACK a ZooKeeper leader reads exactly one packet, the ACK.
             break
-        case (.awaitingLeaderInfo, .leaderInfo(let epoch, _)):
+        case (.awaitingLeaderInfo, .leaderInfo(let epoch, let version)):
+            // Before 0x10000 (ZooKeeper 3.3) a leader sent no epoch proposal at all.
+            guard version >= ZabNode.protocolVersion else {
+                return learnerFails("leader speaks quorum protocol version 0x\(String(version, radix: 16)), older than 0x\(String(ZabNode.protocolVersion, radix: 16)) (ZooKeeper 3.4 and later): version mismatch")
+            }
             leaderInfo(link, epoch)
         case (.syncing, .diff(let zxid)) where !learner.syncModeReceived:
             withLearner {

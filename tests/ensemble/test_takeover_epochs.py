@@ -69,7 +69,8 @@ class FakeLeader:
     election port, and member 2's quorum port, which answers FOLLOWERINFO with LEADERINFO for
     `epoch` and reports what came back."""
 
-    def __init__(self, target_election_port, ports, epoch, zxid):
+    def __init__(self, target_election_port, ports, epoch, zxid, protocol_version=PROTOCOL_VERSION):
+        self.protocol_version = protocol_version
         self.target = target_election_port
         self.ports = ports
         self.epoch = epoch
@@ -118,7 +119,7 @@ class FakeLeader:
                     if kind != FOLLOWERINFO:
                         continue
                     self.follower_info = (zxid >> 32, struct.unpack('>q', data[:8])[0])
-                    conn.sendall(quorum_packet(LEADERINFO, self.epoch << 32, struct.pack('>i', PROTOCOL_VERSION)))
+                    conn.sendall(quorum_packet(LEADERINFO, self.epoch << 32, struct.pack('>i', self.protocol_version)))
                     kind, zxid, data = read_quorum_packet(conn)
                     self.reply = ('ACKEPOCH' if kind == ACKEPOCH else 'packet %d' % kind, zxid,
                                   struct.unpack('>i', data[:4])[0] if len(data) >= 4 else None)
@@ -168,7 +169,7 @@ def write(members, label):
         client.close()
 
 
-def run_paddock_on(data, root, name):
+def run_paddock_on(data, root, name, epoch=2, protocol_version=PROTOCOL_VERSION):
     """Starts `paddock server` as member 1 on `data` beside the fake members 2 and 3; returns
     (the fake, the process, its log path)."""
     ports = {sid: (member_port(), member_port()) for sid in (1, 2, 3)}
@@ -184,7 +185,7 @@ def run_paddock_on(data, root, name):
                             stdin=subprocess.DEVNULL)
     log.close()
     # The deposed leader of epoch 2 claims its last zxid is past member 1's.
-    fake = FakeLeader(ports[1][1], ports, epoch=2, zxid=(2 << 32) + 1000)
+    fake = FakeLeader(ports[1][1], ports, epoch=epoch, zxid=(epoch << 32) + 1000, protocol_version=protocol_version)
     return fake, proc, log_path
 
 
@@ -223,6 +224,21 @@ def test_imported_member_refuses_a_leader_of_an_older_epoch_and_one_that_forgot_
             assert fake.follower_info == (2, 1), fake.follower_info   # its epoch is its last txn's
             assert fake.reply[0] == 'ACKEPOCH', fake.reply
             print('forgot epochs:', fake.follower_info, fake.reply)
+        finally:
+            fake.close()
+            proc.kill()
+            proc.wait(timeout=30)
+
+        # A leader of a newer epoch that speaks a protocol older than ZooKeeper 3.4's is
+        # refused too, by name.
+        fake, proc, log_path = run_paddock_on(carried, root, 'old-protocol', epoch=4, protocol_version=0)
+        procs.append(proc)
+        try:
+            wait_for(lambda: fake.reply is not None, 60, 'member 1 to answer LEADERINFO (log: %s)' % log_path)
+            assert fake.reply[0] == 'closed', fake.reply
+            with open(log_path, errors='replace') as f:
+                text = f.read()
+            assert 'leader speaks quorum protocol version 0x0' in text and 'version mismatch' in text, text[-3000:]
         finally:
             fake.close()
             proc.kill()

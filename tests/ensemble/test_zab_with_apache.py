@@ -177,3 +177,48 @@ def test_paddock_server_leads_apache_followers_then_follows_an_apache_leader():
             with open(os.path.join(m.dir, 'server.log'), errors='replace') as f:
                 text = f.read()
             assert 'Digests are not matching' not in text and 'digest mismatch' not in text.lower(), m.sid
+
+
+def test_paddock_refuses_what_it_does_not_understand_by_name():
+    """Bytes from a peer that Paddock does not understand close that connection only, and the
+    log names why: an election protocol version it does not speak, a learner of a quorum
+    protocol older than ZooKeeper 3.4's (version mismatch), an unknown packet type. The Apache
+    followers keep following and writes keep committing."""
+    import struct
+
+    def quorum_packet(kind, zxid, data):
+        return struct.pack('>iqi', kind, zxid, len(data)) + data + struct.pack('>i', -1)
+
+    layout = [(ApacheMember, 1, False), (ApacheMember, 2, False), (PaddockServerMember, 3, False)]
+    with ensemble(layout) as members:
+        for m in members:
+            m.start()
+        paddock = members[2]
+        wait_for(lambda: paddock.mode() == 'leader' and all(m.mode() == 'follower' for m in members[:2]),
+                 90, 'Paddock leading two Apache followers')
+        hostile = [
+            (paddock.election_port, struct.pack('>q', -7) + b'garbage', 'unrecognized election protocol version -7'),
+            (paddock.quorum_port, quorum_packet(11, 0, struct.pack('>qiq', 1, 0, 0)),
+             'server 1 speaks quorum protocol version 0x0'),
+            (paddock.quorum_port, quorum_packet(99, 0, b''), 'unknown packet type 99'),
+        ]
+        for port, payload, named in hostile:
+            with socket.create_connection(('127.0.0.1', port), timeout=5) as s:
+                s.sendall(payload)
+                s.settimeout(10)
+                try:
+                    while s.recv(4096):
+                        pass
+                except OSError:
+                    pass
+            wait_for(lambda: named in open(paddock.log_path, errors='replace').read(), 30, 'the log to name: ' + named)
+        with open(paddock.log_path, errors='replace') as f:
+            assert 'version mismatch' in f.read()
+        assert paddock.mode() == 'leader' and all(m.mode() == 'follower' for m in members[:2])
+        client = KazooClient(hosts=members[0].address, timeout=10)
+        client.start(timeout=30)
+        try:
+            client.create('/after-refusals', b'')
+        finally:
+            client.stop()
+            client.close()
