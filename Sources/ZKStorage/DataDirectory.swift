@@ -111,6 +111,14 @@ public final class DataDirectory: @unchecked Sendable {
 
     /// ZooKeeper's own directory in its dataDir.
     public static let zooKeeperVersionDirectoryName = "version-2"
+    /// Where `paddock data export-zk` moves Paddock's files when it hands a data directory to
+    /// ZooKeeper (`<prefix><wall-clock ms>`).
+    public static let handedOverPrefix = "paddock-before-export-"
+
+    /// Names an Apache ZooKeeper dataDir may hold beside a Paddock data directory in it.
+    public static func belongsToZooKeeperSide(_ name: String) -> Bool {
+        name == memberIdFileName || name == zooKeeperVersionDirectoryName || name.hasPrefix(handedOverPrefix)
+    }
 
     static func checkVersion(_ dataDirectory: String, create: Bool, alongsideZooKeeper: Bool = false) throws(DataDirectoryError) {
         let path = dataDirectory + "/" + versionFileName
@@ -125,7 +133,7 @@ public final class DataDirectory: @unchecked Sendable {
             }
         case .none:
             let others = try listDirectory(dataDirectory).filter {
-                $0 != lockFileName && $0 != memberIdFileName && !(alongsideZooKeeper && $0 == zooKeeperVersionDirectoryName)
+                $0 != lockFileName && $0 != memberIdFileName && !(alongsideZooKeeper && belongsToZooKeeperSide($0))
             }
             guard others.isEmpty else {
                 throw DataDirectoryError(kind: .notADataDirectory(found: others.sorted()), path: dataDirectory)

@@ -166,6 +166,7 @@ struct ExportZooKeeperCommand: ParsableCommand {
                 ("acceptedEpoch", report.acceptedEpoch.map { .number(Int($0)) } ?? .null),
                 ("currentEpoch", report.currentEpoch.map { .number(Int($0)) } ?? .null),
                 ("myidCopied", report.myidCopied.map { .text($0) } ?? .null),
+                ("paddockFilesMovedTo", report.paddockFilesMovedTo.map { .text($0) } ?? .null),
                 ("elapsedMs", .number(Int(report.elapsedMs))),
             ]))
             return
@@ -177,6 +178,9 @@ struct ExportZooKeeperCommand: ParsableCommand {
             lines.append("  epochs: acceptedEpoch \(accepted), currentEpoch \(report.currentEpoch ?? accepted)")
         }
         if let myid = report.myidCopied { lines.append("  copied myid to \(myid)") }
+        if let aside = report.paddockFilesMovedTo {
+            lines.append("  handed the directory to ZooKeeper: Paddock's files moved to \(aside) (a Paddock server started here imports ZooKeeper's files again)")
+        }
         say(lines.joined(separator: "\n"))
     }
 }

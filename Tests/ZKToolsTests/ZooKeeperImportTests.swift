@@ -271,6 +271,14 @@ import ZKWire
             #expect(inPlace.myidCopied == nil)
             let (again, _) = try ZooKeeperImport.load(zookeeperDirectory: zookeeper)
             #expect(zooKeeperDifferences(again, expected) == [])
+            // The directory is ZooKeeper's now: Paddock's files are aside, and taking it over
+            // again imports ZooKeeper's files rather than resuming the stale Paddock history.
+            let aside = try #require(inPlace.paddockFilesMovedTo)
+            #expect(!FileManager.default.fileExists(atPath: zookeeper + "/paddock-version"))
+            #expect(FileManager.default.fileExists(atPath: aside + "/paddock-version"))
+            #expect(FileManager.default.fileExists(atPath: aside + "/log"))
+            let reimported = try ZooKeeperImport.run(importOptions)
+            #expect(reimported.lastZxid == expected.lastZxid && reimported.acceptedEpoch == 5)
         }
     }
 

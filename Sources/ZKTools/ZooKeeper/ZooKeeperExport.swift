@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import ZKBase
 import ZKFormat
 import ZKStorage
@@ -40,6 +43,10 @@ public struct ZooKeeperExportReport: Sendable {
     public var acceptedEpoch: Int64? = nil
     public var currentEpoch: Int64? = nil
     public var myidCopied: String? = nil
+    /// An export into the data directory itself hands it to ZooKeeper: Paddock's own files
+    /// (paddock-version, snapshots/, log/) were moved here, so a server started on the
+    /// directory again imports ZooKeeper's files instead of resuming a stale history.
+    public var paddockFilesMovedTo: String? = nil
 }
 
 /// `paddock data export-zk`: recovers a Paddock data directory exactly as the server would
@@ -59,6 +66,19 @@ public enum ZooKeeperExport {
 
     public static func run(_ options: ZooKeeperExportOptions) throws(ZooKeeperMigrationError) -> ZooKeeperExportReport {
         let started = ZooKeeperImport.monotonicMs()
+        // In place, no server may be running on the directory: its lock is held throughout.
+        let inPlace = samePath(options.zookeeperDirectory, options.dataDirectory)
+        var held: DataDirectory?
+        if inPlace {
+            do {
+                held = try DataDirectory.open(
+                    dataDirectory: options.dataDirectory, dataLogDirectory: options.dataLogDirectory,
+                    createIfMissing: false, lock: true)
+            } catch {
+                throw ZooKeeperMigrationError(.usage, "exporting into the data directory itself needs it unused: \(error)")
+            }
+        }
+        defer { held?.release() }
         var (tree, recovery, member) = try recover(options)
         let versionDirectory = options.zookeeperDirectory + "/" + ZooKeeperFiles.versionDirectoryName
         try ZooKeeperPosix.makeDirectories(versionDirectory)
@@ -110,8 +130,38 @@ public enum ZooKeeperExport {
                 report.myidCopied = myid
             }
         }
+        if inPlace { report.paddockFilesMovedTo = try handOver(options) }
         report.elapsedMs = ZooKeeperImport.monotonicMs() - started
         return report
+    }
+
+    /// Moves Paddock's files out of the way once ZooKeeper's are durable: `paddock-version`
+    /// first (from then on the server would import ZooKeeper's files again), then the
+    /// snapshots and the log.
+    static func handOver(_ options: ZooKeeperExportOptions) throws(ZooKeeperMigrationError) -> String {
+        let stamp = ZooKeeperImport.wallClockMs()
+        let aside = options.dataDirectory + "/" + DataDirectory.handedOverPrefix + "\(stamp)"
+        try ZooKeeperPosix.makeDirectories(aside)
+        for name in [DataDirectory.versionFileName, "snapshots"] where ZooKeeperPosix.exists(options.dataDirectory + "/" + name) {
+            try ZooKeeperPosix.rename(options.dataDirectory + "/" + name, to: aside + "/" + name)
+        }
+        let logRoot = options.dataLogDirectory ?? options.dataDirectory
+        if ZooKeeperPosix.exists(logRoot + "/log") {
+            let logAside = options.dataLogDirectory == nil ? aside : logRoot + "/" + DataDirectory.handedOverPrefix + "\(stamp)"
+            try ZooKeeperPosix.makeDirectories(logAside)
+            try ZooKeeperPosix.rename(logRoot + "/log", to: logAside + "/log")
+            try ZooKeeperPosix.syncDirectory(logRoot)
+        }
+        try ZooKeeperPosix.syncDirectory(options.dataDirectory)
+        return aside
+    }
+
+    static func samePath(_ a: String, _ b: String) -> Bool {
+        guard let left = realpath(a, nil) else { return false }
+        defer { free(left) }
+        guard let right = realpath(b, nil) else { return false }
+        defer { free(right) }
+        return strcmp(left, right) == 0
     }
 
     /// An ensemble member's state beyond its committed tree.

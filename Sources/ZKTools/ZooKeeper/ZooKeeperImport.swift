@@ -325,8 +325,8 @@ public enum ZooKeeperImport {
     private static func checkTarget(_ options: ZooKeeperImportOptions) throws(ZooKeeperMigrationError) {
         var found: [String] = []
         if let names = ZooKeeperPosix.names(in: options.dataDirectory) {
-            let zooKeeperOwn: Set<String> = options.inPlace ? ["myid", "version-2"] : []
-            found += names.filter { $0 != "paddock.lock" && !zooKeeperOwn.contains($0) }.map { options.dataDirectory + "/" + $0 }
+            found += names.filter { $0 != "paddock.lock" && !(options.inPlace && DataDirectory.belongsToZooKeeperSide($0)) }
+                .map { options.dataDirectory + "/" + $0 }
         } else if ZooKeeperPosix.exists(options.dataDirectory) {
             throw ZooKeeperMigrationError(.usage, "\(options.dataDirectory) exists and is not a readable directory")
         }
