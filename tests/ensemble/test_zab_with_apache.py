@@ -11,12 +11,13 @@ import socket
 import sys
 import time
 
+import pytest
 from kazoo.client import KazooClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from mixed_ensemble import (TICK_MS, ApacheMember, PaddockPeer, PaddockServerMember, ensemble,  # noqa: E402
-                            wait_for)
+                            settled, wait_for)
 
 
 def test_paddock_follows_an_apache_leader_and_its_acks_make_the_quorum():
@@ -222,3 +223,46 @@ def test_paddock_refuses_what_it_does_not_understand_by_name():
         finally:
             client.stop()
             client.close()
+
+
+@pytest.mark.parametrize('voter_kind,observer_kind', [(ApacheMember, PaddockServerMember),
+                                                      (PaddockServerMember, ApacheMember)],
+                         ids=['paddock-observes-apache', 'apache-observes-paddock'])
+def test_server_observes_voters_of_the_other_kind(voter_kind, observer_kind):
+    """`paddock server` as the observer of three Apache voters, and Apache as the observer of
+    three Paddock voters: a client of the observer reads what was written elsewhere, and its
+    writes (forwarded to the leader) reach every voter."""
+    layout = [(voter_kind, 1, False), (voter_kind, 2, False), (voter_kind, 3, False), (observer_kind, 4, True)]
+    with ensemble(layout) as members:
+        for m in members:
+            m.start()
+        voters, observer = members[:3], members[3]
+        wait_for(lambda: settled(voters) is not None and observer.mode() == 'observer', 90,
+                 'three %s voters and a %s observer' % (voter_kind.__name__, observer_kind.__name__))
+        leader = settled(voters)
+        writer = KazooClient(hosts=leader.address, timeout=10)
+        writer.start(timeout=30)
+        watcher = KazooClient(hosts=observer.address, timeout=10)
+        watcher.start(timeout=30)
+        try:
+            for i in range(20):
+                writer.create('/observed/v%02d' % i, b'v', makepath=True)
+            watcher.sync('/observed')
+            assert len(watcher.get_children('/observed')) == 20
+            for i in range(20):
+                watcher.create('/observed/o%02d' % i, b'o')
+        finally:
+            writer.stop()
+            writer.close()
+            watcher.stop()
+            watcher.close()
+        for m in voters:
+            client = KazooClient(hosts=m.address, timeout=10)
+            client.start(timeout=30)
+            try:
+                client.sync('/observed')
+                assert len(client.get_children('/observed')) == 40, m.sid
+            finally:
+                client.stop()
+                client.close()
+        assert observer.mode() == 'observer'
