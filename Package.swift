@@ -12,6 +12,8 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "paddock", targets: ["paddock"]),
+        // A native async Swift client for Paddock and Apache ZooKeeper 3.5+ (README "PaddockClient").
+        .library(name: "PaddockClient", targets: ["PaddockClient"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -64,6 +66,14 @@ let package = Package(
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "Histogram", package: "hdrhistogram-swift"),
         ], swiftSettings: strictSettings),
+        .target(name: "PaddockClient", dependencies: [
+            "ZKBase", "ZKWire",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            .product(name: "DequeModule", package: "swift-collections"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strictSettings),
         .target(name: "ZKTools", dependencies: [
             "ZKBase", "ZKWire", "ZKTree", "ZKFormat", "ZKStorage", "CLMDB", "CZlib",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -111,6 +121,11 @@ let package = Package(
         .testTarget(name: "ZKStorageTests", dependencies: [
             "ZKBase", "ZKWire", "ZKTree", "ZKPipeline", "ZKFormat", "ZKStorage", "ZKTools", "CLMDB", "ZKTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
+        ]),
+        .testTarget(name: "PaddockClientTests", dependencies: [
+            "PaddockClient", "ZKServer", "ZKConfig", "ZKWire", "ZKBase",
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ZKServerTests", dependencies: [
             "ZKServer", "ZKWire", "ZKBase",

@@ -193,7 +193,7 @@ final class SetupHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
         framing.append(&incoming)
-        while var frame = framing.nextFrame() {
+        while var frame = try? framing.nextFrame() {
             if !handshakeDone {
                 handshakeDone = true
                 continue

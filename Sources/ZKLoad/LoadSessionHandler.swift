@@ -73,7 +73,7 @@ final class LoadSessionHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         var incoming = unwrapInboundIn(data)
         framing.append(&incoming)
-        while var frame = framing.nextFrame() {
+        while var frame = try? framing.nextFrame() {
             if !handshakeDone {
                 handshakeDone = true
                 connected.succeed(())

@@ -1,0 +1,377 @@
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import ZKBase
+import ZKWire
+
+/// An async ZooKeeper client over SwiftNIO, for Paddock and Apache ZooKeeper 3.5+.
+///
+/// One session, one event loop: requests are written in the order they are made and answered
+/// in that order (ZooKeeper's FIFO client order), many at a time (pipelining) with no lock per
+/// request. The session survives the loss of a connection: the client moves to another member
+/// of the connect string within the session timeout, re-sets its watches with the last zxid it
+/// saw (so no read goes back in time) and resends its credentials; requests in flight when a
+/// connection drops fail with `ConnectionLoss`, whose outcome is unknown (README "PaddockClient":
+/// which retries are safe). Errors are `ZooKeeperError` with ZooKeeper's codes.
+public final class PaddockClient: Sendable {
+    /// The session as the client knows it (what `connect` negotiated; the id stays for life).
+    public var sessionId: Int64 { snapshot.withLockedValue { $0.sessionId } }
+    public var negotiatedTimeoutMs: Int32 { snapshot.withLockedValue { $0.timeoutMs } }
+    public var state: ConnectionState { snapshot.withLockedValue { $0.state } }
+    /// The newest zxid a reply carried.
+    public var lastZxidSeen: Int64 { snapshot.withLockedValue { $0.lastZxid } }
+
+    struct Snapshot {
+        var state = ConnectionState.connecting
+        var sessionId: Int64 = 0
+        var timeoutMs: Int32 = 0
+        var lastZxid: Int64 = 0
+    }
+
+    let loop: any EventLoop
+    private let ownedGroup: MultiThreadedEventLoopGroup?
+    private let shell: NIOLoopBoundBox<ClientShell>
+    private let snapshot: NIOLockedValueBox<Snapshot>
+    let connectString: ConnectString
+    let ids = IDGenerator()
+
+    /// Connects and waits until a server serves the session (at most `connectTimeout`).
+    /// `shuffle`: the order the hosts are tried in (ZooKeeper's clients shuffle them).
+    public static func connect(
+        _ connectString: String, sessionTimeout: Duration = .seconds(10), connectTimeout: Duration = .seconds(30),
+        limits: ClientLimits = ClientLimits(), logger: Logger = Logger(label: "paddock-client"),
+        eventLoopGroup: (any EventLoopGroup)? = nil,
+        shuffle: ([ConnectString.Host]) -> [ConnectString.Host] = { $0.shuffled() }
+    ) async throws(ZooKeeperError) -> PaddockClient {
+        var parsed = try ConnectString(connectString)
+        parsed.hosts = shuffle(parsed.hosts)
+        let timeoutMs = Int32(clamping: sessionTimeout.components.seconds * 1000 + sessionTimeout.components.attoseconds / 1_000_000_000_000_000)
+        let client = PaddockClient(connect: parsed, sessionTimeoutMs: timeoutMs, limits: limits, logger: logger, group: eventLoopGroup)
+        do {
+            try await client.waitConnected(within: connectTimeout)
+        } catch {
+            await client.close()
+            throw error
+        }
+        return client
+    }
+
+    private init(connect: ConnectString, sessionTimeoutMs: Int32, limits: ClientLimits, logger: Logger, group: (any EventLoopGroup)?) {
+        let owned = group == nil ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : nil
+        let loop = (group ?? owned!).next()
+        self.loop = loop
+        self.ownedGroup = owned
+        self.connectString = connect
+        let snapshot = NIOLockedValueBox(Snapshot())
+        self.snapshot = snapshot
+        let core = ClientCore(connect: connect, sessionTimeoutMs: sessionTimeoutMs, limits: limits)
+        self.shell = NIOLoopBoundBox.makeBoxSendingValue(ClientShell(core: core, loop: loop, logger: logger, snapshot: snapshot, ids: ids), eventLoop: loop)
+        let shell = self.shell
+        loop.execute { shell.value.start() }
+    }
+
+    deinit {
+        let shell = self.shell
+        loop.execute { shell.value.shutdown() }
+        if let ownedGroup { ownedGroup.shutdownGracefully { _ in } }
+    }
+
+    /// Connection states as they change, starting with the current one.
+    public var states: AsyncStream<ConnectionState> {
+        let (stream, continuation) = AsyncStream<ConnectionState>.makeStream(bufferingPolicy: .unbounded)
+        let shell = self.shell
+        loop.execute { shell.value.addStateListener(continuation) }
+        return stream
+    }
+
+    private func waitConnected(within timeout: Duration) async throws(ZooKeeperError) {
+        let states = self.states
+        let hosts = connectString.hosts
+        let outcome: ZooKeeperError? = await withTaskGroup(of: ZooKeeperError?.self) { group in
+            group.addTask {
+                for await state in states {
+                    switch state {
+                    case .connected: return nil
+                    case .expired: return ZooKeeperError(.sessionExpired, "the session expired while connecting")
+                    case .closed: return ZooKeeperError(.sessionExpired, "closed while connecting")
+                    default: continue
+                    }
+                }
+                return ZooKeeperError(.sessionExpired, "closed while connecting")
+            }
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return ZooKeeperError(.connectionLoss, "no server of \(hosts) served a session within \(timeout)")
+            }
+            let first = await group.next()!
+            group.cancelAll()
+            return first
+        }
+        if let outcome { throw outcome }
+    }
+
+    /// Ends the session (its ephemerals go) and the connection.
+    public func close() async {
+        let shell = self.shell
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.execute { shell.value.close(then: continuation) }
+        }
+    }
+
+    // MARK: - Requests
+
+    func call(
+        _ opCode: OpCode, _ body: RequestBody, watch: WatchKind? = nil, watchPath: String? = nil,
+        persistent: AddWatchMode? = nil
+    ) async throws(ZooKeeperError) -> (Reply, WatchEvents?) {
+        let (result, events) = await callKeepingWatch(opCode, body, watch: watch, watchPath: watchPath, persistent: persistent)
+        return (try result.get(), events)
+    }
+
+    /// The reply or the error, and the watch the request may leave (an exists that finds no
+    /// node leaves one while its reply is the error NoNode).
+    func callKeepingWatch(
+        _ opCode: OpCode, _ body: RequestBody, watch: WatchKind? = nil, watchPath: String? = nil,
+        persistent: AddWatchMode? = nil
+    ) async -> (Result<Reply, ZooKeeperError>, WatchEvents?) {
+        let shell = self.shell
+        let loop = self.loop
+        var events: WatchEvents?
+        var watcher: WatcherID?
+        if watch != nil || persistent != nil {
+            let (stream, continuation) = AsyncThrowingStream<WatchEvent, any Error>.makeStream(bufferingPolicy: .unbounded)
+            let id = ids.next()
+            watcher = id
+            continuation.onTermination = { _ in loop.execute { shell.value.dropWatcher(id) } }
+            events = WatchEvents(stream: stream)
+            loop.execute { shell.value.watchers[id] = continuation }
+        }
+        var request = PendingRequest(id: 0, opCode: opCode, body: body)
+        if let watch, let watchPath, let watcher { request.watch = (watch, watchPath, watcher) }
+        if let persistent, let watchPath, let watcher { request.persistentWatch = (watchPath, persistent == .persistentRecursive, watcher) }
+        do {
+            let reply = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Reply, any Error>) in
+                let submitted = request
+                loop.execute { shell.value.submit(submitted, continuation) }
+            }
+            return (.success(reply), events)
+        } catch let error as ZooKeeperError {
+            return (.failure(error), events)
+        } catch {
+            return (.failure(ZooKeeperError(.systemError, "\(error)")), events)
+        }
+    }
+
+    func path(_ path: String) throws(ZooKeeperError) -> String {
+        guard PathValidation.isValid(path) else { throw ZooKeeperError(.badArguments, "invalid path \(path)") }
+        return connectString.serverPath(path)
+    }
+}
+
+/// A watch's events as an AsyncSequence: one event for a one-shot watch (then it ends), every
+/// event for a persistent one, in the order the server sent them. It ends with an error when
+/// the session ends, or when the read that set it failed. Dropping it removes the watcher.
+public struct WatchEvents: AsyncSequence, Sendable {
+    public typealias Element = WatchEvent
+    let stream: AsyncThrowingStream<WatchEvent, any Error>
+
+    public func makeAsyncIterator() -> AsyncThrowingStream<WatchEvent, any Error>.AsyncIterator {
+        stream.makeAsyncIterator()
+    }
+
+    /// The next event (nil when the watch has ended).
+    public func next() async throws -> WatchEvent? {
+        var iterator = stream.makeAsyncIterator()
+        return try await iterator.next()
+    }
+}
+
+/// Ids for requests and watchers, unique per client.
+final class IDGenerator: Sendable {
+    private let counter = NIOLockedValueBox<UInt64>(0)
+    func next() -> UInt64 { counter.withLockedValue { $0 += 1; return $0 } }
+}
+
+/// The event-loop side: runs the core's actions (sockets, timers, continuations).
+final class ClientShell {
+    var core: ClientCore
+    let loop: any EventLoop
+    let logger: Logger
+    let snapshot: NIOLockedValueBox<PaddockClient.Snapshot>
+    let idGenerator: IDGenerator
+    var channel: (any Channel)?
+    /// Events of a channel from an earlier connection are ignored.
+    var generation = 0
+    var requests: [RequestID: CheckedContinuation<Reply, any Error>] = [:]
+    var watchers: [WatcherID: AsyncThrowingStream<WatchEvent, any Error>.Continuation] = [:]
+    var stateListeners: [AsyncStream<ConnectionState>.Continuation] = []
+    var ticker: RepeatedTask?
+    var closeWaiters: [CheckedContinuation<Void, Never>] = []
+    let started = NIODeadline.now()
+
+    init(core: ClientCore, loop: any EventLoop, logger: Logger, snapshot: NIOLockedValueBox<PaddockClient.Snapshot>, ids: IDGenerator) {
+        self.core = core
+        self.idGenerator = ids
+        self.loop = loop
+        self.logger = logger
+        self.snapshot = snapshot
+    }
+
+    var now: Int64 { (NIODeadline.now() - started).nanoseconds / 1_000_000 }
+
+    func start() {
+        let shell = NIOLoopBound(self, eventLoop: loop)
+        ticker = loop.scheduleRepeatedTask(initialDelay: .zero, delay: .milliseconds(50)) { _ in
+            shell.value.core.tick(now: shell.value.now)
+            shell.value.run()
+        }
+    }
+
+    func shutdown() {
+        ticker?.cancel()
+        channel?.close(promise: nil)
+        channel = nil
+    }
+
+    func addStateListener(_ continuation: AsyncStream<ConnectionState>.Continuation) {
+        continuation.yield(core.state)
+        if core.state.isTerminal { return continuation.finish() }
+        stateListeners.append(continuation)
+    }
+
+    func submit(_ request: PendingRequest, _ continuation: CheckedContinuation<Reply, any Error>) {
+        var request = request
+        request.id = idGenerator.next()
+        requests[request.id] = continuation
+        core.submit(request, now: now)
+        run()
+    }
+
+    func dropWatcher(_ watcher: WatcherID) {
+        watchers[watcher] = nil
+        core.dropWatcher(watcher)
+    }
+
+    func close(then continuation: CheckedContinuation<Void, Never>) {
+        if core.state.isTerminal { return continuation.resume() }
+        closeWaiters.append(continuation)
+        core.close(now: now)
+        run()
+    }
+
+    func run() {
+        var closed: [CheckedContinuation<Void, Never>] = []
+        for action in core.takeActions() {
+            switch action {
+            case .connect(let host):
+                connect(host)
+            case .send(let buffer):
+                channel?.writeAndFlush(buffer, promise: nil)
+            case .closeConnection:
+                generation += 1
+                channel?.close(promise: nil)
+                channel = nil
+            case .complete(let id, let result):
+                guard let continuation = requests.removeValue(forKey: id) else { continue }
+                switch result {
+                case .success(let reply): continuation.resume(returning: reply)
+                case .failure(let error): continuation.resume(throwing: error)
+                }
+            case .watch(let id, let event, let final):
+                watchers[id]?.yield(event)
+                if final { watchers.removeValue(forKey: id)?.finish() }
+            case .endWatch(let id, let error):
+                watchers.removeValue(forKey: id)?.finish(throwing: error)
+            case .state(let state):
+                logger.debug("connection state: \(state)")
+                for listener in stateListeners { listener.yield(state) }
+                if state.isTerminal {
+                    for listener in stateListeners { listener.finish() }
+                    stateListeners.removeAll()
+                    closed += closeWaiters
+                    closeWaiters.removeAll()
+                    ticker?.cancel()
+                }
+            }
+        }
+        core.checkInvariants()
+        snapshot.withLockedValue {
+            $0.state = core.state
+            $0.sessionId = core.sessionId
+            $0.timeoutMs = core.negotiatedTimeoutMs
+            $0.lastZxid = core.lastZxidSeen
+        }
+        // After the snapshot: a caller of close() sees the closed state.
+        for waiter in closed { waiter.resume() }
+    }
+
+    private func connect(_ host: ConnectString.Host) {
+        generation += 1
+        let attempt = generation
+        let bound = NIOLoopBound(self, eventLoop: loop)
+        ClientBootstrap(group: loop)
+            .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.milliseconds(Int64(max(1000, core.requestedTimeoutMs / Int32(max(1, core.connect.hosts.count))))))
+            .channelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    try channel.pipeline.syncOperations.addHandler(ClientChannelHandler(shell: bound, generation: attempt))
+                }
+            }
+            .connect(host: host.host, port: host.port)
+            .whenComplete { result in
+                let shell = bound.value
+                guard attempt == shell.generation else {
+                    if case .success(let channel) = result { channel.close(promise: nil) }
+                    return
+                }
+                switch result {
+                case .success(let channel):
+                    shell.channel = channel
+                    shell.core.connected(now: shell.now)
+                case .failure(let error):
+                    shell.logger.debug("cannot connect to \(host): \(error)")
+                    shell.core.disconnected(now: shell.now)
+                }
+                shell.run()
+            }
+    }
+
+    func received(_ buffer: inout ByteBuffer, generation: Int) {
+        guard generation == self.generation else { return }
+        core.received(&buffer, now: now)
+        run()
+    }
+
+    func channelClosed(generation: Int) {
+        guard generation == self.generation else { return }
+        channel = nil
+        core.disconnected(now: now)
+        run()
+    }
+}
+
+final class ClientChannelHandler: ChannelInboundHandler {
+    typealias InboundIn = ByteBuffer
+    let shell: NIOLoopBound<ClientShell>
+    let generation: Int
+
+    init(shell: NIOLoopBound<ClientShell>, generation: Int) {
+        self.shell = shell
+        self.generation = generation
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        var buffer = unwrapInboundIn(data)
+        shell.value.received(&buffer, generation: generation)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        shell.value.channelClosed(generation: generation)
+        context.fireChannelInactive()
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        context.close(promise: nil)
+    }
+}
