@@ -94,7 +94,7 @@ let package = Package(
             .product(name: "Benchmark", package: "benchmark"),
         ], path: "Benchmarks/ZKBenchmarks", plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
         .executableTarget(name: "paddock", dependencies: [
-            "ZKServer", "ZKConfig", "ZKBench", "ZKTools", "ZKLoad", "ZKEnsemble", "ZKZab", "ZKBase",
+            "ZKServer", "ZKConfig", "ZKBench", "ZKTools", "ZKLoad", "ZKEnsemble", "ZKZab", "ZKBase", "PaddockClient",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),

@@ -9,7 +9,7 @@ struct Paddock: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "paddock",
         abstract: "A ZooKeeper-compatible coordination service.",
-        subcommands: [ServerCommand.self, DataCommand.self, SnapshotCommand.self, BenchCommand.self, DebugCommand.self])
+        subcommands: [ServerCommand.self, DataCommand.self, SnapshotCommand.self, BenchCommand.self, ClientCommand.self, DebugCommand.self])
 
     /// ArgumentParser exits 64 on a usage error; Paddock's tools promise 2 for usage or I/O errors.
     static func main() {

@@ -1,0 +1,76 @@
+"""PaddockClient (the Swift client) against real servers, through `paddock client`:
+- `check` runs every operation, watch, multi, pipelined requests and a chroot against Apache
+  ZooKeeper 3.8 (Debian's) and against Paddock, with the same expectations on both;
+- `follow` keeps one session writing a CAS counter through the kill -9 of the members it talks
+  to (a 3-member Paddock ensemble, then a 3-member Apache one): the session must survive (moved
+  to another member with its watches), its ephemeral kept, no read going back in time.
+Every wait is bounded."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+import pytest
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.join(HERE, '..', '..')
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'differential'))
+sys.path.insert(0, os.path.join(ROOT, 'tests', 'ensemble'))
+
+from servers import ApacheServer, PaddockServer  # noqa: E402
+from mixed_ensemble import ApacheMember, PaddockServerMember, ensemble, settled, stop, wait_for  # noqa: E402
+
+BINARY = os.environ.get('PADDOCK_BIN', os.path.join(ROOT, '.build', 'debug', 'paddock'))
+
+
+def run_check(address):
+    result = subprocess.run([BINARY, 'client', 'check', '--server', address], capture_output=True, text=True, timeout=180)
+    print(result.stdout[-4000:])
+    assert result.returncode == 0, result.stderr[-4000:]
+    steps = [line for line in result.stdout.splitlines() if line.startswith('ok  ')]
+    assert len(steps) >= 28, steps  # every step of `paddock client check` ran
+    return steps
+
+
+@pytest.mark.parametrize('kind', ['apache', 'paddock'])
+def test_every_operation_through_paddock_client(kind):
+    server = ApacheServer('client-check') if kind == 'apache' else PaddockServer('client-check', BINARY)
+    with server.start():
+        run_check('127.0.0.1:%d' % server.port)
+
+
+@pytest.mark.parametrize('member_kind', [PaddockServerMember, ApacheMember], ids=['paddock-ensemble', 'apache-ensemble'])
+def test_a_session_survives_members_killed_under_it(member_kind):
+    layout = [(member_kind, 1, False), (member_kind, 2, False), (member_kind, 3, False)]
+    with ensemble(layout, tick_ms=500) as members:
+        for m in members:
+            m.start()
+        wait_for(lambda: settled(members), 90, 'the ensemble to settle')
+        hosts = ','.join(m.address for m in members)
+        proc = subprocess.Popen([BINARY, 'client', 'follow', '--server', hosts, '--seconds', '25', '--session-timeout', '10'],
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        try:
+            # Kill each member in turn (restarting it before the next), whichever the client uses.
+            time.sleep(3)
+            for m in members:
+                stop(m, signal.SIGKILL)
+                wait_for(lambda: settled([x for x in members if x is not m]), 60, 'the other two to serve')
+                m.start()
+                wait_for(lambda: settled(members), 60, 'member %d back' % m.sid)
+                time.sleep(1)
+            out, err = proc.communicate(timeout=120)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 0, err[-3000:]
+        summary = json.loads(out.strip().splitlines()[-1])
+        print(summary)
+        assert summary['survived'] and summary['ephemeralKept'], summary
+        assert summary['acknowledged'] > 0 and summary['readRegressions'] == 0, summary
+        assert summary['watchEvents'] >= summary['acknowledged'], summary
+        assert 'expired' not in summary['states'] and 'closed' in summary['states'], summary
