@@ -208,6 +208,9 @@ final class ClientShell {
     var stateListeners: [AsyncStream<ConnectionState>.Continuation] = []
     var ticker: RepeatedTask?
     var closeWaiters: [CheckedContinuation<Void, Never>] = []
+    var flushScheduled = false
+    /// What `snapshot` holds, so it is written only when something changed.
+    var published: (ConnectionState, Int64, Int32, Int64) = (.connecting, 0, 0, 0)
     let started = NIODeadline.now()
 
     init(core: ClientCore, loop: any EventLoop, logger: Logger, snapshot: NIOLockedValueBox<PaddockClient.Snapshot>, ids: IDGenerator) {
@@ -267,7 +270,17 @@ final class ClientShell {
             case .connect(let host):
                 connect(host)
             case .send(let buffer):
-                channel?.writeAndFlush(buffer, promise: nil)
+                // One flush per turn of the loop: requests made together leave in one write.
+                guard let channel else { continue }
+                channel.write(buffer, promise: nil)
+                if !flushScheduled {
+                    flushScheduled = true
+                    let bound = NIOLoopBound(self, eventLoop: loop)
+                    loop.execute {
+                        bound.value.flushScheduled = false
+                        bound.value.channel?.flush()
+                    }
+                }
             case .closeConnection:
                 generation += 1
                 channel?.close(promise: nil)
@@ -295,12 +308,15 @@ final class ClientShell {
                 }
             }
         }
-        core.checkInvariants()
-        snapshot.withLockedValue {
-            $0.state = core.state
-            $0.sessionId = core.sessionId
-            $0.timeoutMs = core.negotiatedTimeoutMs
-            $0.lastZxid = core.lastZxidSeen
+        // (core.checkInvariants() is for tests: it walks every request in flight.)
+        if published != (core.state, core.sessionId, core.negotiatedTimeoutMs, core.lastZxidSeen) {
+            published = (core.state, core.sessionId, core.negotiatedTimeoutMs, core.lastZxidSeen)
+            snapshot.withLockedValue {
+                $0.state = core.state
+                $0.sessionId = core.sessionId
+                $0.timeoutMs = core.negotiatedTimeoutMs
+                $0.lastZxid = core.lastZxidSeen
+            }
         }
         // After the snapshot: a caller of close() sees the closed state.
         for waiter in closed { waiter.resume() }

@@ -8,7 +8,7 @@ struct BenchCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "bench",
         abstract: "Measure storage throughput next to this machine's physical limits (benchmarks, not tests).",
-        subcommands: [BenchFsyncCommand.self, BenchSnapshotCommand.self, BenchLoadCommand.self])
+        subcommands: [BenchFsyncCommand.self, BenchSnapshotCommand.self, BenchLoadCommand.self, BenchClientCommand.self])
 }
 
 struct BenchFsyncCommand: ParsableCommand {
