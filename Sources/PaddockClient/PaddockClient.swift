@@ -1,4 +1,5 @@
 import Logging
+import Metrics
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -209,6 +210,7 @@ final class ClientShell {
     var ticker: RepeatedTask?
     var closeWaiters: [CheckedContinuation<Void, Never>] = []
     var flushScheduled = false
+    let metrics = ClientMetrics()
     /// What `snapshot` holds, so it is written only when something changed.
     var published: (ConnectionState, Int64, Int32, Int64) = (.connecting, 0, 0, 0)
     let started = NIODeadline.now()
@@ -247,6 +249,7 @@ final class ClientShell {
         var request = request
         request.id = idGenerator.next()
         requests[request.id] = continuation
+        metrics.requests.increment()
         core.submit(request, now: now)
         run()
     }
@@ -268,6 +271,7 @@ final class ClientShell {
         for action in core.takeActions() {
             switch action {
             case .connect(let host):
+                metrics.connectionAttempts.increment()
                 connect(host)
             case .send(let buffer):
                 // One flush per turn of the loop: requests made together leave in one write.
@@ -289,15 +293,19 @@ final class ClientShell {
                 guard let continuation = requests.removeValue(forKey: id) else { continue }
                 switch result {
                 case .success(let reply): continuation.resume(returning: reply)
-                case .failure(let error): continuation.resume(throwing: error)
+                case .failure(let error):
+                    metrics.failed(error.code)
+                    continuation.resume(throwing: error)
                 }
             case .watch(let id, let event, let final):
+                metrics.watchEvents.increment()
                 watchers[id]?.yield(event)
                 if final { watchers.removeValue(forKey: id)?.finish() }
             case .endWatch(let id, let error):
                 watchers.removeValue(forKey: id)?.finish(throwing: error)
             case .state(let state):
-                logger.debug("connection state: \(state)")
+                logger.info("connection state: \(state)")
+                metrics.states.record(state)
                 for listener in stateListeners { listener.yield(state) }
                 if state.isTerminal {
                     for listener in stateListeners { listener.finish() }
@@ -389,5 +397,34 @@ final class ClientChannelHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         context.close(promise: nil)
+    }
+}
+
+/// The client's counters through swift-metrics (the application picks the backend):
+/// `paddock_client_requests_total`, `paddock_client_errors_total{code}`,
+/// `paddock_client_watch_events_total`, `paddock_client_connection_attempts_total`,
+/// `paddock_client_state_changes_total{state}`.
+final class ClientMetrics {
+    let requests = Counter(label: "paddock_client_requests_total")
+    let watchEvents = Counter(label: "paddock_client_watch_events_total")
+    let connectionAttempts = Counter(label: "paddock_client_connection_attempts_total")
+    let states = StateCounters()
+    private var errors: [ErrorCode: Counter] = [:]
+
+    func failed(_ code: ErrorCode) {
+        if let counter = errors[code] { return counter.increment() }
+        let counter = Counter(label: "paddock_client_errors_total", dimensions: [("code", "\(code)")])
+        errors[code] = counter
+        counter.increment()
+    }
+
+    final class StateCounters {
+        private var counters: [ConnectionState: Counter] = [:]
+        func record(_ state: ConnectionState) {
+            if let counter = counters[state] { return counter.increment() }
+            let counter = Counter(label: "paddock_client_state_changes_total", dimensions: [("state", "\(state)")])
+            counters[state] = counter
+            counter.increment()
+        }
     }
 }
