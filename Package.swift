@@ -14,6 +14,8 @@ let package = Package(
         .executable(name: "paddock", targets: ["paddock"]),
         // A native async Swift client for Paddock and Apache ZooKeeper 3.5+ (README "PaddockClient").
         .library(name: "PaddockClient", targets: ["PaddockClient"]),
+        // The paper's coordination recipes on PaddockClient (README "PaddockRecipes").
+        .library(name: "PaddockRecipes", targets: ["PaddockRecipes"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -76,6 +78,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: strictSettings),
+        .target(name: "PaddockRecipes", dependencies: ["PaddockClient", "ZKBase"], swiftSettings: strictSettings),
         .target(name: "ZKTools", dependencies: [
             "ZKBase", "ZKWire", "ZKTree", "ZKFormat", "ZKStorage", "CLMDB", "CZlib",
             .product(name: "NIOCore", package: "swift-nio"),
@@ -125,7 +128,7 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "PaddockClientTests", dependencies: [
-            "PaddockClient", "ZKServer", "ZKConfig", "ZKWire", "ZKBase",
+            "PaddockClient", "PaddockRecipes", "ZKServer", "ZKConfig", "ZKWire", "ZKBase",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),

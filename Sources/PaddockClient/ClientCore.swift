@@ -218,6 +218,13 @@ struct ClientCore {
         }
     }
 
+    /// Drops the connection without ending the session at the server (what a crashed process
+    /// leaves behind: its session lives until it expires there). For tests of recipes.
+    mutating func abandon() {
+        actions.append(.closeConnection)
+        finish(.closed, error: ZooKeeperError(.connectionLoss, "the client was abandoned"))
+    }
+
     /// The application no longer wants a watcher's events.
     mutating func dropWatcher(_ watcher: WatcherID) {
         for kind in [WatchKind.data, .exist, .child] {

@@ -112,6 +112,19 @@ public final class PaddockClient: Sendable {
         if let outcome { throw outcome }
     }
 
+    /// Closes the connection without ending the session, as a crashed process would: the
+    /// session's ephemerals stay until the server expires it. For tests.
+    package func abandonForTesting() async {
+        let shell = self.shell
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            loop.execute {
+                shell.value.core.abandon()
+                shell.value.run()
+                continuation.resume()
+            }
+        }
+    }
+
     /// Ends the session (its ephemerals go) and the connection.
     public func close() async {
         let shell = self.shell

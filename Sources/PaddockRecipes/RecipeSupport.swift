@@ -1,0 +1,66 @@
+import PaddockClient
+import ZKBase
+
+/// What the recipes share: making parent paths, ZooKeeper's protected-ephemeral-sequential
+/// naming (Curator's "_c_<id>-"), and ordering sequential children.
+enum RecipeSupport {
+    /// Creates `path` and its missing parents (persistent, empty); existing ones are fine.
+    static func ensurePath(_ client: PaddockClient, _ path: String) async throws(ZooKeeperError) {
+        guard path != "/" else { return }
+        if try await client.exists(path) != nil { return }
+        try await ensurePath(client, PathValidation.parent(of: path))
+        let created = await outcome { () throws(ZooKeeperError) in try await client.create(path) }
+        if case .failure(let error) = created, error.code != .nodeExists { throw error }
+    }
+
+    static func outcome<T>(_ body: () async throws(ZooKeeperError) -> T) async -> Result<T, ZooKeeperError> {
+        do { return .success(try await body()) } catch { return .failure(error) }
+    }
+
+    /// A fresh protected prefix: `_c_<32 hex digits>-`. After a ConnectionLoss on create, the
+    /// node (if the create was applied) is the child whose name starts with it.
+    static func protectedPrefix() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64, low = generator.next() as UInt64
+        return "_c_" + hex(high) + hex(low) + "-"
+    }
+
+    private static func hex(_ value: UInt64) -> String {
+        let digits = String(value, radix: 16)
+        return String(repeating: "0", count: 16 - digits.count) + digits
+    }
+
+    /// The sequence number ZooKeeper appended (the last 10 digits), for ordering.
+    static func sequence(of name: String) -> Int64 {
+        Int64(name.suffix(10)) ?? Int64.max
+    }
+
+    static func sortedBySequence(_ names: [String]) -> [String] {
+        names.sorted { (sequence(of: $0), $0) < (sequence(of: $1), $1) }
+    }
+
+    /// Creates an ephemeral sequential `parent/<protected prefix><name>`; after a ConnectionLoss
+    /// looks for the node the create may have made before trying again. Returns the child name.
+    static func createProtected(
+        _ client: PaddockClient, parent: String, name: String, data: [UInt8]
+    ) async throws(ZooKeeperError) -> String {
+        let prefix = protectedPrefix()
+        while true {
+            let created = await outcome { () throws(ZooKeeperError) in
+                try await client.create(parent + "/" + prefix + name, data: data, mode: .ephemeralSequential)
+            }
+            switch created {
+            case .success(let path):
+                return String(PathValidation.lastComponent(of: path))
+            case .failure(let error) where error.outcomeUnknown:
+                // Did it land? Only this participant's node carries the prefix.
+                let children = await outcome { () throws(ZooKeeperError) in try await client.getChildren(parent) }
+                if case .success(let names) = children, let mine = names.first(where: { $0.hasPrefix(prefix) }) {
+                    return mine
+                }
+            case .failure(let error):
+                throw error
+            }
+        }
+    }
+}

@@ -1,0 +1,134 @@
+import PaddockClient
+import PaddockRecipes
+import Testing
+
+/// Who holds the lock now, as the participants report it: an overlap is a broken lock.
+actor Exclusion {
+    var holder: Int?
+    var overlaps = 0
+    var entries = 0
+    func enter(_ id: Int) {
+        if holder != nil { overlaps += 1 }
+        holder = id
+        entries += 1
+    }
+    func leave(_ id: Int) { if holder == id { holder = nil } }
+}
+
+/// Waits for `body` to finish, failing after `seconds` (every wait in a test is bounded).
+func within<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+    try await withThrowingTaskGroup(of: T?.self) { group in
+        group.addTask { try await body() }
+        group.addTask {
+            try await Task.sleep(for: .seconds(seconds))
+            return nil
+        }
+        guard let first = try await group.next(), let value = first else {
+            group.cancelAll()
+            throw ZooKeeperError(.operationTimeout, "\(what) did not happen within \(seconds) s")
+        }
+        group.cancelAll()
+        return value
+    }
+}
+
+@Suite struct RecipeTests {
+    @Test func lockExcludesManyContendersAndEachGetsIt() async throws {
+        try await withServer { server in
+            let exclusion = Exclusion()
+            let participants = 6, rounds = 5
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for id in 0..<participants {
+                    group.addTask {
+                        let client = try await PaddockClient.connect(server.address)
+                        let lock = DistributedLock(client: client, path: "/locks/shared")
+                        for _ in 0..<rounds {
+                            let holding = try await lock.acquire()
+                            await exclusion.enter(id)
+                            await Task.yield()
+                            await exclusion.leave(id)
+                            try await holding.release()
+                        }
+                        await client.close()
+                    }
+                }
+                try await group.waitForAll()
+            }
+            #expect(await exclusion.entries == participants * rounds)
+            #expect(await exclusion.overlaps == 0)
+        }
+    }
+
+    @Test func aCrashedHoldersLockPassesOnWhenItsSessionExpires() async throws {
+        try await withServer { server in
+            let crashed = try await PaddockClient.connect(server.address, sessionTimeout: .seconds(2))
+            let waiter = try await PaddockClient.connect(server.address)
+            let held = try await DistributedLock(client: crashed, path: "/locks/crash").acquire()
+            #expect(held.node.hasPrefix("_c_") && held.node.contains("-lock-"))
+            await crashed.abandonForTesting()  // no release, no closeSession: the session lingers
+            let lock = DistributedLock(client: waiter, path: "/locks/crash")
+            let next = try await within(30, "the waiter's acquire") { try await lock.acquire() }
+            #expect(next.node != held.node)
+            try await next.release()
+            await waiter.close()
+        }
+    }
+
+    @Test func oneLeaderAtATimeWithGrowingEpochs() async throws {
+        try await withServer { server in
+            var clients: [PaddockClient] = []
+            for _ in 0..<4 { clients.append(try await PaddockClient.connect(server.address, sessionTimeout: .seconds(2))) }
+            let observer = try await PaddockClient.connect(server.address)
+            let watching = LeaderElection(client: observer, path: "/election")
+            #expect(try await watching.leader() == nil)
+            let first = try await LeaderElection(client: clients[0], path: "/election").lead(as: "c0")
+            // The others stand; none leads while c0 does.
+            let standing = (1..<4).map { index in
+                let election = LeaderElection(client: clients[index], path: "/election")
+                return Task { try await election.lead(as: "c\(index)") }
+            }
+            _ = try await within(10, "three candidates standing") {
+                while try await observer.getChildren("/election").count < 4 { await Task.yield() }
+                return true
+            }
+            #expect(try await watching.leader()?.id == "c0")
+            #expect(try await watching.leader()?.epoch == first.epoch)
+            // c0 resigns: exactly one successor; then it crashes: another one takes over after expiry.
+            try await first.resign()
+            let second = try await within(10, "a successor") { try await standing[0].value }
+            #expect(second.id == "c1" && second.epoch > first.epoch)
+            #expect(try await watching.leader()?.id == "c1")
+            await clients[1].abandonForTesting()
+            let third = try await within(30, "a leader after the crash") { try await standing[1].value }
+            #expect(third.id == "c2" && third.epoch > second.epoch)
+            #expect(try await watching.leader()?.id == "c2")
+            try await third.resign()
+            let fourth = try await within(10, "the last candidate") { try await standing[2].value }
+            #expect(fourth.epoch > third.epoch)
+            for index in [0, 2, 3] { await clients[index].close() }
+            await observer.close()
+        }
+    }
+
+    @Test func membershipViewFollowsJoinsLeavesAndEndedSessions() async throws {
+        try await withServer { server in
+            let observer = try await PaddockClient.connect(server.address)
+            let group = GroupMembership(client: observer, path: "/groups/brokers")
+            var views = group.view().makeAsyncIterator()
+            #expect(try await views.next() == [])
+            let a = try await PaddockClient.connect(server.address)
+            let b = try await PaddockClient.connect(server.address)
+            try await GroupMembership(client: a, path: "/groups/brokers").join("1", data: [1])
+            var seen = try await views.next()
+            try await GroupMembership(client: b, path: "/groups/brokers").join("2", data: [2])
+            while seen != ["1", "2"] { seen = try await views.next() }
+            #expect(try await group.members() == ["1", "2"])
+            await a.close()  // its ephemeral goes with the session
+            while seen != ["2"] { seen = try await views.next() }
+            try await GroupMembership(client: b, path: "/groups/brokers").leave("2")
+            while seen != [] { seen = try await views.next() }
+            await b.close()
+            await observer.close()
+        }
+    }
+}
