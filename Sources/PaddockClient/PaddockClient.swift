@@ -246,7 +246,12 @@ final class ClientShell {
         }
     }
 
+    /// The client is gone: nothing may stay waiting (requests fail, watches end).
     func shutdown() {
+        if !core.state.isTerminal {
+            core.abandon()
+            run()
+        }
         ticker?.cancel()
         channel?.close(promise: nil)
         channel = nil
@@ -319,6 +324,8 @@ final class ClientShell {
             case .state(let state):
                 logger.info("connection state: \(state)")
                 metrics.states.record(state)
+                // Before any listener hears of it: whoever wakes on `connected` reads `state`.
+                publish()
                 for listener in stateListeners { listener.yield(state) }
                 if state.isTerminal {
                     for listener in stateListeners { listener.finish() }
@@ -330,17 +337,21 @@ final class ClientShell {
             }
         }
         // (core.checkInvariants() is for tests: it walks every request in flight.)
-        if published != (core.state, core.sessionId, core.negotiatedTimeoutMs, core.lastZxidSeen) {
-            published = (core.state, core.sessionId, core.negotiatedTimeoutMs, core.lastZxidSeen)
-            snapshot.withLockedValue {
-                $0.state = core.state
-                $0.sessionId = core.sessionId
-                $0.timeoutMs = core.negotiatedTimeoutMs
-                $0.lastZxid = core.lastZxidSeen
-            }
-        }
+        publish()
         // After the snapshot: a caller of close() sees the closed state.
         for waiter in closed { waiter.resume() }
+    }
+
+    /// Copies what the public properties read, when it changed.
+    func publish() {
+        guard published != (core.state, core.sessionId, core.negotiatedTimeoutMs, core.lastZxidSeen) else { return }
+        published = (core.state, core.sessionId, core.negotiatedTimeoutMs, core.lastZxidSeen)
+        snapshot.withLockedValue {
+            $0.state = core.state
+            $0.sessionId = core.sessionId
+            $0.timeoutMs = core.negotiatedTimeoutMs
+            $0.lastZxid = core.lastZxidSeen
+        }
     }
 
     private func connect(_ host: ConnectString.Host) {

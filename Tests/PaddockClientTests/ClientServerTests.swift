@@ -31,24 +31,16 @@ final class ScratchServer: Sendable {
     }
 }
 
-func withServer(_ body: (ScratchServer) async throws -> Void) async throws {
+/// Runs `body` against a fresh server, bounded: a test that would hang fails after `seconds`.
+func withServer(seconds: Double = 90, _ body: @escaping @Sendable (ScratchServer) async throws -> Void) async throws {
     let server = try ScratchServer()
     defer { server.stop() }
-    try await body(server)
+    try await within(seconds, "the test's work") { try await body(server) }
 }
 
 /// The next event of a watch, failing the test if none comes within `seconds`.
 func nextEvent(_ watch: WatchEvents, within seconds: Double = 10, _ what: String = "") async throws -> WatchEvent? {
-    try await withThrowingTaskGroup(of: WatchEvent?.self) { group in
-        group.addTask { try await watch.next() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            throw ZooKeeperError(.operationTimeout, "no watch event \(what) within \(seconds) s")
-        }
-        let first = try await group.next()!
-        group.cancelAll()
-        return first
-    }
+    try await PaddockClientTests.within(seconds, "a watch event \(what)") { try await watch.next() }
 }
 
 @Suite struct ClientServerTests {

@@ -1,3 +1,4 @@
+import Foundation
 import PaddockClient
 import PaddockRecipes
 import Testing
@@ -15,21 +16,34 @@ actor Exclusion {
     func leave(_ id: Int) { if holder == id { holder = nil } }
 }
 
-/// Waits for `body` to finish, failing after `seconds` (every wait in a test is bounded).
+/// Waits for `body` to finish, failing after `seconds` (every wait in a test is bounded). The
+/// work is not awaited after the deadline: a request that never completes cannot hang the test.
 func within<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-    try await withThrowingTaskGroup(of: T?.self) { group in
-        group.addTask { try await body() }
-        group.addTask {
-            try await Task.sleep(for: .seconds(seconds))
-            return nil
+    let once = FirstOutcome()
+    return try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+        let work = Task {
+            do {
+                let value = try await body()
+                if once.claim() { continuation.resume(returning: value) }
+            } catch {
+                if once.claim() { continuation.resume(throwing: error) }
+            }
         }
-        guard let first = try await group.next(), let value = first else {
-            group.cancelAll()
-            throw ZooKeeperError(.operationTimeout, "\(what) did not happen within \(seconds) s")
+        Task {
+            try? await Task.sleep(for: .seconds(seconds))
+            if once.claim() {
+                work.cancel()
+                continuation.resume(throwing: ZooKeeperError(.operationTimeout, "\(what) did not happen within \(seconds) s"))
+            }
         }
-        group.cancelAll()
-        return value
     }
+}
+
+/// True for the first caller only.
+final class FirstOutcome: @unchecked Sendable {
+    private let lock = NSLock()
+    private var claimed = false
+    func claim() -> Bool { lock.withLock { defer { claimed = true }; return !claimed } }
 }
 
 @Suite struct RecipeTests {
@@ -82,15 +96,18 @@ func within<T: Sendable>(_ seconds: Double, _ what: String, _ body: @escaping @S
             let watching = LeaderElection(client: observer, path: "/election")
             #expect(try await watching.leader() == nil)
             let first = try await LeaderElection(client: clients[0], path: "/election").lead(as: "c0")
-            // The others stand; none leads while c0 does.
-            let standing = (1..<4).map { index in
+            // The others stand, one after the other (so their order in line is c1, c2, c3);
+            // none leads while c0 does.
+            var line: [Task<LeaderElection.Leadership, any Error>] = []
+            for index in 1..<4 {
                 let election = LeaderElection(client: clients[index], path: "/election")
-                return Task { try await election.lead(as: "c\(index)") }
+                line.append(Task { try await election.lead(as: "c\(index)") })
+                _ = try await within(10, "candidate c\(index) standing") {
+                    while try await observer.getChildren("/election").count < index + 1 { await Task.yield() }
+                    return true
+                }
             }
-            _ = try await within(10, "three candidates standing") {
-                while try await observer.getChildren("/election").count < 4 { await Task.yield() }
-                return true
-            }
+            let standing = line
             #expect(try await watching.leader()?.id == "c0")
             #expect(try await watching.leader()?.epoch == first.epoch)
             // c0 resigns: exactly one successor; then it crashes: another one takes over after expiry.
