@@ -158,8 +158,9 @@ public final class PaddockClient: Sendable {
             let id = ids.next()
             watcher = id
             continuation.onTermination = { _ in loop.execute { shell.value.dropWatcher(id) } }
-            events = WatchEvents(stream: stream)
-            loop.execute { shell.value.watchers[id] = continuation }
+            let fired = NIOLockedValueBox(false)
+            events = WatchEvents(stream: stream, fired: fired)
+            loop.execute { shell.value.watchers[id] = (continuation, fired) }
         }
         var request = PendingRequest(id: 0, opCode: opCode, body: body)
         if let watch, let watchPath, let watcher { request.watch = (watch, watchPath, watcher) }
@@ -189,6 +190,13 @@ public final class PaddockClient: Sendable {
 public struct WatchEvents: AsyncSequence, Sendable {
     public typealias Element = WatchEvent
     let stream: AsyncThrowingStream<WatchEvent, any Error>
+    let fired: NIOLockedValueBox<Bool>
+
+    /// Whether an event (or the watch's end) has arrived. Events and replies reach the client in
+    /// the server's order and are handed on in that order, so once a later request's reply has
+    /// been returned, an event sent before it shows here: a reader can tell whether what it read
+    /// may already be stale (the paper's ready-znode pattern, `ReadyConfiguration`).
+    public var hasFired: Bool { fired.withLockedValue { $0 } }
 
     public func makeAsyncIterator() -> AsyncThrowingStream<WatchEvent, any Error>.AsyncIterator {
         stream.makeAsyncIterator()
@@ -218,7 +226,7 @@ final class ClientShell {
     /// Events of a channel from an earlier connection are ignored.
     var generation = 0
     var requests: [RequestID: CheckedContinuation<Reply, any Error>] = [:]
-    var watchers: [WatcherID: AsyncThrowingStream<WatchEvent, any Error>.Continuation] = [:]
+    var watchers: [WatcherID: (events: AsyncThrowingStream<WatchEvent, any Error>.Continuation, fired: NIOLockedValueBox<Bool>)] = [:]
     var stateListeners: [AsyncStream<ConnectionState>.Continuation] = []
     var ticker: RepeatedTask?
     var closeWaiters: [CheckedContinuation<Void, Never>] = []
@@ -317,10 +325,14 @@ final class ClientShell {
                 }
             case .watch(let id, let event, let final):
                 metrics.watchEvents.increment()
-                watchers[id]?.yield(event)
-                if final { watchers.removeValue(forKey: id)?.finish() }
+                guard let watcher = watchers[id] else { continue }
+                watcher.fired.withLockedValue { $0 = true }
+                watcher.events.yield(event)
+                if final { watchers.removeValue(forKey: id)?.events.finish() }
             case .endWatch(let id, let error):
-                watchers.removeValue(forKey: id)?.finish(throwing: error)
+                guard let watcher = watchers.removeValue(forKey: id) else { continue }
+                watcher.fired.withLockedValue { $0 = true }
+                watcher.events.finish(throwing: error)
             case .state(let state):
                 logger.info("connection state: \(state)")
                 metrics.states.record(state)

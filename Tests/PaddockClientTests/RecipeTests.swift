@@ -149,3 +149,121 @@ final class FirstOutcome: @unchecked Sendable {
         }
     }
 }
+
+/// Counts shared by the participants of a barrier test.
+actor Tally {
+    var entered = 0
+    var leaving = 0
+    var earlyEntries = 0
+    var earlyLeaves = 0
+    func enter() { entered += 1 }
+    func passedEntry(of count: Int) { if entered < count { earlyEntries += 1 } }
+    func startLeaving() { leaving += 1 }
+    func passedExit(of count: Int) { if leaving < count { earlyLeaves += 1 } }
+}
+
+@Suite struct ConfigurationAndBarrierTests {
+    @Test func readersNeverSeeAMixedOrHalfWrittenConfiguration() async throws {
+        try await withServer { server in
+            let writer = try await PaddockClient.connect(server.address)
+            let config = ReadyConfiguration(client: writer, path: "/config")
+            // A stress test under concurrent publishing. It does not catch a reader that ignores
+            // the ready watch (tried by hand: readers and the writer rarely interleave on one
+            // server); WatchOrderingTests checks the ordering that makes the reader right.
+            let names = (0..<16).map { "e\($0)" }
+            func version(_ value: Int) -> [String: [UInt8]] { Dictionary(uniqueKeysWithValues: names.map { ($0, [UInt8(value)]) }) }
+            try await config.publish(version(0))
+            let versions = 40
+            let readers = 3
+            let mixed = try await withThrowingTaskGroup(of: (mixed: Int, whole: Int).self) { group in
+                for _ in 0..<readers {
+                    group.addTask {
+                        let client = try await PaddockClient.connect(server.address)
+                        let view = ReadyConfiguration(client: client, path: "/config")
+                        var mixed = 0, whole = 0
+                        while true {
+                            let (entries, _) = try await view.read()
+                            guard let entries else { continue }
+                            let values = Set(entries.values)
+                            if values.count != 1 || entries.count != 16 { mixed += 1 } else { whole += 1 }
+                            if values == [[UInt8(versions)]] { break }
+                        }
+                        await client.close()
+                        return (mixed, whole)
+                    }
+                }
+                for value in 1...versions { try await config.publish(version(value)) }
+                var totals: [(mixed: Int, whole: Int)] = []
+                for try await result in group { totals.append(result) }
+                return totals
+            }
+            #expect(mixed.count == readers)
+            #expect(mixed.allSatisfy { $0.mixed == 0 && $0.whole > 0 })
+            // A writer that dies midway leaves no whole configuration: readers get nil, not half.
+            try await writer.delete("/config/ready")
+            try await writer.setData("/config/entries/e0", [99])
+            let reader = try await PaddockClient.connect(server.address)
+            let (entries, becameReady) = try await ReadyConfiguration(client: reader, path: "/config").read()
+            #expect(entries == nil)
+            try await config.publish(["a": [7], "b": [7]])
+            #expect(try await nextEvent(becameReady, "ready") == WatchEvent(type: .nodeCreated, path: "/config/ready"))
+            #expect(try await ReadyConfiguration(client: reader, path: "/config").read().entries == ["a": [7], "b": [7]])
+            await reader.close()
+            await writer.close()
+        }
+    }
+
+    @Test func doubleBarrierHoldsEveryoneAtEntryAndExit() async throws {
+        try await withServer { server in
+            let tally = Tally()
+            let participants = 4
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for index in 0..<participants {
+                    group.addTask {
+                        let client = try await PaddockClient.connect(server.address)
+                        let barrier = DoubleBarrier(client: client, path: "/barriers/round-1", count: participants)
+                        await tally.enter()
+                        try await barrier.enter(as: "p\(index)")
+                        await tally.passedEntry(of: participants)
+                        await tally.startLeaving()
+                        try await barrier.leave(as: "p\(index)")
+                        await tally.passedExit(of: participants)
+                        await client.close()
+                    }
+                }
+                try await group.waitForAll()
+            }
+            let (entered, leaving) = (await tally.entered, await tally.leaving)
+            let (earlyEntries, earlyLeaves) = (await tally.earlyEntries, await tally.earlyLeaves)
+            #expect(entered == participants && leaving == participants)
+            #expect(earlyEntries == 0 && earlyLeaves == 0)
+        }
+    }
+}
+
+@Suite struct WatchOrderingTests {
+    /// What ReadyConfiguration relies on: a client sees a watched change's notification before
+    /// the reply to any later read, so `hasFired` is already true when that read returns.
+    @Test func aNotificationIsVisibleBeforeALaterReadsReply() async throws {
+        try await withServer { server in
+            let reader = try await PaddockClient.connect(server.address)
+            let writer = try await PaddockClient.connect(server.address)
+            try await writer.create("/ordered")
+            try await writer.create("/ordered/ready")
+            try await writer.create("/ordered/entry", data: [1])
+            for round in 0..<50 {
+                let (stat, watch) = try await reader.existsWatch("/ordered/ready")
+                #expect(stat != nil)
+                #expect(!watch.hasFired)
+                try await writer.delete("/ordered/ready")
+                try await writer.setData("/ordered/entry", [UInt8(round % 200 + 2)])
+                let (data, _) = try await reader.getData("/ordered/entry")
+                #expect(data == [UInt8(round % 200 + 2)])
+                #expect(watch.hasFired, "round \(round): the new value was read before the ready watch's notification")
+                try await writer.create("/ordered/ready")
+            }
+            await reader.close()
+            await writer.close()
+        }
+    }
+}
