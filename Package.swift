@@ -101,6 +101,7 @@ let package = Package(
         .executableTarget(name: "paddock", dependencies: [
             "ZKServer", "ZKConfig", "ZKBench", "ZKTools", "ZKLoad", "ZKEnsemble", "ZKZab", "ZKBase", "PaddockClient",
             .product(name: "NIOPosix", package: "swift-nio"),
+            .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ], swiftSettings: strictSettings),

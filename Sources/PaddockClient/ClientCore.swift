@@ -242,7 +242,8 @@ struct ClientCore {
 
     // MARK: - Connection
 
-    private var connectTimeoutMs: Int64 { max(1000, Int64(requestedTimeoutMs) / Int64(max(1, connect.hosts.count))) }
+    /// How long one connection attempt may take (the session timeout shared by the hosts).
+    var connectTimeoutMs: Int64 { max(1000, Int64(requestedTimeoutMs) / Int64(max(1, connect.hosts.count))) }
     private var readTimeoutMs: Int64 { Int64(negotiatedTimeoutMs) * 2 / 3 }
 
     private mutating func startAttempt(now: Int64) {

@@ -372,7 +372,7 @@ final class ClientShell {
         let bound = NIOLoopBound(self, eventLoop: loop)
         ClientBootstrap(group: loop)
             .channelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .connectTimeout(.milliseconds(Int64(max(1000, core.requestedTimeoutMs / Int32(max(1, core.connect.hosts.count))))))
+            .connectTimeout(.milliseconds(core.connectTimeoutMs))
             .channelInitializer { channel in
                 channel.eventLoop.makeCompletedFuture {
                     try channel.pipeline.syncOperations.addHandler(ClientChannelHandler(shell: bound, generation: attempt))

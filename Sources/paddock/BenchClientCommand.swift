@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import NIOConcurrencyHelpers
 import PaddockClient
 
 /// `paddock bench client`: gets or sets per second through PaddockClient on one session with N
@@ -41,7 +42,7 @@ struct BenchClientCommand: ParsableCommand {
         let client = try await PaddockClient.connect(server)
         let value = [UInt8](repeating: 0x61, count: size)
         if try await client.exists(path) == nil { try await client.create(path, data: value) } else { try await client.setData(path, value) }
-        let counting = Counter()
+        let counting = NIOLockedValueBox(0)
         let start = ContinuousClock.now
         let warmupEnd = start + .milliseconds(Int(warmup * 1000))
         let end = warmupEnd + .milliseconds(Int(seconds * 1000))
@@ -60,22 +61,20 @@ struct BenchClientCommand: ParsableCommand {
                         if now >= end { return }
                         if op == "get" { _ = try await client.getData(path) } else { try await client.setData(path, value) }
                         let done = ContinuousClock.now
-                        if done >= warmupEnd && done < end { counting.add() }
+                        if done >= warmupEnd && done < end { counting.withLockedValue { $0 += 1 } }
                     }
                 }
             }
             try await group.waitForAll()
         }
         await client.close()
-        return (counting.value, cpu.microseconds)
+        return (counting.withLockedValue { $0 }, cpu.microseconds)
     }
 }
 
 /// User + system CPU time of this process between `begin` and `finish`.
-final class CPUWindow: @unchecked Sendable {
-    private let lock = NSLock()
-    private var started: Int64 = 0
-    private var total: Int64 = 0
+final class CPUWindow: Sendable {
+    private let window = NIOLockedValueBox<(started: Int64, total: Int64)>((0, 0))
 
     static func now() -> Int64 {
         var usage = rusage()
@@ -83,7 +82,7 @@ final class CPUWindow: @unchecked Sendable {
         return Int64(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec) * 1_000_000 + Int64(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec)
     }
 
-    func begin() { lock.withLock { started = Self.now() } }
-    func finish() { lock.withLock { total = Self.now() - started } }
-    var microseconds: Int64 { lock.withLock { total } }
+    func begin() { window.withLockedValue { $0.started = Self.now() } }
+    func finish() { window.withLockedValue { $0.total = Self.now() - $0.started } }
+    var microseconds: Int64 { window.withLockedValue { $0.total } }
 }

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import NIOConcurrencyHelpers
 import PaddockClient
 import ZKBase
 
@@ -17,20 +18,18 @@ struct ClientCommand: ParsableCommand {
 /// Runs async work from a synchronous command (the CLI's main thread, not the task pool).
 func runBlocking<T: Sendable>(_ body: @escaping @Sendable () async throws -> T) throws -> T {
     let semaphore = DispatchSemaphore(value: 0)
-    let result = LockedResult<T>()
+    let result = NIOLockedValueBox<Result<T, any Error>?>(nil)
     Task {
-        do { result.set(.success(try await body())) } catch { result.set(.failure(error)) }
+        do {
+            let value = try await body()
+            result.withLockedValue { $0 = .success(value) }
+        } catch {
+            result.withLockedValue { $0 = .failure(error) }
+        }
         semaphore.signal()
     }
     semaphore.wait()
-    return try result.get()
-}
-
-final class LockedResult<T: Sendable>: @unchecked Sendable {
-    private let lock = NSLock()
-    private var value: Result<T, any Error>?
-    func set(_ new: Result<T, any Error>) { lock.withLock { value = new } }
-    func get() throws -> T { try lock.withLock { value! }.get() }
+    return try result.withLockedValue { $0! }.get()
 }
 
 struct CheckFailure: Error, CustomStringConvertible {
@@ -218,16 +217,16 @@ struct ClientFollowCommand: ParsableCommand {
     static func follow(server: String, seconds: Double, timeout: Double, path: String) async throws -> String {
         let client = try await PaddockClient.connect(server, sessionTimeout: .milliseconds(Int(timeout * 1000)))
         let sessionId = client.sessionId
-        let seen = StateLog()
-        let stateTask = Task { for await state in client.states { seen.append("\(state)") } }
+        let seen = NIOLockedValueBox<[String]>([])
+        let stateTask = Task { for await state in client.states { seen.withLockedValue { $0.append("\(state)") } } }
         if try await client.exists(path) == nil {
             let created = await Self.outcome { () throws(ZooKeeperError) in try await client.create(path, data: Array("0".utf8)) }
             if case .failure(let error) = created, error.code != .nodeExists { throw error }
         }
         try await client.create(path + "-ephemeral-" + String(UInt64(bitPattern: sessionId), radix: 16), mode: .ephemeral)
         let watch = try await client.addWatch(path, mode: .persistent)
-        let eventCount = Counter()
-        let watchTask = Task { do { for try await _ in watch { eventCount.add() } } catch {} }
+        let eventCount = NIOLockedValueBox(0)
+        let watchTask = Task { do { for try await _ in watch { eventCount.withLockedValue { $0 += 1 } } } catch {} }
         var acknowledged = 0
         var lost = 0
         var lastValue = -1
@@ -259,9 +258,9 @@ struct ClientFollowCommand: ParsableCommand {
         await client.close()
         stateTask.cancel()
         watchTask.cancel()
-        let states = seen.all.map { "\"\($0)\"" }.joined(separator: ",")
+        let states = seen.withLockedValue { $0 }.map { "\"\($0)\"" }.joined(separator: ",")
         return "{\"acknowledged\": \(acknowledged), \"connectionLoss\": \(lost), \"readRegressions\": \(regressions), "
-            + "\"survived\": \(survived), \"ephemeralKept\": \(ephemeral != nil), \"watchEvents\": \(eventCount.value), "
+            + "\"survived\": \(survived), \"ephemeralKept\": \(ephemeral != nil), \"watchEvents\": \(eventCount.withLockedValue { $0 }), "
             + "\"lastValue\": \(lastValue), \"states\": [\(states)]}"
     }
 }
@@ -270,18 +269,4 @@ extension ClientFollowCommand {
     static func outcome<T>(_ body: () async throws(ZooKeeperError) -> T) async -> Result<T, ZooKeeperError> {
         do { return .success(try await body()) } catch { return .failure(error) }
     }
-}
-
-final class StateLog: @unchecked Sendable {
-    private let lock = NSLock()
-    private var states: [String] = []
-    func append(_ state: String) { lock.withLock { states.append(state) } }
-    var all: [String] { lock.withLock { states } }
-}
-
-final class Counter: @unchecked Sendable {
-    private let lock = NSLock()
-    private var count = 0
-    func add() { lock.withLock { count += 1 } }
-    var value: Int { lock.withLock { count } }
 }

@@ -195,12 +195,7 @@ import ZKWire
         let fixture = ZooKeeperFixture.plain
         let expected = try fixture.expected()
         try zooKeeperTemporaryDirectory { root in
-            let zookeeper = root + "/zk"
-            try FileManager.default.createDirectory(atPath: zookeeper, withIntermediateDirectories: true)
-            try copyZooKeeperFixture(fixture, to: zookeeper)
-            try "7".write(toFile: zookeeper + "/version-2/acceptedEpoch", atomically: true, encoding: .utf8)
-            try "6".write(toFile: zookeeper + "/version-2/currentEpoch", atomically: true, encoding: .utf8)
-            try "3\n".write(toFile: zookeeper + "/myid", atomically: true, encoding: .utf8)
+            let zookeeper = try zooKeeperMemberDirectory(root + "/zk", fixture, accepted: 7, current: 6, myid: 3)
 
             let target = root + "/paddock"
             let report = try ZooKeeperImport.run(ZooKeeperImportOptions(zookeeperDirectory: zookeeper, dataDirectory: target))
@@ -240,12 +235,7 @@ import ZKWire
         let fixture = ZooKeeperFixture.plain
         let expected = try fixture.expected()
         try zooKeeperTemporaryDirectory { root in
-            let zookeeper = root + "/zk"
-            try FileManager.default.createDirectory(atPath: zookeeper, withIntermediateDirectories: true)
-            try copyZooKeeperFixture(fixture, to: zookeeper)
-            try "5".write(toFile: zookeeper + "/version-2/acceptedEpoch", atomically: true, encoding: .utf8)
-            try "4".write(toFile: zookeeper + "/version-2/currentEpoch", atomically: true, encoding: .utf8)
-            try "2\n".write(toFile: zookeeper + "/myid", atomically: true, encoding: .utf8)
+            let zookeeper = try zooKeeperMemberDirectory(root + "/zk", fixture, accepted: 5, current: 4, myid: 2)
             var importOptions = ZooKeeperImportOptions(zookeeperDirectory: zookeeper, dataDirectory: zookeeper)
             importOptions.inPlace = true
             let imported = try ZooKeeperImport.run(importOptions)

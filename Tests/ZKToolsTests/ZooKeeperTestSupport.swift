@@ -69,6 +69,16 @@ func copyZooKeeperFixture(_ fixture: ZooKeeperFixture, to directory: String) thr
     try FileManager.default.copyItem(atPath: fixture.versionDirectory, toPath: directory + "/version-2")
 }
 
+/// An ensemble member's ZooKeeper dataDir: a fixture's version-2 with both epoch files, and myid.
+func zooKeeperMemberDirectory(_ path: String, _ fixture: ZooKeeperFixture, accepted: Int64, current: Int64, myid: Int) throws -> String {
+    try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    try copyZooKeeperFixture(fixture, to: path)
+    try String(accepted).write(toFile: path + "/version-2/acceptedEpoch", atomically: true, encoding: .utf8)
+    try String(current).write(toFile: path + "/version-2/currentEpoch", atomically: true, encoding: .utf8)
+    try "\(myid)\n".write(toFile: path + "/myid", atomically: true, encoding: .utf8)
+    return path
+}
+
 /// Compares a tree with what the client read; returns the differences (empty when equal).
 func zooKeeperDifferences(_ tree: DataTree, _ expected: ZooKeeperFixture.Expected) -> [String] {
     var problems: [String] = []
