@@ -129,14 +129,14 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
         ]),
         .testTarget(name: "PaddockClientTests", dependencies: [
-            "PaddockClient", "PaddockRecipes", "ZKServer", "ZKConfig", "ZKWire", "ZKBase",
+            "PaddockClient", "PaddockRecipes", "ZKServer", "ZKConfig", "ZKWire", "ZKBase", "ZKTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Metrics", package: "swift-metrics"),
             .product(name: "MetricsTestKit", package: "swift-metrics"),
         ]),
         .testTarget(name: "ZKServerTests", dependencies: [
-            "ZKServer", "ZKWire", "ZKBase",
+            "ZKServer", "ZKWire", "ZKBase", "ZKTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),

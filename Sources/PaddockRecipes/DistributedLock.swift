@@ -27,8 +27,7 @@ public struct DistributedLock: Sendable {
         public let node: String
 
         public func release() async throws(ZooKeeperError) {
-            let deleted = await RecipeSupport.outcome { () throws(ZooKeeperError) in try await lock.client.delete(lock.path + "/" + node) }
-            if case .failure(let error) = deleted, error.code != .noNode { throw error }
+            try await RecipeSupport.deleteIfPresent(lock.client, lock.path + "/" + node)
         }
     }
 
@@ -40,7 +39,7 @@ public struct DistributedLock: Sendable {
             try await waitForTurn(mine)
         } catch {
             // Leave no node behind that would block the others.
-            _ = await RecipeSupport.outcome { () throws(ZooKeeperError) in try await client.delete(path + "/" + mine) }
+            try? await RecipeSupport.deleteIfPresent(client, path + "/" + mine)
             throw error
         }
         return Holding(lock: self, node: mine)
@@ -59,14 +58,16 @@ public struct DistributedLock: Sendable {
         }
     }
 
-    func waitForTurn(_ mine: String) async throws(ZooKeeperError) {
+    /// Returns when no node before `mine` (in sequence order) is one `blocks` says waits ahead of
+    /// it; meanwhile watches only the last such node (so a release wakes one waiter).
+    func waitForTurn(_ mine: String, blockedBy blocks: (String) -> Bool = { _ in true }) async throws(ZooKeeperError) {
         while true {
             let children = RecipeSupport.sortedBySequence(try await client.getChildren(path))
             guard let index = children.firstIndex(of: mine) else {
                 throw ZooKeeperError(.noNode, "the lock node \(path)/\(mine) is gone (the session expired?)")
             }
-            if index == 0 { return }
-            let (stat, watch) = try await client.existsWatch(path + "/" + children[index - 1])
+            guard let blocker = children[..<index].last(where: blocks) else { return }
+            let (stat, watch) = try await client.existsWatch(path + "/" + blocker)
             guard stat != nil else { continue }
             // The predecessor's deletion (or any change: look again). An error ends the watch
             // when the session ends; the next getChildren then fails too.

@@ -44,7 +44,7 @@ public struct DoubleBarrier: Sendable {
 
     /// Leaves as `name` and waits until every participant has left.
     public func leave(as name: String) async throws(ZooKeeperError) {
-        try await client.delete(path + "/" + name)
+        try await RecipeSupport.deleteIfPresent(client, path + "/" + name)
         while true {
             let participants = try await client.getChildren(path).filter { $0 != "ready" }
             guard let other = participants.sorted().first else { return }

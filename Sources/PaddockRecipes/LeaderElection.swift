@@ -35,8 +35,7 @@ public struct LeaderElection: Sendable {
 
         /// Gives up leadership (the next candidate takes over).
         public func resign() async throws(ZooKeeperError) {
-            let deleted = await RecipeSupport.outcome { () throws(ZooKeeperError) in try await election.client.delete(election.path + "/" + node) }
-            if case .failure(let error) = deleted, error.code != .noNode { throw error }
+            try await RecipeSupport.deleteIfPresent(election.client, election.path + "/" + node)
         }
     }
 
@@ -51,7 +50,7 @@ public struct LeaderElection: Sendable {
             }
             return Leadership(election: self, id: id, node: mine, epoch: stat.czxid)
         } catch {
-            _ = await RecipeSupport.outcome { () throws(ZooKeeperError) in try await client.delete(path + "/" + mine) }
+            try? await RecipeSupport.deleteIfPresent(client, path + "/" + mine)
             throw error
         }
     }

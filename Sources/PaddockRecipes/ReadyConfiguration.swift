@@ -33,8 +33,7 @@ public struct ReadyConfiguration: Sendable {
     /// Replaces the whole configuration with `entries` (name → value).
     public func publish(_ entries: [String: [UInt8]]) async throws(ZooKeeperError) {
         try await RecipeSupport.ensurePath(client, entriesPath)
-        let deleted = await RecipeSupport.outcome { () throws(ZooKeeperError) in try await client.delete(readyPath) }
-        if case .failure(let error) = deleted, error.code != .noNode { throw error }
+        try await RecipeSupport.deleteIfPresent(client, readyPath)
         let existing = Set(try await client.getChildren(entriesPath))
         for (name, value) in entries.sorted(by: { $0.key < $1.key }) {
             if existing.contains(name) {

@@ -4,6 +4,14 @@ import ZKBase
 /// What the recipes share: making parent paths, ZooKeeper's protected-ephemeral-sequential
 /// naming (Curator's "_c_<id>-"), and ordering sequential children.
 enum RecipeSupport {
+    /// The name a sequential node got, without the protected prefix and the sequence number
+    /// (`_c_<hex>-read-0000000007` -> `read-`).
+    static func kind(of name: String) -> Substring {
+        let unsequenced = name.dropLast(10)
+        guard name.hasPrefix("_c_"), let dash = unsequenced.firstIndex(of: "-") else { return unsequenced }
+        return unsequenced[unsequenced.index(after: dash)...]
+    }
+
     /// Creates `path` and its missing parents (persistent, empty); existing ones are fine.
     static func ensurePath(_ client: PaddockClient, _ path: String) async throws(ZooKeeperError) {
         guard path != "/" else { return }
@@ -11,6 +19,23 @@ enum RecipeSupport {
         try await ensurePath(client, PathValidation.parent(of: path))
         let created = await outcome { () throws(ZooKeeperError) in try await client.create(path) }
         if case .failure(let error) = created, error.code != .nodeExists { throw error }
+    }
+
+    /// Deletes `path` if it is there, trying again after a ConnectionLoss while the session
+    /// lives: a participant's node left behind would block the others until its session ends.
+    static func deleteIfPresent(_ client: PaddockClient, _ path: String) async throws(ZooKeeperError) {
+        var attempts = 0
+        while true {
+            let deleted = await outcome { () throws(ZooKeeperError) in try await client.delete(path) }
+            switch deleted {
+            case .success: return
+            case .failure(let error) where error.code == .noNode: return
+            case .failure(let error) where error.outcomeUnknown && !client.state.isTerminal && attempts < RecipeLimits.cleanupAttempts:
+                attempts += 1
+                try? await Task.sleep(for: RecipeLimits.cleanupPause)
+            case .failure(let error): throw error
+            }
+        }
     }
 
     static func outcome<T>(_ body: () async throws(ZooKeeperError) -> T) async -> Result<T, ZooKeeperError> {
@@ -63,4 +88,12 @@ enum RecipeSupport {
             }
         }
     }
+}
+
+/// The recipes' bounds on retrying cleanup (every loop is bounded).
+enum RecipeLimits {
+    /// Deletes tried after ConnectionLoss before the error reaches the caller: together with the
+    /// pause, longer than a session timeout, after which the server removes the node anyway.
+    static let cleanupAttempts = 300
+    static let cleanupPause = Duration.milliseconds(100)
 }

@@ -5,6 +5,7 @@ import Testing
 import ZKBase
 import ZKConfig
 import ZKServer
+import ZKTestSupport
 
 /// A PaddockServer on 127.0.0.1, an ephemeral port and a scratch data directory.
 final class ScratchServer: Sendable {
@@ -20,9 +21,20 @@ final class ScratchServer: Sendable {
         configuration.tickTimeMs = 500
         configuration.sessionTimeoutMsMin = 1000
         configuration.sessionTimeoutMsMax = 40_000
+        configuration.fourLetterWordWhitelist = FourLetterWordWhitelist(parsing: "*")
         let logger = Logger(label: "paddock-client-test") { _ in SwiftLogNoOpLogHandler() }
         server = try PaddockServer.start(configuration: configuration, logger: logger)
         dataDirectory = directory
+    }
+
+    /// The watches the server holds on `path` (from `wchp`).
+    func watchCount(on path: String) throws -> Int {
+        let socket = try RawSocket(port: server.localPort)
+        socket.send(Array("wchp".utf8))
+        guard let reply = socket.readUntilClosed() else { throw TestFailure("no reply to wchp") }
+        let lines = String(decoding: reply, as: UTF8.self).split(separator: "\n")
+        guard let start = lines.firstIndex(where: { $0 == path }) else { return 0 }
+        return lines[(start + 1)...].prefix { $0.hasPrefix("\t") }.count
     }
 
     func stop() {

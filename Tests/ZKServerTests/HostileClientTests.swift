@@ -1,3 +1,4 @@
+import ZKTestSupport
 import Foundation
 import Testing
 import ZKBase
