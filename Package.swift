@@ -99,7 +99,7 @@ let package = Package(
             .product(name: "Benchmark", package: "benchmark"),
         ], path: "Benchmarks/ZKBenchmarks", plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]),
         .executableTarget(name: "paddock", dependencies: [
-            "ZKServer", "ZKConfig", "ZKBench", "ZKTools", "ZKLoad", "ZKEnsemble", "ZKZab", "ZKBase", "PaddockClient",
+            "ZKServer", "ZKConfig", "ZKBench", "ZKTools", "ZKLoad", "ZKEnsemble", "ZKZab", "ZKBase", "PaddockClient", "PaddockRecipes",
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             .product(name: "ArgumentParser", package: "swift-argument-parser"),

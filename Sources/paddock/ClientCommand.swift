@@ -11,8 +11,8 @@ import ZKBase
 struct ClientCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "client",
-        abstract: "PaddockClient against a server: a protocol check, or a session kept through failovers.",
-        subcommands: [ClientCheckCommand.self, ClientFollowCommand.self])
+        abstract: "PaddockClient against a server: a protocol check, a session kept through failovers, the recipes under crashes.",
+        subcommands: [ClientCheckCommand.self, ClientFollowCommand.self, ClientRecipesCommand.self])
 }
 
 /// Runs async work from a synchronous command (the CLI's main thread, not the task pool).
@@ -178,12 +178,14 @@ struct ClientCheck: Sendable {
         await writer.close()
     }
 
-    func removeTree(_ client: PaddockClient, _ path: String) async throws {
-        guard try await client.exists(path) != nil else { return }
-        for child in try await client.getChildren(path) { try await removeTree(client, path + "/" + child) }
-        let deleted = await ClientFollowCommand.outcome { () throws(ZooKeeperError) in try await client.delete(path) }
-        if case .failure(let error) = deleted, error.code != .noNode { throw error }
-    }
+}
+
+/// Deletes `path` and everything under it (what is already gone is fine).
+func removeTree(_ client: PaddockClient, _ path: String) async throws {
+    guard try await client.exists(path) != nil else { return }
+    for child in try await client.getChildren(path) { try await removeTree(client, path + "/" + child) }
+    let deleted = await ClientFollowCommand.outcome { () throws(ZooKeeperError) in try await client.delete(path) }
+    if case .failure(let error) = deleted, error.code != .noNode { throw error }
 }
 
 extension OperationResult {

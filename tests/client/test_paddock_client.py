@@ -52,8 +52,10 @@ def test_a_session_survives_members_killed_under_it(member_kind):
             m.start()
         wait_for(lambda: settled(members), 90, 'the ensemble to settle')
         hosts = ','.join(m.address for m in members)
+        # Files, not pipes: nothing reads them until the end, and a full pipe would block the client.
+        out_file, err_file = tempfile.TemporaryFile(mode='w+'), tempfile.TemporaryFile(mode='w+')
         proc = subprocess.Popen([BINARY, 'client', 'follow', '--server', hosts, '--seconds', '25', '--session-timeout', '10'],
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                                stdout=out_file, stderr=err_file, text=True)
         try:
             # Kill each member in turn (restarting it before the next), whichever the client uses.
             time.sleep(3)
@@ -63,7 +65,10 @@ def test_a_session_survives_members_killed_under_it(member_kind):
                 m.start()
                 wait_for(lambda: settled(members), 60, 'member %d back' % m.sid)
                 time.sleep(1)
-            out, err = proc.communicate(timeout=120)
+            proc.wait(timeout=120)
+            out_file.seek(0)
+            err_file.seek(0)
+            out, err = out_file.read(), err_file.read()
         finally:
             if proc.poll() is None:
                 proc.kill()
