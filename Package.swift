@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "PaddockClient", targets: ["PaddockClient"]),
         // The paper's coordination recipes on PaddockClient (README "PaddockRecipes").
         .library(name: "PaddockRecipes", targets: ["PaddockRecipes"]),
+        // A Kafka-style controller on the recipes, in Kafka 2.8's znode layout (README "paddock-kafka-demo").
+        .executable(name: "paddock-kafka-demo", targets: ["paddock-kafka-demo"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
@@ -79,6 +81,11 @@ let package = Package(
             .product(name: "Metrics", package: "swift-metrics"),
         ], swiftSettings: strictSettings),
         .target(name: "PaddockRecipes", dependencies: ["PaddockClient", "ZKBase"], swiftSettings: strictSettings),
+        .executableTarget(name: "paddock-kafka-demo", dependencies: [
+            "PaddockClient", "PaddockRecipes", "ZKBase",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ], swiftSettings: strictSettings),
         .target(name: "ZKTools", dependencies: [
             "ZKBase", "ZKWire", "ZKTree", "ZKFormat", "ZKStorage", "CLMDB", "CZlib",
             .product(name: "NIOCore", package: "swift-nio"),
