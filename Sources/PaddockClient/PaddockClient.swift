@@ -35,6 +35,8 @@ public final class PaddockClient: Sendable {
     private let shell: NIOLoopBoundBox<ClientShell>
     private let snapshot: NIOLockedValueBox<Snapshot>
     let connectString: ConnectString
+    let mailbox: SubmissionMailbox
+    let loopExecutor: EventLoopTaskExecutor
     let ids = IDGenerator()
 
     /// Connects and waits until a server serves the session (at most `connectTimeout`).
@@ -68,6 +70,8 @@ public final class PaddockClient: Sendable {
         self.snapshot = snapshot
         let core = ClientCore(connect: connect, sessionTimeoutMs: sessionTimeoutMs, limits: limits)
         self.shell = NIOLoopBoundBox.makeBoxSendingValue(ClientShell(core: core, loop: loop, logger: logger, snapshot: snapshot, ids: ids), eventLoop: loop)
+        self.mailbox = SubmissionMailbox(shell: shell, loop: loop)
+        self.loopExecutor = EventLoopTaskExecutor(loop: loop)
         let shell = self.shell
         loop.execute { shell.value.start() }
     }
@@ -77,6 +81,13 @@ public final class PaddockClient: Sendable {
         loop.execute { shell.value.shutdown() }
         if let ownedGroup { ownedGroup.shutdownGracefully { _ in } }
     }
+
+    /// An executor that runs tasks on this client's event loop. Tasks that mostly wait on this
+    /// client can prefer it (`withTaskExecutorPreference(client.taskExecutor) { ... }`): replies
+    /// then resume them on the thread that read the replies, with no hop to another thread and
+    /// back per request (README "PaddockClient", throughput). Never block in such a task: the
+    /// loop would stop serving the session.
+    public var taskExecutor: any TaskExecutor { loopExecutor }
 
     /// Connection states as they change, starting with the current one.
     public var states: AsyncStream<ConnectionState> {
@@ -153,6 +164,7 @@ public final class PaddockClient: Sendable {
         let loop = self.loop
         var events: WatchEvents?
         var watcher: WatcherID?
+        var registration: Submission.Watcher?
         if watch != nil || persistent != nil {
             let (stream, continuation) = AsyncThrowingStream<WatchEvent, any Error>.makeStream(bufferingPolicy: .unbounded)
             let id = ids.next()
@@ -160,15 +172,15 @@ public final class PaddockClient: Sendable {
             continuation.onTermination = { _ in loop.execute { shell.value.dropWatcher(id) } }
             let fired = NIOLockedValueBox(false)
             events = WatchEvents(stream: stream, fired: fired)
-            loop.execute { shell.value.watchers[id] = (continuation, fired) }
+            registration = Submission.Watcher(id: id, events: continuation, fired: fired)
         }
         var request = PendingRequest(id: 0, opCode: opCode, body: body)
         if let watch, let watchPath, let watcher { request.watch = (watch, watchPath, watcher) }
         if let persistent, let watchPath, let watcher { request.persistentWatch = (watchPath, persistent == .persistentRecursive, watcher) }
+        let mailbox = self.mailbox
         do {
             let reply = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Reply, any Error>) in
-                let submitted = request
-                loop.execute { shell.value.submit(submitted, continuation) }
+                mailbox.post(Submission(request: request, continuation: continuation, watcher: registration))
             }
             return (.success(reply), events)
         } catch let error as ZooKeeperError {
@@ -231,6 +243,8 @@ final class ClientShell {
     var ticker: RepeatedTask?
     var closeWaiters: [CheckedContinuation<Void, Never>] = []
     var flushScheduled = false
+    /// Frames queued this turn and the connection they are for.
+    var outbound: (generation: Int, bytes: ByteBuffer)?
     let metrics = ClientMetrics()
     /// What `snapshot` holds, so it is written only when something changed.
     var published: (ConnectionState, Int64, Int32, Int64) = (.connecting, 0, 0, 0)
@@ -271,12 +285,16 @@ final class ClientShell {
         stateListeners.append(continuation)
     }
 
-    func submit(_ request: PendingRequest, _ continuation: CheckedContinuation<Reply, any Error>) {
-        var request = request
-        request.id = idGenerator.next()
-        requests[request.id] = continuation
-        metrics.requests.increment()
-        core.submit(request, now: now)
+    /// Takes every request posted since the last turn, in the order they were posted.
+    func submit(_ submissions: [Submission]) {
+        for submission in submissions {
+            if let watcher = submission.watcher { watchers[watcher.id] = (watcher.events, watcher.fired) }
+            var request = submission.request
+            request.id = idGenerator.next()
+            requests[request.id] = submission.continuation
+            core.submit(request, now: now)
+        }
+        metrics.requests.increment(by: submissions.count)
         run()
     }
 
@@ -300,16 +318,13 @@ final class ClientShell {
                 metrics.connectionAttempts.increment()
                 connect(host)
             case .send(let buffer):
-                // One flush per turn of the loop: requests made together leave in one write.
-                guard let channel else { continue }
-                channel.write(buffer, promise: nil)
+                // One write per turn of the loop: requests made together leave in one buffer.
+                guard channel != nil else { continue }
+                if outbound == nil { outbound = (generation, buffer) } else { outbound!.bytes.writeImmutableBuffer(buffer) }
                 if !flushScheduled {
                     flushScheduled = true
                     let bound = NIOLoopBound(self, eventLoop: loop)
-                    loop.execute {
-                        bound.value.flushScheduled = false
-                        bound.value.channel?.flush()
-                    }
+                    loop.execute { bound.value.flushOutbound() }
                 }
             case .closeConnection:
                 generation += 1
@@ -352,6 +367,15 @@ final class ClientShell {
         publish()
         // After the snapshot: a caller of close() sees the closed state.
         for waiter in closed { waiter.resume() }
+    }
+
+    /// Writes what this turn queued, if it is for the connection still open.
+    func flushOutbound() {
+        flushScheduled = false
+        guard let (forGeneration, bytes) = outbound else { return }
+        outbound = nil
+        guard forGeneration == generation, let channel else { return }
+        channel.writeAndFlush(bytes, promise: nil)
     }
 
     /// Copies what the public properties read, when it changed.
@@ -408,6 +432,60 @@ final class ClientShell {
         channel = nil
         core.disconnected(now: now)
         run()
+    }
+}
+
+/// Runs jobs on an event loop (see `PaddockClient.taskExecutor`).
+final class EventLoopTaskExecutor: TaskExecutor {
+    let loop: any EventLoop
+
+    init(loop: any EventLoop) { self.loop = loop }
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let job = UnownedJob(job)
+        loop.execute { job.runSynchronously(on: self.asUnownedTaskExecutor()) }
+    }
+}
+
+/// A request on its way to the event loop, with the watcher it may leave.
+struct Submission: Sendable {
+    struct Watcher: Sendable {
+        var id: WatcherID
+        var events: AsyncThrowingStream<WatchEvent, any Error>.Continuation
+        var fired: NIOLockedValueBox<Bool>
+    }
+    var request: PendingRequest
+    var continuation: CheckedContinuation<Reply, any Error>
+    var watcher: Watcher?
+}
+
+/// Where callers leave requests for the event loop: one hop to the loop takes all that are
+/// waiting, instead of one hop per request (many tasks submitting at once wake the loop once).
+final class SubmissionMailbox: Sendable {
+    private let waiting = NIOLockedValueBox<(submissions: [Submission], scheduled: Bool)>(([], false))
+    private let shell: NIOLoopBoundBox<ClientShell>
+    private let loop: any EventLoop
+
+    init(shell: NIOLoopBoundBox<ClientShell>, loop: any EventLoop) {
+        self.shell = shell
+        self.loop = loop
+    }
+
+    func post(_ submission: Submission) {
+        let wake = waiting.withLockedValue { waiting in
+            waiting.submissions.append(submission)
+            defer { waiting.scheduled = true }
+            return !waiting.scheduled
+        }
+        guard wake else { return }
+        let shell = self.shell, waiting = self.waiting
+        loop.execute {
+            let taken = waiting.withLockedValue { waiting in
+                defer { waiting = ([], false) }
+                return waiting.submissions
+            }
+            shell.value.submit(taken)
+        }
     }
 }
 

@@ -7,24 +7,38 @@ public enum PathValidation {
 
     /// The reason a path is invalid, or nil. A sequential create may end with "/" (the counter is appended).
     public static func reasonInvalid(_ path: String, isSequential: Bool = false) -> String? {
-        let checked = isSequential ? path + "1" : path
-        let scalars = Array(checked.unicodeScalars)
-        if scalars.isEmpty { return "Path length must be > 0" }
-        if scalars[0] != "/" { return "Path must start with / character" }
-        if scalars.count == 1 { return nil }
-        if scalars[scalars.count - 1] == "/" { return "Path must not end with / character" }
-        var previous: Unicode.Scalar = "/"
-        for index in 1..<scalars.count {
-            let scalar = scalars[index]
-            if scalar == "\0" { return "null character not allowed @\(index)" }
-            if scalar == "/" && previous == "/" { return "empty node name specified @\(index)" }
-            if scalar == "." && previous == "." {
-                let before = index >= 2 ? scalars[index - 2] : "/"
-                let after: Unicode.Scalar = index + 1 < scalars.count ? scalars[index + 1] : "/"
-                if before == "/" && after == "/" { return "relative paths not allowed @\(index)" }
-            } else if scalar == "." {
-                let after: Unicode.Scalar = index + 1 < scalars.count ? scalars[index + 1] : "/"
-                if previous == "/" && after == "/" { return "relative paths not allowed @\(index)" }
+        // Most paths are ASCII: check their bytes in place (for ASCII a byte is a scalar).
+        let ascii = path.utf8.withContiguousStorageIfAvailable { bytes -> String?? in
+            guard !bytes.contains(where: { $0 >= 0x80 }) else { return .none }
+            return .some(reasonInvalid(count: bytes.count, isSequential: isSequential) { UInt32(bytes[$0]) })
+        }
+        if let ascii, let verdict = ascii { return verdict }
+        let scalars = Array(path.unicodeScalars)
+        return reasonInvalid(count: scalars.count, isSequential: isSequential) { scalars[$0].value }
+    }
+
+    /// ZooKeeper's PathUtils.validatePath over `count` scalars read by `scalar`; a sequential
+    /// path is checked with a "1" appended, as ZooKeeper does.
+    private static func reasonInvalid(count unsuffixed: Int, isSequential: Bool, _ scalarAt: (Int) -> UInt32) -> String? {
+        let slash = UInt32(UInt8(ascii: "/")), dot = UInt32(UInt8(ascii: ".")), one = UInt32(UInt8(ascii: "1"))
+        let count = isSequential ? unsuffixed + 1 : unsuffixed
+        func at(_ index: Int) -> UInt32 { index == unsuffixed ? one : scalarAt(index) }
+        if count == 0 { return "Path length must be > 0" }
+        if at(0) != slash { return "Path must start with / character" }
+        if count == 1 { return nil }
+        if at(count - 1) == slash { return "Path must not end with / character" }
+        var previous = slash
+        for index in 1..<count {
+            let scalar = at(index)
+            if scalar == 0 { return "null character not allowed @\(index)" }
+            if scalar == slash && previous == slash { return "empty node name specified @\(index)" }
+            if scalar == dot && previous == dot {
+                let before = index >= 2 ? at(index - 2) : slash
+                let after = index + 1 < count ? at(index + 1) : slash
+                if before == slash && after == slash { return "relative paths not allowed @\(index)" }
+            } else if scalar == dot {
+                let after = index + 1 < count ? at(index + 1) : slash
+                if previous == slash && after == slash { return "relative paths not allowed @\(index)" }
             } else if isForbidden(scalar) {
                 return "invalid character @\(index)"
             }
@@ -33,8 +47,7 @@ public enum PathValidation {
         return nil
     }
 
-    private static func isForbidden(_ scalar: Unicode.Scalar) -> Bool {
-        let value = scalar.value
+    private static func isForbidden(_ value: UInt32) -> Bool {
         // Java checks UTF-16 code units: a scalar above the BMP is a surrogate pair there, and
         // surrogates (0xd800-0xdfff) are forbidden, so ZooKeeper rejects every such character.
         if value > 0xffff { return true }

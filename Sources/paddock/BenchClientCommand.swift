@@ -18,57 +18,74 @@ struct BenchClientCommand: ParsableCommand {
     @Option(help: "Seconds of warm-up, not measured.") var warmup: Double = 2
     @Option(help: "Seconds measured.") var seconds: Double = 10
     @Option(help: "Znode the benchmark uses (created or overwritten).") var path: String = "/paddock-bench-client"
+    @Flag(help: "Run the calling tasks on the client's event loop (PaddockClient.taskExecutor) instead of the global executor.") var onClientLoop = false
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
         guard op == "get" || op == "set" else { throw ValidationError("--op must be get or set") }
         guard inflight > 0, seconds > 0 else { throw ValidationError("--inflight and --seconds must be positive") }
         let server = self.server, op = self.op, inflight = self.inflight, size = self.size
-        let warmup = self.warmup, seconds = self.seconds, path = self.path
+        let warmup = self.warmup, seconds = self.seconds, path = self.path, onClientLoop = self.onClientLoop
         let (operations, cpuMicroseconds) = try runBlocking {
-            try await Self.measure(server: server, op: op, inflight: inflight, size: size, warmup: warmup, seconds: seconds, path: path)
+            try await Self.measure(server: server, op: op, inflight: inflight, size: size, warmup: warmup, seconds: seconds, path: path, onClientLoop: onClientLoop)
         }
+        let executor = onClientLoop ? " on the client's loop" : ""
         let rate = Double(operations) / seconds
         let cpuPerOp = Double(cpuMicroseconds) / Double(max(1, operations))
         if json {
-            print("{\"op\": \"\(op)\", \"inflight\": \(inflight), \"valueBytes\": \(size), \"seconds\": \(seconds), \"operations\": \(operations), \"operationsPerSecond\": \(Int(rate)), \"clientCPUMicrosecondsPerOperation\": \(String(format: "%.2f", cpuPerOp))}")
+            print("{\"op\": \"\(op)\", \"onClientLoop\": \(onClientLoop), \"inflight\": \(inflight), \"valueBytes\": \(size), \"seconds\": \(seconds), \"operations\": \(operations), \"operationsPerSecond\": \(Int(rate)), \"clientCPUMicrosecondsPerOperation\": \(String(format: "%.2f", cpuPerOp))}")
         } else {
-            print("PaddockClient \(op), 1 session x \(inflight) in flight, \(size) B values, \(seconds) s: \(Int(rate)) ops/s (\(operations) ops), client CPU/op \(String(format: "%.2f", cpuPerOp)) us")
+            print("PaddockClient \(op)\(executor), 1 session x \(inflight) in flight, \(size) B values, \(seconds) s: \(Int(rate)) ops/s (\(operations) ops), client CPU/op \(String(format: "%.2f", cpuPerOp)) us")
         }
     }
 
     /// Operations completed in the measured window, and the process's CPU time over it (us).
-    static func measure(server: String, op: String, inflight: Int, size: Int, warmup: Double, seconds: Double, path: String) async throws -> (Int, Int64) {
+    static func measure(
+        server: String, op: String, inflight: Int, size: Int, warmup: Double, seconds: Double, path: String, onClientLoop: Bool
+    ) async throws -> (Int, Int64) {
         let client = try await PaddockClient.connect(server)
         let value = [UInt8](repeating: 0x61, count: size)
         if try await client.exists(path) == nil { try await client.create(path, data: value) } else { try await client.setData(path, value) }
-        let counting = NIOLockedValueBox(0)
         let start = ContinuousClock.now
         let warmupEnd = start + .milliseconds(Int(warmup * 1000))
         let end = warmupEnd + .milliseconds(Int(seconds * 1000))
         let cpu = CPUWindow()
-        try await withThrowingTaskGroup(of: Void.self) { group in
+        // Each task counts on its own (no shared counter in the measured loop) and reads the
+        // clock once per op.
+        let operations = try await withThrowingTaskGroup(of: Int.self) { group in
             group.addTask {
                 try await Task.sleep(until: warmupEnd)
                 cpu.begin()
                 try await Task.sleep(until: end)
                 cpu.finish()
+                return 0
             }
             for _ in 0..<inflight {
                 group.addTask {
-                    while true {
-                        let now = ContinuousClock.now
-                        if now >= end { return }
-                        if op == "get" { _ = try await client.getData(path) } else { try await client.setData(path, value) }
-                        let done = ContinuousClock.now
-                        if done >= warmupEnd && done < end { counting.withLockedValue { $0 += 1 } }
+                    try await Self.work(onClientLoop ? client.taskExecutor : nil) {
+                        var counted = 0
+                        var now = ContinuousClock.now
+                        while now < end {
+                            if op == "get" { _ = try await client.getData(path) } else { try await client.setData(path, value) }
+                            now = ContinuousClock.now
+                            if now >= warmupEnd && now < end { counted += 1 }
+                        }
+                        return counted
                     }
                 }
             }
-            try await group.waitForAll()
+            return try await group.reduce(0, +)
         }
         await client.close()
-        return (counting.withLockedValue { $0 }, cpu.microseconds)
+        return (operations, cpu.microseconds)
+    }
+}
+
+extension BenchClientCommand {
+    /// Runs `body` preferring `executor` when there is one.
+    static func work<T: Sendable>(_ executor: (any TaskExecutor)?, _ body: @Sendable () async throws -> T) async throws -> T {
+        guard let executor else { return try await body() }
+        return try await withTaskExecutorPreference(executor) { try await body() }
     }
 }
 
