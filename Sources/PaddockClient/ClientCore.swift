@@ -383,9 +383,15 @@ struct ClientCore {
         inFlight.append(request)
     }
 
+    /// Frames sent together go out in one buffer: a frame joins the previous `.send` when that
+    /// is the last action.
     private mutating func sendFrame(_ request: ClientRequest, now: Int64) {
-        actions.append(.send(ClientFraming.requestFrame(request, allocator: allocator, capacity: 128)))
         lastSentMs = now
+        if case .send = actions.last, case .send(var buffer) = actions.removeLast() {
+            ClientFraming.writeRequestFrame(request, into: &buffer)
+            return actions.append(.send(buffer))
+        }
+        actions.append(.send(ClientFraming.requestFrame(request, allocator: allocator, capacity: 128)))
     }
 
     private mutating func takeXid() -> Int32 {

@@ -36,10 +36,16 @@ public struct ClientFraming: Sendable {
 
     public static func requestFrame(_ request: ClientRequest, allocator: ByteBufferAllocator, capacity: Int) -> ByteBuffer {
         var buffer = allocator.buffer(capacity: capacity)
+        writeRequestFrame(request, into: &buffer)
+        return buffer
+    }
+
+    /// Appends one length-prefixed request frame to `buffer`.
+    public static func writeRequestFrame(_ request: ClientRequest, into buffer: inout ByteBuffer) {
+        let start = buffer.writerIndex
         buffer.writeInteger(Int32(0))
         request.encode(into: &buffer)
-        buffer.setInteger(Int32(buffer.readableBytes - 4), at: 0)
-        return buffer
+        buffer.setInteger(Int32(buffer.writerIndex - start - 4), at: start)
     }
 }
 

@@ -72,12 +72,26 @@ func notification(_ type: EventType, _ path: String) -> ByteBuffer {
 
 /// The requests in the frames a list of actions sends; a ConnectRequest (its first int, the
 /// protocol version 0, sits where a request's xid would, and no request has xid 0) is left out.
+/// Every request frame sent (a `.send` may carry several), without the connect request.
 func sentRequests(_ actions: [ClientAction]) -> [ClientRequest] {
-    actions.compactMap { action in
-        guard case .send(var buffer) = action, let length = buffer.readInteger(as: Int32.self), length == buffer.readableBytes,
-              buffer.readableBytes >= 8, buffer.getInteger(at: buffer.readerIndex, as: Int32.self) != 0 else { return nil }
-        return try? ClientRequest.decode(from: &buffer)
+    var requests: [ClientRequest] = []
+    for action in actions {
+        guard case .send(var buffer) = action else { continue }
+        while let length = buffer.readInteger(as: Int32.self) {
+            guard length >= 0, var frame = buffer.readSlice(length: Int(length)) else {
+                Issue.record("a truncated frame in a .send")
+                break
+            }
+            // A connect request starts with protocolVersion 0; requests start with their xid.
+            guard frame.getInteger(at: frame.readerIndex, as: Int32.self) != 0 else { continue }
+            guard let request = try? ClientRequest.decode(from: &frame) else {
+                Issue.record("an undecodable request frame")
+                continue
+            }
+            requests.append(request)
+        }
     }
+    return requests
 }
 
 func completions(_ actions: [ClientAction]) -> [(RequestID, Result<Reply, ZooKeeperError>)] {
@@ -89,6 +103,18 @@ func states(_ actions: [ClientAction]) -> [ConnectionState] {
 }
 
 @Suite struct ClientCoreTests {
+    @Test func requestsSubmittedTogetherLeaveInOneBufferInOrder() {
+        var h = CoreHarness()
+        _ = h.establish()
+        for id in 1...5 { h.core.submit(PendingRequest(id: RequestID(id), opCode: .getData, body: .getData(path: "/n\(id)", watch: false)), now: h.now) }
+        let actions = h.take()
+        let sends = actions.filter { if case .send = $0 { return true } else { return false } }
+        #expect(sends.count == 1)
+        let sent = sentRequests(actions)
+        #expect(sent.map(\.xid) == [1, 2, 3, 4, 5])
+        #expect(sent.map { if case .getData(let path, _) = $0.body { return path } else { return "" } } == (1...5).map { "/n\($0)" })
+    }
+
     @Test func handshakeThenRequestsAreAnsweredInOrder() {
         var h = CoreHarness()
         let queuedEarly = h.submit(1, .exists, .exists(path: "/a", watch: false))
