@@ -218,6 +218,15 @@ struct ClientCore {
         }
     }
 
+    /// What the core holds, for diagnosing a stuck caller: phase, requests in flight and queued,
+    /// the paths watched.
+    var debugDescription: String {
+        let flying = inFlight.map { "\($0.xid):\($0.opCode)" }.joined(separator: ",")
+        let waiting = queued.map { "\($0.opCode)" }.joined(separator: ",")
+        let watched = watchers.flatMap { kind, paths in paths.keys.map { "\(kind):\($0)" } }.sorted().joined(separator: ",")
+        return "session 0x\(String(UInt64(bitPattern: sessionId), radix: 16)) \(state) phase \(phase) inFlight [\(flying)] queued [\(waiting)] watches [\(watched)] lastZxidSeen 0x\(String(UInt64(bitPattern: lastZxidSeen), radix: 16))"
+    }
+
     /// Drops the connection without ending the session at the server (what a crashed process
     /// leaves behind: its session lives until it expires there). For tests of recipes.
     mutating func abandon() {

@@ -136,6 +136,17 @@ public final class PaddockClient: Sendable {
         }
     }
 
+    /// The core's state (requests in flight and queued, watches), for diagnosing a stuck caller.
+    package func debugDescription() async -> String {
+        let shell = self.shell
+        return await withCheckedContinuation { (continuation: CheckedContinuation<String, Never>) in
+            loop.execute {
+                let value = shell.value
+                continuation.resume(returning: value.core.debugDescription + " mailbox \(self.mailbox.debugDescription) flushScheduled \(value.flushScheduled) requests \(value.requests.count) watchers \(value.watchers.count)")
+            }
+        }
+    }
+
     /// Ends the session (its ephemerals go) and the connection.
     public func close() async {
         let shell = self.shell
@@ -243,8 +254,6 @@ final class ClientShell {
     var ticker: RepeatedTask?
     var closeWaiters: [CheckedContinuation<Void, Never>] = []
     var flushScheduled = false
-    /// Frames queued this turn and the connection they are for.
-    var outbound: (generation: Int, bytes: ByteBuffer)?
     let metrics = ClientMetrics()
     /// What `snapshot` holds, so it is written only when something changed.
     var published: (ConnectionState, Int64, Int32, Int64) = (.connecting, 0, 0, 0)
@@ -318,13 +327,17 @@ final class ClientShell {
                 metrics.connectionAttempts.increment()
                 connect(host)
             case .send(let buffer):
-                // One write per turn of the loop: requests made together leave in one buffer.
-                guard channel != nil else { continue }
-                if outbound == nil { outbound = (generation, buffer) } else { outbound!.bytes.writeImmutableBuffer(buffer) }
+                // Written now, flushed once per turn of the loop (the core puts the frames of one
+                // turn in one buffer already).
+                guard let channel else { continue }
+                channel.write(buffer, promise: nil)
                 if !flushScheduled {
                     flushScheduled = true
                     let bound = NIOLoopBound(self, eventLoop: loop)
-                    loop.execute { bound.value.flushOutbound() }
+                    loop.execute {
+                        bound.value.flushScheduled = false
+                        bound.value.channel?.flush()
+                    }
                 }
             case .closeConnection:
                 generation += 1
@@ -367,15 +380,6 @@ final class ClientShell {
         publish()
         // After the snapshot: a caller of close() sees the closed state.
         for waiter in closed { waiter.resume() }
-    }
-
-    /// Writes what this turn queued, if it is for the connection still open.
-    func flushOutbound() {
-        flushScheduled = false
-        guard let (forGeneration, bytes) = outbound else { return }
-        outbound = nil
-        guard forGeneration == generation, let channel else { return }
-        channel.writeAndFlush(bytes, promise: nil)
     }
 
     /// Copies what the public properties read, when it changed.
@@ -470,6 +474,8 @@ final class SubmissionMailbox: Sendable {
         self.shell = shell
         self.loop = loop
     }
+
+    var debugDescription: String { waiting.withLockedValue { "\($0.submissions.count) waiting, scheduled \($0.scheduled)" } }
 
     func post(_ submission: Submission) {
         let wake = waiting.withLockedValue { waiting in

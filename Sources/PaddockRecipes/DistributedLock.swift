@@ -69,9 +69,8 @@ public struct DistributedLock: Sendable {
             guard let blocker = children[..<index].last(where: blocks) else { return }
             let (stat, watch) = try await client.existsWatch(path + "/" + blocker)
             guard stat != nil else { continue }
-            // The predecessor's deletion (or any change: look again). An error ends the watch
-            // when the session ends; the next getChildren then fails too.
-            _ = try? await watch.next()
+            // The blocker's deletion (or any change: look again).
+            _ = try await RecipeSupport.nextEvent(watch, waitingFor: "\(path)/\(blocker) to go")
         }
     }
 }

@@ -37,7 +37,7 @@ public struct DoubleBarrier: Sendable {
             return
         }
         while true {
-            guard let event = try? await watch.next() else { throw ZooKeeperError(.sessionExpired, "the session ended while waiting to enter") }
+            let event = try await RecipeSupport.nextEvent(watch, waitingFor: "\(readyPath) (entering)")
             if event.type == .nodeCreated { return }
         }
     }
@@ -50,7 +50,7 @@ public struct DoubleBarrier: Sendable {
             guard let other = participants.sorted().first else { return }
             let (stat, watch) = try await client.existsWatch(path + "/" + other)
             if stat == nil { continue }
-            _ = try? await watch.next()
+            _ = try await RecipeSupport.nextEvent(watch, waitingFor: "\(path)/\(other) to leave")
         }
     }
 }

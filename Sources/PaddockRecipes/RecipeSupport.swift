@@ -21,21 +21,49 @@ enum RecipeSupport {
         if case .failure(let error) = created, error.code != .nodeExists { throw error }
     }
 
-    /// Deletes `path` if it is there, trying again after a ConnectionLoss while the session
-    /// lives: a participant's node left behind would block the others until its session ends.
+    /// The child of `parent` whose name starts with `prefix`, or nil.
+    static func findProtected(_ client: PaddockClient, parent: String, prefix: String) async throws(ZooKeeperError) -> String? {
+        try await retryingAfterConnectionLoss(client) { () throws(ZooKeeperError) in
+            try await client.getChildren(parent).first { $0.hasPrefix(prefix) }
+        }
+    }
+
+    /// Deletes `path` if it is there: a participant's node left behind would block the others
+    /// until its session ends.
     static func deleteIfPresent(_ client: PaddockClient, _ path: String) async throws(ZooKeeperError) {
+        try await retryingAfterConnectionLoss(client) { () throws(ZooKeeperError) in
+            let deleted = await outcome { () throws(ZooKeeperError) in try await client.delete(path) }
+            if case .failure(let error) = deleted, error.code != .noNode { throw error }
+        }
+    }
+
+    /// Runs `body` again after a ConnectionLoss while the session lives, pausing between tries
+    /// (bounded by `RecipeLimits`); for idempotent steps only.
+    static func retryingAfterConnectionLoss<T>(
+        _ client: PaddockClient, _ body: () async throws(ZooKeeperError) -> T
+    ) async throws(ZooKeeperError) -> T {
         var attempts = 0
         while true {
-            let deleted = await outcome { () throws(ZooKeeperError) in try await client.delete(path) }
-            switch deleted {
-            case .success: return
-            case .failure(let error) where error.code == .noNode: return
-            case .failure(let error) where error.outcomeUnknown && !client.state.isTerminal && attempts < RecipeLimits.cleanupAttempts:
+            switch await outcome(body) {
+            case .success(let value):
+                return value
+            case .failure(let error) where error.outcomeUnknown && !client.state.isTerminal && attempts < RecipeLimits.retriesAfterConnectionLoss:
                 attempts += 1
-                try? await Task.sleep(for: RecipeLimits.cleanupPause)
-            case .failure(let error): throw error
+                try? await Task.sleep(for: RecipeLimits.retryPause)
+            case .failure(let error):
+                throw error
             }
         }
+    }
+
+    /// Waits for a watch's next event. A recipe waiting in a cancelled task stops (it would
+    /// otherwise go on waiting for a participant nobody waits for); a watch that ends without an
+    /// event means the session ended.
+    static func nextEvent(_ watch: WatchEvents, waitingFor what: String) async throws(ZooKeeperError) -> WatchEvent {
+        let event = try? await watch.next()
+        if Task.isCancelled { throw ZooKeeperError(.systemError, "cancelled while waiting for \(what)") }
+        guard let event else { throw ZooKeeperError(.sessionExpired, "the session ended while waiting for \(what)") }
+        return event
     }
 
     static func outcome<T>(_ body: () async throws(ZooKeeperError) -> T) async -> Result<T, ZooKeeperError> {
@@ -78,11 +106,10 @@ enum RecipeSupport {
             case .success(let path):
                 return String(PathValidation.lastComponent(of: path))
             case .failure(let error) where error.outcomeUnknown:
-                // Did it land? Only this participant's node carries the prefix.
-                let children = await outcome { () throws(ZooKeeperError) in try await client.getChildren(parent) }
-                if case .success(let names) = children, let mine = names.first(where: { $0.hasPrefix(prefix) }) {
-                    return mine
-                }
+                // Did it land? Only this participant's node carries the prefix. Look before
+                // creating again, however long reaching a server takes: a second create would
+                // leave this participant a node of its own ahead of it, waiting forever.
+                if let mine = try await findProtected(client, parent: parent, prefix: prefix) { return mine }
             case .failure(let error):
                 throw error
             }
@@ -90,10 +117,10 @@ enum RecipeSupport {
     }
 }
 
-/// The recipes' bounds on retrying cleanup (every loop is bounded).
+/// The recipes' bounds on retrying after ConnectionLoss (every loop is bounded).
 enum RecipeLimits {
-    /// Deletes tried after ConnectionLoss before the error reaches the caller: together with the
-    /// pause, longer than a session timeout, after which the server removes the node anyway.
-    static let cleanupAttempts = 300
-    static let cleanupPause = Duration.milliseconds(100)
+    /// Deletes, or reads looking for a protected node, tried after ConnectionLoss before the error
+    /// reaches the caller: with the pause, longer than a typical session timeout.
+    static let retriesAfterConnectionLoss = 300
+    static let retryPause = Duration.milliseconds(100)
 }

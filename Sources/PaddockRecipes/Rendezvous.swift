@@ -34,7 +34,7 @@ public struct Rendezvous: Sendable {
         while true {
             let (data, _, watch) = try await client.getDataWatch(path)
             if let data, !data.isEmpty { return data }
-            guard let event = try? await watch.next() else { throw ZooKeeperError(.sessionExpired, "the session ended waiting for \(path)") }
+            let event = try await RecipeSupport.nextEvent(watch, waitingFor: "the data of \(path)")
             if event.type == .nodeDeleted { throw ZooKeeperError(.noNode, "the rendezvous \(path) ended before it was filled in") }
         }
     }
@@ -44,7 +44,7 @@ public struct Rendezvous: Sendable {
         while true {
             let (stat, watch) = try await client.existsWatch(path)
             guard stat != nil else { return }
-            guard (try? await watch.next()) != nil else { throw ZooKeeperError(.sessionExpired, "the session ended waiting for \(path) to go") }
+            _ = try await RecipeSupport.nextEvent(watch, waitingFor: "\(path) to go")
         }
     }
 }

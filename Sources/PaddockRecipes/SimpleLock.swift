@@ -27,7 +27,7 @@ public struct SimpleLock: Sendable {
                 let (stat, watch) = try await client.existsWatch(path)
                 guard let stat else { continue }
                 if stat.ephemeralOwner == client.sessionId { return }
-                _ = try? await watch.next()
+                _ = try await RecipeSupport.nextEvent(watch, waitingFor: "\(path) to be released")
             case .failure(let error):
                 throw error
             }

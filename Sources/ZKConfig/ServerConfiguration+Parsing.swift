@@ -34,7 +34,7 @@ extension ServerConfiguration {
     /// zoo.cfg keys that ZooKeeper forwards as `zookeeper.<key>` system properties; the prefixed
     /// spelling is accepted as the same key.
     static let systemPropertyKeys: Set<String> = [
-        "4lw.commands.whitelist", "extendedTypesEnabled", "jute.maxbuffer", "snapCount", "forceSync",
+        "4lw.commands.whitelist", "extendedTypesEnabled", "enforceQuota", "jute.maxbuffer", "snapCount", "forceSync",
         "fsync.warningthresholdms", "DigestAuthenticationProvider.superDigest",
         "znode.container.checkIntervalMs", "znode.container.maxPerMinute",
         "admin.enableServer", "admin.serverAddress", "admin.serverPort",
@@ -90,6 +90,7 @@ extension ServerConfiguration {
         switch entry.key {
         case "4lw.commands.whitelist": configuration.fourLetterWordWhitelist = FourLetterWordWhitelist(parsing: entry.value)
         case "extendedTypesEnabled": configuration.extendedTypesEnabled = try ValueParsing.boolean(entry)
+        case "enforceQuota": configuration.enforceQuota = try ValueParsing.boolean(entry)
         case "jute.maxbuffer": configuration.juteBufferBytesMax = try ValueParsing.positiveDecodedInteger(entry)
         // SyncRequestProcessor needs at least 2; ZooKeeper raises smaller values with a warning.
         case "snapCount": configuration.transactionsPerSnapshot = max(2, try ValueParsing.integer(entry))

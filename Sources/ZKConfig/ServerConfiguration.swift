@@ -34,6 +34,8 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var fourLetterWordWhitelist: FourLetterWordWhitelist = .defaultValue
     /// `extendedTypesEnabled` (or `zookeeper.extendedTypesEnabled`): TTL nodes.
     public var extendedTypesEnabled: Bool = false
+    /// `enforceQuota` (or `zookeeper.enforceQuota`): hard quota limits fail creates and setData.
+    public var enforceQuota: Bool = false
     /// `jute.maxbuffer` (or `zookeeper.jute.maxbuffer`): the largest packet, 0xfffff by default.
     public var juteBufferBytesMax: Int = ServerConfiguration.juteBufferBytesMaxDefault
     /// `snapCount`: transactions between snapshots (ZooKeeper raises values below 2 to 2).

@@ -143,6 +143,7 @@ extension ServerCore {
             try Self.validate(path)
             var node = try record(path)
             try checkACL(node, .write, authInfo)
+            try checkQuota(path, bytesDiff: Int64(data?.count ?? 0) - Int64(node.data?.count ?? 0), countDiff: 0)
             let newVersion = try Self.checkAndIncrementVersion(current: node.stat.version, expected: version)
             node.zxid = zxid
             node.stat.version = newVersion
@@ -158,6 +159,21 @@ extension ServerCore {
             return .check(path: path, version: try Self.checkAndIncrementVersion(current: node.stat.version, expected: version))
         case .getChildren, .getData, .createTTLWithoutTTL:
             throw PrepError(.badArguments)
+        }
+    }
+
+    /// ZooKeeperServer.checkQuota, at the same point of prep: against the usage the committed
+    /// tree's stats node holds. Past a hard limit the request fails when quotas are enforced;
+    /// past any limit the shell logs a warning.
+    mutating func checkQuota(_ path: String, bytesDiff: Int64, countDiff: Int64) throws(PrepError) {
+        switch tree.quotaVerdict(for: path, bytesDiff: bytesDiff, countDiff: countDiff) {
+        case .within:
+            return
+        case .pastSoftLimit(let message):
+            quotaWarnings.append(message)
+        case .pastHardLimit(let message):
+            quotaWarnings.append(message)
+            if configuration.enforceQuota { throw PrepError(.quotaExceeded) }
         }
     }
 
@@ -195,6 +211,7 @@ extension ServerCore {
         try Self.validate(path)
         if pending.record(for: path, in: tree) != nil { throw PrepError(.nodeExists) }
         if EphemeralOwner.isSession(parent.stat.ephemeralOwner) { throw PrepError(.noChildrenForEphemerals) }
+        try checkQuota(path, bytesDiff: Int64(request.data?.count ?? 0), countDiff: 1)
         let newCVersion = parent.stat.cversion &+ 1
         // The owner the applied node will have, which follows the txn type (as DataTree applies
         // it), not the mode: a container mode sent with a plain create opcode makes a plain node.

@@ -10,14 +10,17 @@ public struct CoreConfiguration: Sendable {
     public var minSessionTimeoutMs: Int32
     public var maxSessionTimeoutMs: Int32
     public var extendedTypesEnabled: Bool
+    /// `zookeeper.enforceQuota`: a create or setData past a hard quota limit fails with QUOTAEXCEEDED.
+    public var enforceQuota: Bool
     /// `super:<base64 sha1>` from DigestAuthenticationProvider.superDigest.
     public var superDigest: String?
     public var serverId: Int64
 
     public init(
         tickMs: Int64 = 2000, minSessionTimeoutMs: Int32? = nil, maxSessionTimeoutMs: Int32? = nil,
-        extendedTypesEnabled: Bool = false, superDigest: String? = nil, serverId: Int64 = 0
+        extendedTypesEnabled: Bool = false, superDigest: String? = nil, serverId: Int64 = 0, enforceQuota: Bool = false
     ) {
+        self.enforceQuota = enforceQuota
         self.tickMs = tickMs
         self.minSessionTimeoutMs = minSessionTimeoutMs ?? Int32(tickMs * 2)
         self.maxSessionTimeoutMs = maxSessionTimeoutMs ?? Int32(tickMs * 20)
@@ -36,6 +39,8 @@ public enum CoreOutput: Sendable, Equatable {
     case notify(ConnectionID, WatcherEvent)
     /// Close after flushing what was sent before.
     case close(ConnectionID, reason: String)
+    /// A create or setData went past a quota's limit (ZooKeeper logs the same line).
+    case quotaWarning(String)
     /// Applying a txn gave another digest than prep predicted: prep and apply disagree (a bug);
     /// the shell logs it and counts digest_mismatches_count.
     case digestMismatch(zxid: Int64, expected: UInt64, actual: UInt64)
@@ -145,6 +150,8 @@ public struct ServerCore: Sendable {
     public internal(set) var tree: DataTree
     public internal(set) var sessions: SessionTracker
     var pending: PendingChanges
+    /// Quota limits prep found passed, for the shell to log (emptied by `propose`).
+    var quotaWarnings: [String] = []
     var connections: [ConnectionID: Connection] = [:]
     var connectionBySession: [Int64: ConnectionID] = [:]
     /// Txns handed out for persisting, oldest first, not yet applied, with their predicted digest.
@@ -408,6 +415,9 @@ public struct ServerCore: Sendable {
 
     @discardableResult
     mutating func propose(sessionId: Int64, cxid: Int32, body: TxnBody, nowMs: Int64, into outputs: inout [CoreOutput]) -> Int64 {
+        // What prep found past a quota, before the txn it concerns.
+        for warning in quotaWarnings { outputs.append(.quotaWarning(warning)) }
+        quotaWarnings.removeAll()
         lastProposedZxid += 1
         let header = TxnHeader(clientId: sessionId, cxid: cxid, zxid: lastProposedZxid, time: nowMs, type: body.opCode.rawValue)
         let txn = Txn(header: header, body: body)

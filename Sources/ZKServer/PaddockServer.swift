@@ -77,6 +77,12 @@ public final class PaddockServer: Sendable {
         for skipped in report.skippedSnapshots {
             logger.warning("snapshot \(skipped.path) is invalid and was passed over: \(skipped.reason)")
         }
+        for mismatch in report.quotaMismatches {
+            logger.warning("quota \(mismatch) (a client wrote the stats node; the next snapshot load recomputes it)")
+        }
+        if report.quotasChecked > 0 {
+            logger.info("\(report.quotasChecked) quota(s) checked against their subtrees, \(report.quotaMismatches.count) mismatch(es)")
+        }
         logger.info("recovered in \(report.elapsedMs) ms: snapshot \(report.snapshotPath ?? "none") (\(report.snapshotLoadMs) ms), \(report.txnsReplayed) txns replayed (\(report.replayMs) ms), last zxid 0x\(String(UInt64(bitPattern: report.lastZxid), radix: 16)), \(tree.nodeCount) znodes, \(tree.sessions.count) sessions")
 
         // One loop: the node core and every client socket live on it (no hops on the read path).

@@ -170,7 +170,7 @@ final class ServerNode: @unchecked Sendable {
             tickMs: Int64(configuration.tickTimeMs), minSessionTimeoutMs: Int32(configuration.sessionTimeoutMsMin),
             maxSessionTimeoutMs: Int32(configuration.sessionTimeoutMsMax),
             extendedTypesEnabled: configuration.extendedTypesEnabled, superDigest: configuration.superDigest,
-            serverId: myId ?? 0)
+            serverId: myId ?? 0, enforceQuota: configuration.enforceQuota)
         // Session ids carry the server id in their top byte, as ZooKeeper's do, so members never
         // hand out the same id.
         let initialSessionId = SessionTracker.initialSessionId(serverId: myId ?? 0, elapsedMs: wallClockMs())
@@ -304,6 +304,8 @@ final class ServerNode: @unchecked Sendable {
                 runReplicationOutput(output)
             case .digestMismatch(let zxid, let expected, let actual):
                 logger.error("digest mismatch at zxid \(ZxidMath.hex(zxid)): prep predicted \(expected), apply gave \(actual)")
+            case .quotaWarning(let message):
+                logger.warning("\(message)")
             case .connected(let id, let response):
                 var buffer = allocator.buffer(capacity: 48)
                 buffer.writeInteger(Int32(0))

@@ -80,7 +80,7 @@ extension Simulation {
         case .close(let connection, _):
             clients.removeAll { $0.connection == connection }
             withServerNoOutputs(id) { $0.connectionClosed(connection) }
-        case .notify:
+        case .notify, .quotaWarning:
             break
         }
     }

@@ -16,6 +16,10 @@ public struct RecoveryReport: Sendable {
     public var elapsedMs: Int64 = 0
     /// Snapshots that failed their validity rule and were passed over (newest first), with why.
     public var skippedSnapshots: [(path: String, reason: String)] = []
+    /// Quotas whose stats node was checked against its subtree after replay.
+    public var quotasChecked = 0
+    /// Quotas whose stats node disagrees with its subtree (a client wrote it): what each says.
+    public var quotaMismatches: [String] = []
 }
 
 /// Recovery stops the node: the message says what is wrong and which offline command to run.
@@ -104,6 +108,9 @@ public enum Recovery {
         }
         report.replayMs = monotonicMs() - replayStarted
         report.lastZxid = tree.lastProcessedZxid
+        // Quota stats are derived from the tree: loading recomputed them and replay kept them.
+        report.quotasChecked = tree.quotaPrefixes.count
+        report.quotaMismatches = tree.quotaStatMismatches().map { "\($0.path): its stats node says \($0.stored), the subtree has \($0.actual)" }
         report.elapsedMs = monotonicMs() - started
         return (tree, report)
     }

@@ -5,7 +5,7 @@ import ZKTree
 
 /// One thing `verify` found wrong. `zxid` for log records, `file` for snapshots.
 public struct VerifyProblem: Sendable, Equatable {
-    public enum Area: String, Sendable { case log, snapshot, coverage, replay, startup }
+    public enum Area: String, Sendable { case log, snapshot, coverage, replay, startup, quota }
 
     public var area: Area
     public var zxid: Int64?
@@ -150,8 +150,17 @@ public enum DataVerify {
         let origin = "from \(start?.name ?? "the empty tree")"
         do {
             let state = try StateReplay.replay(log: log, from: start, through: target)
+            // Quota stats are derived from the tree: each stats node must match its subtree.
+            let mismatches = state.tree.quotaStatMismatches()
+            for mismatch in mismatches {
+                problems.append(VerifyProblem(
+                    area: .quota, zxid: state.lastZxid,
+                    message: "the quota stats of \(mismatch.path) say \(mismatch.stored) but its subtree has \(mismatch.actual) (a restart recomputes them)"))
+            }
+            let quotas = state.tree.quotaPrefixes.count
             return "\(origin) through \(ZxidMath.hex(state.lastZxid)): \(ToolFormat.count(state.txnsReplayed, "txn")), "
-                + "\(ToolFormat.count(state.digestsChecked, "digest")) checked, ok"
+                + "\(ToolFormat.count(state.digestsChecked, "digest")) checked"
+                + (quotas > 0 ? ", \(ToolFormat.count(quotas, "quota")) checked" : "") + (mismatches.isEmpty ? ", ok" : "")
         } catch {
             let alreadyReported = error.zxid.map { zxid in
                 if case .digestMismatch = error { return false }

@@ -19,6 +19,8 @@ public struct DataTree: Sendable {
     /// ZooKeeper's tree digest (FORMAT.md section 4), kept up to date on every change.
     public private(set) var digest: UInt64 = 0
     public var dataWatches = WatchManager()
+    /// The paths with a quota (a `zookeeper_limits` node under /zookeeper/quota): ZooKeeper's pTrie.
+    public private(set) var quotaPrefixes: Set<String> = []
     private var aclTable = ACLInternTable()
     public var childWatches = WatchManager()
 
@@ -202,7 +204,12 @@ public struct DataTree: Sendable {
         if nodeCount > nodes.capacity { nodes.reserveCapacity(nodeCount) }
     }
 
-    public mutating func finishLoading(lastProcessedZxid zxid: Int64) { lastProcessedZxid = zxid }
+    /// After the last node: the quotas are set up from the tree (their stats recomputed, as
+    /// ZooKeeper's setupQuota does on loading a snapshot).
+    public mutating func finishLoading(lastProcessedZxid zxid: Int64) {
+        lastProcessedZxid = zxid
+        setUpQuotas()
+    }
 
     /// ZooKeeper keeps "" as an alias of the root, so reads of "" answer for "/".
     public func node(_ path: String) -> DataNode? { nodes[path.isEmpty ? "/" : path] }
@@ -265,14 +272,18 @@ public struct DataTree: Sendable {
             let error = deleteNode(path, zxid: zxid, notifications: &notifications)
             return TxnResult(type: body.opCode, error: error, path: path)
         case .setData(let path, let data, let version):
-            let changed = modify(path) { node -> (acl: [ACL], stat: Stat) in
+            let changed = modify(path) { node -> (acl: [ACL], stat: Stat, previousBytes: Int) in
+                let previousBytes = node.data?.count ?? 0
                 node.data = data
                 node.stat.mtime = header.time
                 node.stat.mzxid = zxid
                 node.stat.version = version
-                return (node.acl, node.fullStat)
+                return (node.acl, node.fullStat, previousBytes)
             }
             guard let changed else { return TxnResult(type: .setData, error: .noNode, path: path) }
+            if let prefix = quotaPrefix(of: path) {
+                updateQuotaStat(prefix, bytesDiff: Int64(data?.count ?? 0) - Int64(changed.previousBytes), countDiff: 0)
+            }
             _ = dataWatches.trigger(path: path, type: .nodeDataChanged, acl: changed.acl, into: &notifications)
             return TxnResult(type: .setData, path: path, stat: changed.stat)
         case .setACL(let path, let acl, let version):
@@ -381,6 +392,14 @@ public struct DataTree: Sendable {
         } else if ephemeralOwner != 0 {
             ephemerals[ephemeralOwner, default: JavaHashOrderedSet()].insert(path)
         }
+        if parentPath.hasPrefix(Self.quotaPath) && (childName == Quotas.limitNode || childName == Quotas.statNode) {
+            // A limits node puts its path under quota; a stats node gets the subtree's usage.
+            let prefix = Quotas.trimQuotaPath(parentPath)
+            if !prefix.isEmpty {
+                if childName == Quotas.limitNode { quotaPrefixes.insert(prefix) } else { updateQuotaForPath(prefix) }
+            }
+        }
+        if let prefix = quotaPrefix(of: path) { updateQuotaStat(prefix, bytesDiff: Int64(data?.count ?? 0), countDiff: 1) }
         _ = dataWatches.trigger(path: path, type: .nodeCreated, acl: acl, into: &notifications)
         _ = childWatches.trigger(path: parentPath, type: .nodeChildrenChanged, acl: parentACL, into: &notifications)
         return .ok
@@ -408,6 +427,11 @@ public struct DataTree: Sendable {
             ephemerals[owner]?.remove(path)
             if ephemerals[owner]?.isEmpty == true { ephemerals[owner] = nil }
         }
+        if parentPath.hasPrefix(Self.quotaPath) && childName == Quotas.limitNode {
+            let prefix = Quotas.trimQuotaPath(parentPath)
+            if !prefix.isEmpty { quotaPrefixes.remove(prefix) }
+        }
+        if let prefix = quotaPrefix(of: path) { updateQuotaStat(prefix, bytesDiff: -Int64(node.data?.count ?? 0), countDiff: -1) }
         let fired = dataWatches.trigger(path: path, type: .nodeDeleted, acl: node.acl, into: &notifications)
         _ = childWatches.trigger(path: path, type: .nodeDeleted, acl: node.acl, suppressed: fired, into: &notifications)
         _ = childWatches.trigger(path: parentPath, type: .nodeChildrenChanged, acl: parentACL, into: &notifications)
@@ -423,5 +447,48 @@ public struct DataTree: Sendable {
             remaining.remove(path)
         }
         for path in remaining.elements { deleteNode(path, zxid: zxid, notifications: &notifications) }
+    }
+
+    // MARK: - Quotas
+
+    /// Adds to the usage a quota's stats node holds (in place: no txn, no version change, as
+    /// ZooKeeper's updateQuotaStat; /zookeeper/ nodes are outside the digest).
+    private mutating func updateQuotaStat(_ prefix: String, bytesDiff: Int64, countDiff: Int64) {
+        modify(Quotas.statPath(prefix)) { node in
+            var stats = StatsTrack(node.data)
+            stats.count += countDiff
+            stats.bytes += bytesDiff
+            node.data = stats.encoded
+        }
+    }
+
+    /// Sets a quota's stats node to its subtree's usage.
+    private mutating func updateQuotaForPath(_ prefix: String) {
+        let usage = subtreeUsage(prefix)
+        var stats = StatsTrack()
+        stats.count = usage.count
+        stats.bytes = usage.bytes
+        modify(Quotas.statPath(prefix)) { $0.data = stats.encoded }
+    }
+
+    /// ZooKeeper's setupQuota: every leaf `zookeeper_limits` under /zookeeper/quota puts its path
+    /// under quota, and that quota's stats are recomputed from the tree.
+    mutating func setUpQuotas() {
+        quotaPrefixes = []
+        var stack = [Self.quotaPath]
+        let suffix = "/" + Quotas.limitNode
+        while let path = stack.popLast() {
+            guard let node = nodes[path] else { continue }
+            guard node.children.isEmpty else {
+                for child in node.children { stack.append(PathValidation.join(path, child)) }
+                continue
+            }
+            // As ZooKeeper: the quota'd path ends at the first "/zookeeper_limits".
+            guard path.hasSuffix(suffix), let end = path.firstRange(of: suffix) else { continue }
+            let prefix = String(path[path.index(path.startIndex, offsetBy: Self.quotaPath.count)..<end.lowerBound])
+            guard !prefix.isEmpty else { continue }
+            updateQuotaForPath(prefix)
+            quotaPrefixes.insert(prefix)
+        }
     }
 }

@@ -107,6 +107,16 @@ final class Scenario: @unchecked Sendable {
         return result
     }
 
+    /// Waits until no partition is led by `broker` or has it in its ISR; returns the states then.
+    func partitionsMoved(off broker: Int, _ admin: PaddockClient) async throws -> [TopicPartition: (state: PartitionState, zkVersion: Int32)] {
+        var states: [TopicPartition: (state: PartitionState, zkVersion: Int32)] = [:]
+        try await waitUntil("the controller to move partitions off broker \(broker)") {
+            states = try await readStates(admin)
+            return states.values.allSatisfy { $0.state.leader != broker && !$0.state.isr.contains(broker) }
+        }
+        return states
+    }
+
     func readController(_ admin: PaddockClient) async throws -> (brokerId: Int?, epoch: Int) {
         // -1 until the first candidate creates /controller_epoch.
         let epochData = (try? await admin.getData(KafkaPaths.controllerEpoch))?.data
@@ -170,10 +180,7 @@ final class Scenario: @unchecked Sendable {
         let before = states
         say("killing broker \(victim)'s session (it leads \(states.values.filter { $0.state.leader == victim }.count) partitions)")
         await brokerSessions[victim]!.abandonForTesting()
-        try await waitUntil("the controller to move partitions off broker \(victim)") {
-            states = try await readStates(admin)
-            return states.values.allSatisfy { $0.state.leader != victim && !$0.state.isr.contains(victim) }
-        }
+        states = try await partitionsMoved(off: victim, admin)
         let affected = before.filter { $0.value.state.isr.contains(victim) }.keys
         check(!affected.isEmpty, "broker \(victim) was in \(affected.count) ISRs")
         check(affected.allSatisfy { states[$0]!.state.leaderEpoch == before[$0]!.state.leaderEpoch + 1 },
@@ -197,10 +204,7 @@ final class Scenario: @unchecked Sendable {
         let beforeSecond = try await readStates(admin)
         say("killing broker \(secondVictim)'s session")
         await brokerSessions[secondVictim]!.abandonForTesting()
-        try await waitUntil("the new controller to move partitions off broker \(secondVictim)") {
-            states = try await readStates(admin)
-            return states.values.allSatisfy { $0.state.leader != secondVictim && !$0.state.isr.contains(secondVictim) }
-        }
+        states = try await partitionsMoved(off: secondVictim, admin)
         let affectedSecond = beforeSecond.filter { $0.value.state.isr.contains(secondVictim) }.keys
         check(!affectedSecond.isEmpty && affectedSecond.allSatisfy {
             states[$0]!.state.leaderEpoch == beforeSecond[$0]!.state.leaderEpoch + 1 && states[$0]!.state.controllerEpoch == 2

@@ -155,6 +155,8 @@ struct RecipeRun: Sendable {
             if let violation = ledger.violations.first { return .failed(violation) }
             return .completed(crashed: crashed)
         } catch let error as GuaranteeBroken {
+            // A stuck round: say what each session's client holds.
+            for line in await sessions.debugDescriptions() { FileHandle.standardError.write(Data("stuck round \(path): \(line)\n".utf8)) }
             return .failed(error.description)
         } catch let error as ZooKeeperError where error.outcomeUnknown || [.sessionExpired, .sessionMoved].contains(error.code) {
             if let violation = ledger.violations.first { return .failed(violation) }
@@ -184,7 +186,7 @@ struct RecipeRun: Sendable {
         let crashing = try await sessions.crashing()
         let held = try await DistributedLock(client: crashing, path: path).acquire()
         await crashing.abandonForTesting()
-        try await inParallel(5) { _ in
+        try await inParallel(5, sessions) { _ in
             let lock = DistributedLock(client: try await sessions.living(), path: path)
             for _ in 0..<3 {
                 let holding = try await lock.acquire()
@@ -201,7 +203,7 @@ struct RecipeRun: Sendable {
     }
 
     func readWriteLockRound(_ path: String, _ sessions: Sessions, _ ledger: Ledger) async throws -> Int {
-        try await inParallel(5) { index in
+        try await inParallel(5, sessions) { index in
             let lock = ReadWriteLock(client: try await sessions.living(), path: path)
             let writer = index >= 3
             for _ in 0..<2 {
@@ -219,7 +221,7 @@ struct RecipeRun: Sendable {
         let crashing = try await sessions.crashing()
         try await SimpleLock(client: crashing, path: path).acquire()
         await crashing.abandonForTesting()
-        try await inParallel(4) { _ in
+        try await inParallel(4, sessions) { _ in
             let lock = SimpleLock(client: try await sessions.living(), path: path)
             for _ in 0..<2 {
                 try await lock.acquire()
@@ -240,7 +242,7 @@ struct RecipeRun: Sendable {
     func electionRound(_ path: String, _ sessions: Sessions, _ ledger: Ledger) async throws -> Int {
         let epochs = NIOLockedValueBox<[Int64]>([])
         let crashed = NIOLockedValueBox(0)
-        try await inParallel(4) { index in
+        try await inParallel(4, sessions) { index in
             let client = index == 1 ? try await sessions.crashing() : try await sessions.living()
             let election = LeaderElection(client: client, path: path)
             let leadership = try await election.lead(as: "candidate-\(index)")
@@ -300,7 +302,12 @@ struct RecipeRun: Sendable {
                 group.addTask {
                     let view = ReadyConfiguration(client: try await sessions.living(), path: path)
                     while true {
-                        guard let entries = try await view.read().entries else { continue }
+                        let (read, changed) = try await view.read()
+                        guard let entries = read else {
+                            // None is whole right now: wait for one to become ready.
+                            _ = try await changed.next()
+                            continue
+                        }
                         let values = Set(entries.values)
                         if values.count != 1 || entries.count != names.count {
                             throw GuaranteeBroken(description: "\(path): a reader got a mixed configuration \(entries.mapValues { String(decoding: $0, as: UTF8.self) })")
@@ -309,8 +316,14 @@ struct RecipeRun: Sendable {
                     }
                 }
             }
-            for value in 1...last { try await ReadyConfiguration(client: writer, path: path).publish(publication(value)) }
-            try await group.waitForAll()
+            do {
+                for value in 1...last { try await ReadyConfiguration(client: writer, path: path).publish(publication(value)) }
+                try await group.waitForAll()
+            } catch {
+                group.cancelAll()
+                await sessions.closeAll()
+                throw error
+            }
         }
         return 0
     }
@@ -319,7 +332,7 @@ struct RecipeRun: Sendable {
     /// exit before all started leaving.
     func barrierRound(_ path: String, _ sessions: Sessions) async throws -> Int {
         let counts = NIOLockedValueBox((entered: 0, leaving: 0))
-        try await inParallel(4) { index in
+        try await inParallel(4, sessions) { index in
             let barrier = DoubleBarrier(client: try await sessions.living(), path: path, count: 4)
             counts.withLockedValue { $0.entered += 1 }
             try await barrier.enter(as: "p\(index)")
@@ -353,11 +366,19 @@ struct RecipeRun: Sendable {
         return 1
     }
 
-    /// Runs `count` participants at once; the first error ends the round.
-    func inParallel(_ count: Int, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+    /// Runs `count` participants at once; the first error ends the round: the round's sessions
+    /// are closed then, so participants still waiting (on a node a failed participant left)
+    /// fail at once instead of holding the group open.
+    func inParallel(_ count: Int, _ sessions: Sessions, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<count { group.addTask { try await body(index) } }
-            try await group.waitForAll()
+            do {
+                try await group.waitForAll()
+            } catch {
+                group.cancelAll()
+                await sessions.closeAll()
+                throw error
+            }
         }
     }
 }
@@ -383,6 +404,12 @@ final class Sessions: Sendable {
         let client = try await PaddockClient.connect(settings.connectString, sessionTimeout: timeout)
         opened.withLockedValue { $0.append(client) }
         return client
+    }
+
+    func debugDescriptions() async -> [String] {
+        var lines: [String] = []
+        for client in opened.withLockedValue({ $0 }) { lines.append(await client.debugDescription()) }
+        return lines
     }
 
     func closeAll() async {

@@ -177,6 +177,13 @@ import Testing
         #expect(configuration.isDistributed)
     }
 
+    @Test func enforceQuotaInEitherSpelling() throws {
+        #expect(try ServerConfiguration.parse("dataDir=/d").enforceQuota == false)
+        #expect(try ServerConfiguration.parse("dataDir=/d\nenforceQuota=true").enforceQuota)
+        #expect(try ServerConfiguration.parse("dataDir=/d\nzookeeper.enforceQuota=true").enforceQuota)
+        #expect(throws: (any Error).self) { try ServerConfiguration.parse("dataDir=/d\nenforceQuota=maybe") }
+    }
+
     @Test func dynamicConfigFileIsKept() throws {
         let configuration = try ServerConfiguration.parse("dataDir=/d\ndynamicConfigFile=/etc/zk/zoo.cfg.dynamic.100")
         #expect(configuration.dynamicConfigFile == "/etc/zk/zoo.cfg.dynamic.100")

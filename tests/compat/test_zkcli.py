@@ -163,3 +163,27 @@ def test_delete_and_deleteall(zkcli, zk, base):
     r = zkcli("deleteall", base + "/tree")
     assert r.code == 0, r
     assert zk.exists(base + "/tree") is None
+
+
+def test_setquota_listquota_delquota(zkcli, zk, base):
+    """The server keeps /zookeeper/quota/<path>/zookeeper_stats current as the subtree changes;
+    zkCli's listquota prints the limits and those stats (3.8.0's zkCli takes one limit per call)."""
+    app = base + "/app"
+    zk.create(app, b"abc")
+    r = zkcli("setquota", "-n", "2", app)
+    assert r.code == 0, r
+    zk.create(app + "/a", b"de")
+    r = zkcli("listquota", app)
+    assert r.code == 0, r
+    assert f"Output quota for {app} count=2,bytes=-1" in r.stdout, r
+    assert f"Output stat for {app} count=2,bytes=5" in r.stdout, r
+    # Past a soft limit: allowed (the server logs a warning).
+    zk.create(app + "/b", b"fghi")
+    zk.set(app + "/a", b"0123456789")
+    zk.delete(app + "/b")
+    stats, _ = zk.get("/zookeeper/quota" + app + "/zookeeper_stats")
+    assert stats == b"count=2,bytes=13"
+    r = zkcli("delquota", app)
+    assert r.code == 0, r
+    r = zkcli("listquota", app)
+    assert f"quota for {app} does not exist." in r.stderr, r

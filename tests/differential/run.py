@@ -90,11 +90,17 @@ OP_WEIGHTS = [
     ('checkWatches', 18), ('setWatches', 6), ('setWatches2', 6), ('auth', 14),
     ('whoAmI', 8), ('ping', 5), ('closeSession', 4), ('reconnect', 5),
     ('authBadScheme', 2), ('unknownOp', 1), ('badPassword', 1),
+    ('setQuota', 8), ('quotaStats', 14),
 ]
+
+# Quota limits as zkCli's setquota writes them (soft -n/-b, hard -N/-B; one limit per call in 3.8.0).
+# (template, limits a count?)
+QUOTA_LIMITS = [('count=%d,bytes=-1', True), ('count=-1,bytes=%d', False),
+                ('count=-1,bytes=-1=;countHardLimit=%d', True), ('count=-1,bytes=-1=;byteHardLimit=%d', False)]
 
 WRITE_OPS = {'create', 'create2', 'createTTL', 'createContainer', 'delete', 'setData',
              'setACL', 'multi', 'closeSession', 'reconnect', 'authBadScheme', 'unknownOp',
-             'badPassword', 'setWatches', 'setWatches2'}
+             'badPassword', 'setWatches', 'setWatches2', 'setQuota'}
 
 
 class Mismatch(Exception):
@@ -218,6 +224,7 @@ class Model:
         self.r = rnd
         self.known = {'/': None, '/zookeeper': None}   # path -> (version, cversion, aversion)
         self.slots = [SlotModel(i) for i in range(nslots)]
+        self.quotas = set()   # paths given a quota by setQuota
 
     # -- state tracking from (identical) replies
     def note_stat(self, path, st):
@@ -408,6 +415,13 @@ def gen_op(m, slot):
         op.update(scheme=r.choice(['nosuch', 'world', 'sasl']), auth='x')
     elif name == 'unknownOp':
         op.update(opcode=r.choice([10, 23, 55, 99, 108, 200]))
+    elif name == 'setQuota':
+        targets = [p for p in sorted(m.known) if p != '/' and not p.startswith('/zookeeper')]
+        target = r.choice(targets) if targets and r.random() < 0.8 else m.child_of('/')
+        template, is_count = r.choice(QUOTA_LIMITS)
+        op.update(path=target, limits=template % (r.randint(1, 12) if is_count else r.randint(10, 300)))
+    elif name == 'quotaStats':
+        op.update(path=r.choice(sorted(m.quotas)) if m.quotas and r.random() < 0.9 else m.path('existing'))
     return op
 
 
@@ -581,6 +595,20 @@ class Runner:
                 return (out, ('old-closed', closed)), None
             elif name == 'reconnect':
                 return ('reconnect',), None
+            elif name == 'setQuota':
+                # What zkCli's setquota sends: the quota path's missing parents, the stats node,
+                # then the limits node (each reply compared; NodeExists is part of the story).
+                quota = '/zookeeper/quota' + op['path']
+                parts = quota.split('/')[1:]
+                reps = []
+                for depth in range(3, len(parts) + 1):
+                    reps.append(s.call(Op.create, zkwire.enc_create('/' + '/'.join(parts[:depth]), b'', OPEN_ACL_UNSAFE, 0)))
+                reps.append(s.call(Op.create, zkwire.enc_create(quota + '/zookeeper_stats', b'count=0,bytes=0', OPEN_ACL_UNSAFE, 0)))
+                reps.append(s.call(Op.create, zkwire.enc_create(quota + '/zookeeper_limits', op['limits'].encode(), OPEN_ACL_UNSAFE, 0)))
+                side.last_raw = reps[-1]
+                return tuple(side.nreply(x, sa) for x in reps), reps
+            elif name == 'quotaStats':
+                rep = s.get_data('/zookeeper/quota' + op['path'] + '/zookeeper_stats', False)
             else:
                 raise AssertionError(name)
         except ConnectionClosed:
@@ -595,6 +623,13 @@ class Runner:
         slot = op['slot']
         sm = m.slots[slot]
         if rep is None:
+            return
+        if name == 'setQuota':
+            for x in rep:
+                if x.err == 0:
+                    m.add(x.resp['path'])
+            if rep[-1].err == 0:
+                m.quotas.add(op['path'])
             return
         if name in ('create', 'create2', 'createTTL', 'createContainer') and rep.err == 0:
             m.add(rep.resp['path'], slot, ephemeral=op['flags'] in (1, 3) and name in ('create', 'create2'))
@@ -794,11 +829,13 @@ def main(argv=None):
         args.seed = random.SystemRandom().randrange(2 ** 31)
     print('SEED %d' % args.seed, flush=True)
     t0 = time.monotonic()
-    a = ApacheServer('apache', keep_dir=args.keep_dirs)
+    # Hard quota limits are enforced on both (zookeeper.enforceQuota).
+    quota = {'enforceQuota': 'true'}
+    a = ApacheServer('apache', extra_cfg=quota, keep_dir=args.keep_dirs)
     if args.against_apache_twice:
-        b = ApacheServer('apache2', keep_dir=args.keep_dirs)
+        b = ApacheServer('apache2', extra_cfg=quota, keep_dir=args.keep_dirs)
     else:
-        b = PaddockServer('paddock', args.paddock_bin, keep_dir=args.keep_dirs)
+        b = PaddockServer('paddock', args.paddock_bin, extra_cfg=quota, keep_dir=args.keep_dirs)
     rc = 0
     runner = None
     try:

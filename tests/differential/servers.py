@@ -68,6 +68,7 @@ class Server:
         self.name = name
         self.workdir = tempfile.mkdtemp(prefix='zkdiff-%s-' % name)
         self.port = free_port()
+        self.extra_cfg = dict(extra_cfg or {})
         self.cfg = write_cfg(self.workdir, self.port, extra_cfg)
         self.proc = None
         self.keep_dir = keep_dir
@@ -151,6 +152,8 @@ class ApacheServer(Server):
                 '-Dzookeeper.4lw.commands.whitelist=*',
                 '-Dznode.container.checkIntervalMs=%d' % CONTAINER_CHECK_MS,
                 '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
+                # zoo.cfg's enforceQuota as the system property ZooKeeperServer reads.
+                '-Dzookeeper.enforceQuota=%s' % self.extra_cfg.get('enforceQuota', 'false'),
                 '-cp', ':'.join(jars),
                 'org.apache.zookeeper.server.ZooKeeperServerMain', self.cfg]
 

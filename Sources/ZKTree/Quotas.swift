@@ -1,0 +1,145 @@
+import ZKBase
+
+/// ZooKeeper's quotas (org.apache.zookeeper.Quotas, StatsTrack): a quota on `/app` lives in
+/// `/zookeeper/quota/app/zookeeper_limits` (the limits, written by clients such as zkCli's
+/// setquota) and `/zookeeper/quota/app/zookeeper_stats` (the subtree's node count and data bytes,
+/// which the tree itself keeps current as txns apply, without a txn of its own).
+public enum Quotas {
+    public static let limitNode = "zookeeper_limits"
+    public static let statNode = "zookeeper_stats"
+
+    public static func quotaPath(_ path: String) -> String { DataTree.quotaPath + path }
+    public static func limitPath(_ path: String) -> String { DataTree.quotaPath + path + "/" + limitNode }
+    public static func statPath(_ path: String) -> String { DataTree.quotaPath + path + "/" + statNode }
+
+    /// The quota'd path a node under /zookeeper/quota stands for ("/zookeeper/quota/app" -> "/app").
+    static func trimQuotaPath(_ path: String) -> String {
+        String(path.dropFirst(DataTree.quotaPath.count))
+    }
+}
+
+/// The text of a limits or stats node: `count=N,bytes=M`, then, only when other keys are
+/// present, `=` and `;key=value` pairs sorted by key (so ZooKeeper 3.4's parser still reads the
+/// first two): `count=-1,bytes=-1=;countHardLimit=2`. A missing value reads as -1.
+public struct StatsTrack: Sendable, Equatable {
+    public var values: [String: Int64] = [:]
+
+    public init() {}
+
+    /// Parses what ZooKeeper's StatsTrack parses: pairs split on runs of `,` and `;`.
+    public init(_ bytes: [UInt8]?) {
+        let text = String(decoding: bytes ?? [], as: UTF8.self)
+        for pair in text.split(whereSeparator: { $0 == "," || $0 == ";" }) {
+            let parts = pair.split(separator: "=", omittingEmptySubsequences: false)
+            guard parts.count >= 2 else { continue }
+            values[String(parts[0])] = parts[1].isEmpty ? -1 : Int64(parts[1]) ?? -1
+        }
+    }
+
+    public var count: Int64 {
+        get { values["count"] ?? -1 }
+        set { values["count"] = newValue }
+    }
+
+    public var bytes: Int64 {
+        get { values["bytes"] ?? -1 }
+        set { values["bytes"] = newValue }
+    }
+
+    public var countHardLimit: Int64 { values["countHardLimit"] ?? -1 }
+    public var byteHardLimit: Int64 { values["byteHardLimit"] ?? -1 }
+
+    public var text: String {
+        var result = "count=\(count),bytes=\(bytes)"
+        let others = values.keys.filter { $0 != "count" && $0 != "bytes" }.sorted()
+        if !others.isEmpty {
+            result += "="
+            for key in others { result += ";\(key)=\(values[key]!)" }
+        }
+        return result
+    }
+
+    public var encoded: [UInt8] { Array(text.utf8) }
+}
+
+/// What a quota says about a create or setData (ZooKeeperServer.checkQuota).
+public enum QuotaVerdict: Sendable, Equatable {
+    case within
+    /// Past a soft limit: allowed, with a warning.
+    case pastSoftLimit(String)
+    /// Past a hard limit: refused with QUOTAEXCEEDED when quotas are enforced.
+    case pastHardLimit(String)
+}
+
+extension DataTree {
+    /// The deepest path with a quota that `path` is in (itself or an ancestor), as ZooKeeper's
+    /// getMaxPrefixWithQuota; nil when none.
+    public func quotaPrefix(of path: String) -> String? {
+        guard !quotaPrefixes.isEmpty else { return nil }
+        var candidate = path
+        while candidate != "/" && !candidate.isEmpty {
+            if quotaPrefixes.contains(candidate) { return candidate }
+            candidate = PathValidation.parent(of: candidate)
+        }
+        return nil
+    }
+
+    /// The subtree of `path` as ZooKeeper counts it: itself and every descendant, with their data.
+    public func subtreeUsage(_ path: String) -> (count: Int64, bytes: Int64) {
+        guard let node = nodes[path] else { return (0, 0) }
+        var count: Int64 = 0, bytes: Int64 = 0
+        var stack: [(String, DataNode)] = [(path, node)]
+        while let (current, currentNode) = stack.popLast() {
+            count += 1
+            bytes += Int64(currentNode.data?.count ?? 0)
+            for child in currentNode.children {
+                let childPath = PathValidation.join(current, child)
+                if let childNode = nodes[childPath] { stack.append((childPath, childNode)) }
+            }
+        }
+        return (count, bytes)
+    }
+
+    /// ZooKeeperServer.checkQuota: what the quota over `path` says about adding `countDiff`
+    /// nodes and `bytesDiff` bytes, against the usage the stats node holds now.
+    public func quotaVerdict(for path: String, bytesDiff: Int64, countDiff: Int64) -> QuotaVerdict {
+        guard let prefix = quotaPrefix(of: path), let limitNode = nodes[Quotas.limitPath(prefix)] else { return .within }
+        let limits = StatsTrack(limitNode.data)
+        let checkCount = countDiff != 0 && (limits.count > -1 || limits.countHardLimit > -1)
+        let checkBytes = bytesDiff != 0 && (limits.bytes > -1 || limits.byteHardLimit > -1)
+        guard checkCount || checkBytes, let statNode = nodes[Quotas.statPath(prefix)] else { return .within }
+        let current = StatsTrack(statNode.data)
+        var verdict = QuotaVerdict.within
+        let checks: [(Bool, String, Int64, Int64, Int64, String)] = [
+            (checkCount, "count", current.count + countDiff, limits.countHardLimit, limits.count, "CountLimit"),
+            (checkBytes, "bytes", current.bytes + bytesDiff, limits.byteHardLimit, limits.bytes, "ByteLimit"),
+        ]
+        for (applies, name, newValue, hardLimit, softLimit, limitName) in checks where applies {
+            let hard = hardLimit > -1
+            let limit = hard ? hardLimit : softLimit
+            guard newValue > limit else { continue }
+            let message = "Quota exceeded: \(prefix) [current \(name)=\(newValue), \(hard ? "hard" : "soft")\(limitName)=\(limit)]"
+            if hard { return .pastHardLimit(message) }
+            verdict = .pastSoftLimit(message)
+        }
+        return verdict
+    }
+
+    /// Quotas whose stats node disagrees with the subtree it counts (empty when all agree): the
+    /// check recovery and `paddock data verify` make.
+    public func quotaStatMismatches() -> [(path: String, stored: String, actual: String)] {
+        var mismatches: [(String, String, String)] = []
+        for prefix in quotaPrefixes.sorted() {
+            guard let statNode = nodes[Quotas.statPath(prefix)] else { continue }
+            let stored = StatsTrack(statNode.data)
+            let usage = subtreeUsage(prefix)
+            if stored.count != usage.count || stored.bytes != usage.bytes {
+                var actual = StatsTrack()
+                actual.count = usage.count
+                actual.bytes = usage.bytes
+                mismatches.append((prefix, stored.text, actual.text))
+            }
+        }
+        return mismatches
+    }
+}
