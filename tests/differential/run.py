@@ -248,7 +248,11 @@ class Model:
 
     # -- random choices
     def existing(self):
-        ks = sorted(self.known)
+        # Never the quota nodes (the audit adds every path to `known`): Apache ZooKeeper 3.8.0
+        # fails later creates and setData under a quota whose limits node holds data StatsTrack
+        # cannot parse (MarshallingError from checkQuota), and its SyncThread dies on such a
+        # stats node (DataTree.updateQuotaStat); Paddock reads both leniently.
+        ks = sorted(k for k in self.known if not k.startswith('/zookeeper/quota/'))
         return self.r.choice(ks)
 
     def child_of(self, parent):
@@ -416,8 +420,11 @@ def gen_op(m, slot):
     elif name == 'unknownOp':
         op.update(opcode=r.choice([10, 23, 55, 99, 108, 200]))
     elif name == 'setQuota':
-        targets = [p for p in sorted(m.known) if p != '/' and not p.startswith('/zookeeper')]
-        target = r.choice(targets) if targets and r.random() < 0.8 else m.child_of('/')
+        # As zkCli's setquota: no quota under or above another one (it refuses those).
+        def nested(p):
+            return any(p == q or p.startswith(q + '/') or q.startswith(p + '/') for q in m.quotas)
+        targets = [p for p in sorted(m.known) if p != '/' and not p.startswith('/zookeeper') and not nested(p)]
+        target = r.choice(targets) if targets else m.child_of('/')
         template, is_count = r.choice(QUOTA_LIMITS)
         op.update(path=target, limits=template % (r.randint(1, 12) if is_count else r.randint(10, 300)))
     elif name == 'quotaStats':
@@ -625,9 +632,9 @@ class Runner:
         if rep is None:
             return
         if name == 'setQuota':
-            for x in rep:
-                if x.err == 0:
-                    m.add(x.resp['path'])
+            # The quota nodes stay out of the model's paths: random writes to a stats node
+            # (data StatsTrack cannot parse) make Apache ZooKeeper 3.8.0's SyncThread die in
+            # DataTree.updateQuotaStat (ArrayIndexOutOfBoundsException), ending the comparison.
             if rep[-1].err == 0:
                 m.quotas.add(op['path'])
             return
@@ -774,8 +781,9 @@ class Runner:
             ra, rep_a = self.run_on(self.sides[0], op)
             rb, _ = self.run_on(self.sides[1], op)
             self.compare('reply', ra, rb)
-            if rep_a is not None:
-                self.errs[ERR_NAMES.get(rep_a.err, str(rep_a.err))] += 1
+            for one in (rep_a if isinstance(rep_a, list) else [rep_a] if rep_a is not None else []):
+                self.errs[ERR_NAMES.get(one.err, str(one.err))] += 1
+            if rep_a is not None and not isinstance(rep_a, list):
                 if name == 'multi' and rep_a.resp and rep_a.resp.get('results'):
                     for kind, err, _ in rep_a.resp['results']:
                         self.errs['multi:' + ERR_NAMES.get(err, str(err))] += 1
