@@ -25,7 +25,7 @@ from kazoo.client import KazooClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from mixed_ensemble import (BINARY, ApacheMember, ensemble, settled, stop, wait_for)  # noqa: E402
+from mixed_ensemble import (BINARY, ApacheMember, ensemble, settled, stop, wait_for, zxid_of)  # noqa: E402
 from paddock_ensemble import member_port  # noqa: E402
 
 LOOKING, FOLLOWING, LEADING = 0, 1, 2
@@ -134,8 +134,10 @@ class FakeLeader:
 
 
 def apache_data_in_epoch_three(root):
-    """Member 1's dataDir after a real Apache ensemble went through epochs 1, 2 (with writes)
-    and 3 (without): acceptedEpoch 3, last txn of epoch 2."""
+    """Member 1's dataDir after a real Apache ensemble went through three elections, writes in
+    the first two and none in the third: returns (dir, accepted epoch E, epoch L of the last
+    txn). Apache usually numbers them 1, 2, 3; an election that needs a second round skips a
+    number, so E and L are read, not assumed (E > L >= 2)."""
     layout = [(ApacheMember, 1, False), (ApacheMember, 2, False), (ApacheMember, 3, False)]
     with ensemble(layout) as members:
         one, two, three = members
@@ -146,6 +148,7 @@ def apache_data_in_epoch_three(root):
         stop(three, signal.SIGKILL)
         wait_for(lambda: settled([one, two]) is two, 90, 'member 2 leading (epoch 2)')
         write([one, two], 'epoch2')
+        last_txn_epoch = zxid_of(two) >> 32
         stop(two, signal.SIGKILL)
         three.start()
         wait_for(lambda: settled([one, three]) is not None, 90, 'a leader of 1 and 3 (epoch 3)')
@@ -154,8 +157,9 @@ def apache_data_in_epoch_three(root):
         target = os.path.join(root, 'apache-member1')
         shutil.copytree(one.data, target)
     with open(os.path.join(target, 'version-2', 'acceptedEpoch')) as f:
-        assert f.read().strip() == '3'
-    return target
+        accepted = int(f.read().strip())
+    assert accepted > last_txn_epoch >= 2, (accepted, last_txn_epoch)
+    return target, accepted, last_txn_epoch
 
 
 def write(members, label):
@@ -193,7 +197,7 @@ def test_imported_member_refuses_a_leader_of_an_older_epoch_and_one_that_forgot_
     root = tempfile.mkdtemp(prefix='paddock-takeover-')
     procs = []
     try:
-        source = apache_data_in_epoch_three(root)
+        source, accepted, last = apache_data_in_epoch_three(root)
         carried = os.path.join(root, 'carried')
         forgot = os.path.join(root, 'forgot')
         shutil.copytree(source, carried)
@@ -201,27 +205,27 @@ def test_imported_member_refuses_a_leader_of_an_older_epoch_and_one_that_forgot_
         for name in ('acceptedEpoch', 'currentEpoch'):
             os.remove(os.path.join(forgot, 'version-2', name))
 
-        fake, proc, log_path = run_paddock_on(carried, root, 'carried')
+        fake, proc, log_path = run_paddock_on(carried, root, 'carried', epoch=last)
         procs.append(proc)
         try:
             wait_for(lambda: fake.reply is not None, 60, 'member 1 to answer LEADERINFO (log: %s)' % log_path)
-            assert fake.follower_info == (3, 1), fake.follower_info   # FOLLOWERINFO names accepted epoch 3
+            assert fake.follower_info == (accepted, 1), fake.follower_info   # FOLLOWERINFO names the accepted epoch
             assert fake.reply[0] == "closed", fake.reply
             print("carried epochs:", fake.follower_info, fake.reply)
             with open(log_path, errors='replace') as f:
                 text = f.read()
             assert 'importing its snapshot, log, epochs and myid' in text
-            assert "leader's epoch 2 is less than our accepted epoch 3" in text, text[-3000:]
+            assert "leader's epoch %d is less than our accepted epoch %d" % (last, accepted) in text, text[-3000:]
         finally:
             fake.close()
             proc.kill()
             proc.wait(timeout=30)
 
-        fake, proc, log_path = run_paddock_on(forgot, root, 'forgot')
+        fake, proc, log_path = run_paddock_on(forgot, root, 'forgot', epoch=last)
         procs.append(proc)
         try:
             wait_for(lambda: fake.reply is not None, 60, 'the forgetful member to answer LEADERINFO (log: %s)' % log_path)
-            assert fake.follower_info == (2, 1), fake.follower_info   # its epoch is its last txn's
+            assert fake.follower_info == (last, 1), fake.follower_info   # its epoch is its last txn's
             assert fake.reply[0] == 'ACKEPOCH', fake.reply
             print('forgot epochs:', fake.follower_info, fake.reply)
         finally:
@@ -231,7 +235,7 @@ def test_imported_member_refuses_a_leader_of_an_older_epoch_and_one_that_forgot_
 
         # A leader of a newer epoch that speaks a protocol older than ZooKeeper 3.4's is
         # refused too, by name.
-        fake, proc, log_path = run_paddock_on(carried, root, 'old-protocol', epoch=4, protocol_version=0)
+        fake, proc, log_path = run_paddock_on(carried, root, 'old-protocol', epoch=accepted + 1, protocol_version=0)
         procs.append(proc)
         try:
             wait_for(lambda: fake.reply is not None, 60, 'member 1 to answer LEADERINFO (log: %s)' % log_path)
