@@ -18,6 +18,21 @@ import ZKWire
         #expect(StatsTrack(nil).text == "count=-1,bytes=-1")
     }
 
+    @Test func hostileQuotaDataNeverCrashes() {
+        // What a client may write into a limits or stats node (Apache 3.8.0 throws on these).
+        for text in ["", ",", ";;", "=", "count", "count=", "=5", ",count=3", "count=abc,bytes=9999999999999999999999"] {
+            let stats = StatsTrack(Array(text.utf8))
+            #expect(stats.text.hasPrefix("count="), "\(text)")
+        }
+        #expect(StatsTrack([0xff, 0xfe, 0x3d, 0x00]).count == -1)
+        var (tree, _) = treeWithQuota(limits: "count=2,bytes=-1")
+        tree.applyAll([txn(6, .setData(path: "/zookeeper/quota/app/zookeeper_limits", data: [0x97, 0xbf, 0x3d], version: 1))])
+        #expect(tree.quotaVerdict(for: "/app/new", bytesDiff: 1, countDiff: 1) == .within, "unparsable limits limit nothing")
+        tree.applyAll([txn(7, .setData(path: "/zookeeper/quota/app/zookeeper_stats", data: [0x3b], version: 1)),
+                       txn(8, .create(createTxn("/app/y", "ab", parentCVersion: 2)))])
+        #expect(stats(tree) == "count=0,bytes=1", "unparsable stats count from -1, as ZooKeeper's StatsTrack defaults")
+    }
+
     /// /app (3 bytes) with /app/x (2 bytes), then a quota on /app as zkCli's setquota makes it.
     func treeWithQuota(limits: String) -> (tree: DataTree, zxid: Int64) {
         var tree = DataTree()
