@@ -70,7 +70,8 @@ def test_kazoo_connect_has_readonly_byte():
     assert len(req) - 4 == 45   # 44 bytes of ConnectRequest + readOnly
 
 
-@pytest.mark.skipif(not shutil.which('java'), reason='java not installed')
 def test_apache_vs_apache_smoke():
+    # No skip: without Java (tools/install-deps --test installs it) this must fail, not pass.
+    assert shutil.which('java'), 'java not installed: run tools/install-deps --test'
     import run
     assert run.main(['--seed', '1', '--ops', '400', '--against-apache-twice']) == 0
