@@ -190,7 +190,7 @@ public final class PaddockClient: Sendable {
         if let persistent, let watchPath, let watcher { request.persistentWatch = (watchPath, persistent == .persistentRecursive, watcher) }
         let mailbox = self.mailbox
         do {
-            let reply = try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Reply, any Error>) in
+            let reply = try await withUnsafeThrowingContinuation { (continuation: UnsafeContinuation<Reply, any Error>) in
                 mailbox.post(Submission(request: request, continuation: continuation, watcher: registration))
             }
             return (.success(reply), events)
@@ -248,7 +248,9 @@ final class ClientShell {
     var channel: (any Channel)?
     /// Events of a channel from an earlier connection are ignored.
     var generation = 0
-    var requests: [RequestID: CheckedContinuation<Reply, any Error>] = [:]
+    /// Each continuation is resumed exactly once: it leaves this table as it is resumed (the
+    /// unchecked kind saves an allocation and an atomic per request).
+    var requests: [RequestID: UnsafeContinuation<Reply, any Error>] = [:]
     var watchers: [WatcherID: (events: AsyncThrowingStream<WatchEvent, any Error>.Continuation, fired: NIOLockedValueBox<Bool>)] = [:]
     var stateListeners: [AsyncStream<ConnectionState>.Continuation] = []
     var ticker: RepeatedTask?
@@ -459,7 +461,7 @@ struct Submission: Sendable {
         var fired: NIOLockedValueBox<Bool>
     }
     var request: PendingRequest
-    var continuation: CheckedContinuation<Reply, any Error>
+    var continuation: UnsafeContinuation<Reply, any Error>
     var watcher: Watcher?
 }
 

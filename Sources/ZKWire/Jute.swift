@@ -29,7 +29,9 @@ extension ByteBuffer {
         var written = 0
         // Jute encodes a Java string one UTF-16 unit at a time, so characters beyond the BMP go
         // out as two 3-byte surrogate sequences (CESU-8), not as 4-byte UTF-8.
-        if value.utf8.contains(where: { $0 >= 0xF0 }) {
+        let beyondBMP = value.utf8.withContiguousStorageIfAvailable { $0.contains { $0 >= 0xF0 } }
+            ?? value.utf8.contains { $0 >= 0xF0 }
+        if beyondBMP {
             for unit in value.utf16 {
                 switch unit {
                 case 0..<0x80:

@@ -186,7 +186,7 @@ struct RecipeRun: Sendable {
         let crashing = try await sessions.crashing()
         let held = try await DistributedLock(client: crashing, path: path).acquire()
         await crashing.abandonForTesting()
-        try await inParallel(5, sessions) { _ in
+        try await inParallel(5, sessions, in: path) { _ in
             let lock = DistributedLock(client: try await sessions.living(), path: path)
             for _ in 0..<3 {
                 let holding = try await lock.acquire()
@@ -203,7 +203,7 @@ struct RecipeRun: Sendable {
     }
 
     func readWriteLockRound(_ path: String, _ sessions: Sessions, _ ledger: Ledger) async throws -> Int {
-        try await inParallel(5, sessions) { index in
+        try await inParallel(5, sessions, in: path) { index in
             let lock = ReadWriteLock(client: try await sessions.living(), path: path)
             let writer = index >= 3
             for _ in 0..<2 {
@@ -221,7 +221,7 @@ struct RecipeRun: Sendable {
         let crashing = try await sessions.crashing()
         try await SimpleLock(client: crashing, path: path).acquire()
         await crashing.abandonForTesting()
-        try await inParallel(4, sessions) { _ in
+        try await inParallel(4, sessions, in: path) { _ in
             let lock = SimpleLock(client: try await sessions.living(), path: path)
             for _ in 0..<2 {
                 try await lock.acquire()
@@ -242,7 +242,7 @@ struct RecipeRun: Sendable {
     func electionRound(_ path: String, _ sessions: Sessions, _ ledger: Ledger) async throws -> Int {
         let epochs = NIOLockedValueBox<[Int64]>([])
         let crashed = NIOLockedValueBox(0)
-        try await inParallel(4, sessions) { index in
+        try await inParallel(4, sessions, in: path) { index in
             let client = index == 1 ? try await sessions.crashing() : try await sessions.living()
             let election = LeaderElection(client: client, path: path)
             let leadership = try await election.lead(as: "candidate-\(index)")
@@ -318,8 +318,9 @@ struct RecipeRun: Sendable {
             }
             do {
                 for value in 1...last { try await ReadyConfiguration(client: writer, path: path).publish(publication(value)) }
-                try await group.waitForAll()
+                try await Self.untilFirstError(&group)
             } catch {
+                Self.report(error, in: path)
                 group.cancelAll()
                 await sessions.closeAll()
                 throw error
@@ -332,7 +333,7 @@ struct RecipeRun: Sendable {
     /// exit before all started leaving.
     func barrierRound(_ path: String, _ sessions: Sessions) async throws -> Int {
         let counts = NIOLockedValueBox((entered: 0, leaving: 0))
-        try await inParallel(4, sessions) { index in
+        try await inParallel(4, sessions, in: path) { index in
             let barrier = DoubleBarrier(client: try await sessions.living(), path: path, count: 4)
             counts.withLockedValue { $0.entered += 1 }
             try await barrier.enter(as: "p\(index)")
@@ -369,17 +370,32 @@ struct RecipeRun: Sendable {
     /// Runs `count` participants at once; the first error ends the round: the round's sessions
     /// are closed then, so participants still waiting (on a node a failed participant left)
     /// fail at once instead of holding the group open.
-    func inParallel(_ count: Int, _ sessions: Sessions, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
+    func inParallel(_ count: Int, _ sessions: Sessions, in path: String, _ body: @escaping @Sendable (Int) async throws -> Void) async throws {
         try await withThrowingTaskGroup(of: Void.self) { group in
             for index in 0..<count { group.addTask { try await body(index) } }
             do {
-                try await group.waitForAll()
+                try await Self.untilFirstError(&group)
             } catch {
+                Self.report(error, in: path)
                 group.cancelAll()
                 await sessions.closeAll()
                 throw error
             }
         }
+    }
+}
+
+extension RecipeRun {
+    /// Waits for the group's tasks and throws the first error as soon as it comes. (A
+    /// ThrowingTaskGroup's `waitForAll` waits for every child before it throws: participants
+    /// waiting on a node the failed one left would hold the round until its limit.)
+    static func untilFirstError(_ group: inout ThrowingTaskGroup<Void, any Error>) async throws {
+        while try await group.next() != nil {}
+    }
+
+    /// What ended a round early, for whoever reads the run's log.
+    static func report(_ error: any Error, in path: String) {
+        FileHandle.standardError.write(Data("round \(path) ends at a participant's error: \(error)\n".utf8))
     }
 }
 
