@@ -92,7 +92,7 @@ class PaddockEnsemble:
         for m in self.members:
             lines = ['tickTime=%d' % tick_ms, 'initLimit=10', 'syncLimit=5', 'dataDir=%s' % m.data,
                      'clientPort=%d' % m.client_port, 'clientPortAddress=127.0.0.1', '4lw.commands.whitelist=*',
-                     'peerType=%s' % ('observer' if m.observer else 'participant')] + list(extra) + servers
+                     'admin.enableServer=false', 'peerType=%s' % ('observer' if m.observer else 'participant')] + list(extra) + servers
             with open(m.cfg, 'w') as f:
                 f.write('\n'.join(lines) + '\n')
 
