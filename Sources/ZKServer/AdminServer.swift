@@ -30,6 +30,8 @@ final class AdminServer: @unchecked Sendable {
     private var openConnections = 0
 
     init(node: ServerNode, commandURL: String, limits: AdminServerLimits = AdminServerLimits()) {
+        precondition(limits.uriBytesMax > 0 && limits.bodyBytesMax >= 0 && limits.connectionsMax > 0, "admin server limits \(limits)")
+        precondition(commandURL.hasPrefix("/"), "admin command URL \(commandURL) does not start with /")
         self.node = node
         self.commandURL = commandURL
         self.limits = limits
