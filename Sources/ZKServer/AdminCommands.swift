@@ -39,9 +39,13 @@ enum AdminCommands {
         Command(names: ["environment", "env", "envi"], serverRequired: false) { node in
             node.environmentEntries.map { ($0.0, JSONValue.string($0.1)) }
         },
+        // ZooKeeper lists the digests it logged every 128 zxids; Paddock keeps no such history and
+        // lists the current state's (what its `hash` four-letter word prints), in the same fields.
         Command(names: ["hash"], serverRequired: true) { node in
             let current = node.currentDigest
-            return [("digests", .array([.fields(("zxid", .int(current.zxid)), ("digest", .int(current.digest)))]))]
+            return [("digests", .array([.fields(
+                ("zxid", .int(current.zxid)), ("digest", .int(current.digest)),
+                ("digest_version", .int(Int64(ZooKeeperDigest.version))))]))]
         },
         Command(names: ["is_read_only", "isro"], serverRequired: true) { _ in [("read_only", .bool(false))] },
         Command(names: ["last_snapshot", "lsnp"], serverRequired: true) { node in

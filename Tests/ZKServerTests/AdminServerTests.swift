@@ -92,6 +92,9 @@ import Testing
             #expect(monitor["version"] is String && monitor["avg_latency"] is Double)
             let conf = try HTTPAnswer.get(port: adminPort, "/commands/conf").json()
             #expect(conf["client_port"] as? Int == server.port && conf["server_id"] as? Int == 0)
+            let hash = try HTTPAnswer.get(port: adminPort, "/commands/hash").json()
+            let digests = try #require(hash["digests"] as? [[String: Any]])
+            #expect(digests.count == 1 && Set(digests[0].keys) == ["zxid", "digest", "digest_version"])
             let zab = try HTTPAnswer.get(port: adminPort, "/commands/zabstate").json()
             #expect(zab["voting"] as? Bool == false && zab["zabstate"] as? String == "")
         }
