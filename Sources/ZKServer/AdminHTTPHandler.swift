@@ -15,18 +15,26 @@ final class AdminHTTPHandler: ChannelInboundHandler {
     private let server: AdminServer
     private var state = State.idle
     private var counted = false
+    private var requestDeadline: Scheduled<Void>?
 
     init(server: AdminServer) { self.server = server }
 
     func channelActive(context: ChannelHandlerContext) {
         counted = server.connectionOpened()
-        if !counted { context.close(promise: nil) }
+        if !counted {
+            context.close(promise: nil)
+        } else {
+            let channel = context.channel
+            requestDeadline = context.eventLoop.scheduleTask(in: server.requestTimeout) { channel.close(promise: nil) }
+        }
         context.fireChannelActive()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
         if counted { server.connectionClosed() }
         counted = false
+        requestDeadline?.cancel()
+        requestDeadline = nil
         context.fireChannelInactive()
     }
 

@@ -26,15 +26,20 @@ final class AdminServer: @unchecked Sendable {
     let node: ServerNode
     let commandURL: String
     let limits: AdminServerLimits
+    /// `admin.idleTimeout`: a connection silent this long is closed (IdleStateHandler), and a
+    /// request must be complete this long after the connection opened (a client trickling bytes
+    /// would otherwise keep one of the `connectionsMax` slots for ever).
+    let requestTimeout: TimeAmount
     /// Open admin connections; read and written on the node loop only.
     private var openConnections = 0
 
-    init(node: ServerNode, commandURL: String, limits: AdminServerLimits = AdminServerLimits()) {
+    init(node: ServerNode, commandURL: String, requestTimeout: TimeAmount, limits: AdminServerLimits = AdminServerLimits()) {
         precondition(limits.uriBytesMax > 0 && limits.bodyBytesMax >= 0 && limits.connectionsMax > 0, "admin server limits \(limits)")
         precondition(commandURL.hasPrefix("/"), "admin command URL \(commandURL) does not start with /")
         self.node = node
         self.commandURL = commandURL
         self.limits = limits
+        self.requestTimeout = requestTimeout
     }
 
     /// Binds `admin.serverAddress:admin.serverPort`. A failure is ZooKeeper's "Problem starting
@@ -50,8 +55,9 @@ final class AdminServer: @unchecked Sendable {
             logger.error("\(problem): the command URL must start with \"/\"")
             return nil
         }
-        let server = AdminServer(node: node, commandURL: url.count > 1 && url.hasSuffix("/") ? String(url.dropLast()) : url)
         let idleTimeout = TimeAmount.milliseconds(Int64(configuration.adminIdleTimeoutMs))
+        let server = AdminServer(
+            node: node, commandURL: url.count > 1 && url.hasSuffix("/") ? String(url.dropLast()) : url, requestTimeout: idleTimeout)
         do {
             let channel = try ServerBootstrap(group: group)
                 .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)

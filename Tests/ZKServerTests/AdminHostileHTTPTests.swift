@@ -95,6 +95,28 @@ import Testing
         }
     }
 
+    @Test func tricklingRequestIsClosedAtTheDeadline() async throws {
+        let server = try TestServer(adminServer: true) { $0.adminIdleTimeoutMs = 400 }
+        defer { server.stop() }
+        let adminPort = try #require(server.server.adminPort)
+        try await onThread {
+            let socket = try RawSocket(port: adminPort)
+            let started = ZKTestSupport.monotonicMs()
+            var closed = false
+            // One byte every 100 ms keeps the idle timer quiet; the request deadline still ends it.
+            for byte in Array("GET /commands/ruok HTTP/1.1\r\nX-Slow: ".utf8) + Array(repeating: UInt8(ascii: "s"), count: 200) {
+                guard socket.send([byte]) else { break }
+                if case .closed = socket.read(upTo: 1, deadlineMs: ZKTestSupport.monotonicMs() + 100) {
+                    closed = true
+                    break
+                }
+                if ZKTestSupport.monotonicMs() - started > 10_000 { break }
+            }
+            #expect(closed || socket.readUntilClosed(timeoutMs: 5000) != nil, "a trickling request kept its connection")
+            #expect(ZKTestSupport.monotonicMs() - started < 10_000)
+        }
+    }
+
     @Test func connectionsPastTheBoundAreClosed() async throws {
         let server = try TestServer(adminServer: true)
         defer { server.stop() }
