@@ -65,3 +65,20 @@ def test_each_member_answers_for_itself(ensemble):
         expected = 'leader' if m.sid == leaders[0] else ('observer' if m.observer else 'follower')
         assert command(m, 'srvr')['server_stats']['server_state'] == expected
         assert command(m, 'ruok') == {'command': 'ruok', 'error': None}
+
+
+def test_member_without_quorum_is_not_serving(ensemble):
+    """Without a quorum a member elects: as in ZooKeeper (no server object then), the commands
+    that need one answer "not currently serving", the others (monitor, environment, zabstate) answer."""
+    voters = [m for m in ensemble.members if not m.observer]
+    for m in voters[1:]:
+        ensemble.stop(m)
+    alone = voters[0]
+    not_serving = 'This ZooKeeper instance is not currently serving requests'
+    wait_for(lambda: (answers(alone, 'srvr') or {}).get('error') == not_serving, 60, 'member %d not serving' % alone.sid)
+    for name in ('ruok', 'conf', 'cons', 'isro', 'wchs', 'lead'):
+        assert command(alone, name) == {'command': name, 'error': not_serving}, name
+    assert command(alone, 'zabstate') == {'voting': False, 'zabstate': '', 'command': 'zabstate', 'error': None}
+    monitor = command(alone, 'mntr')
+    assert monitor['error'] is None and monitor['peer_state'] == 'looking'
+    assert command(alone, 'envi')['error'] is None
