@@ -22,25 +22,39 @@ extension ServerConfiguration {
     /// port actually bound (ZooKeeper prints the socket's port); nil prints the configured one.
     public func confReport(
         dataDirectorySizeBytes: Int64, dataLogDirectorySizeBytes: Int64,
-        workingDirectory: String, listeningClientPort: Int? = nil
+        workingDirectory: String, listeningClientPort: Int? = nil, serverId: Int64 = 0
     ) -> String {
-        let versionDirectory = "version-2"
+        let summary = confSummary(workingDirectory: workingDirectory, listeningClientPort: listeningClientPort, serverId: serverId)
         let lines = [
-            "clientPort=\(listeningClientPort ?? clientPort ?? -1)",
-            "secureClientPort=\(secureClientPort ?? -1)",
-            "dataDir=\(Self.absolutePath(dataDirectory, child: versionDirectory, workingDirectory: workingDirectory))",
+            "clientPort=\(summary.clientPort)",
+            "secureClientPort=\(summary.secureClientPort)",
+            "dataDir=\(summary.dataDirectory)",
             "dataDirSize=\(dataDirectorySizeBytes)",
-            "dataLogDir=\(Self.absolutePath(dataLogDirectory, child: versionDirectory, workingDirectory: workingDirectory))",
+            "dataLogDir=\(summary.dataLogDirectory)",
             "dataLogSize=\(dataLogDirectorySizeBytes)",
-            "tickTime=\(tickTimeMs)",
-            "maxClientCnxns=\(clientConnectionsPerHostMax)",
-            "minSessionTimeout=\(sessionTimeoutMsMin)",
-            "maxSessionTimeout=\(sessionTimeoutMsMax)",
-            "clientPortListenBacklog=\(clientPortListenBacklog)",
-            // A standalone ZooKeeperServer always reports 0, whatever myid says.
-            "serverId=0",
+            "tickTime=\(summary.tickTimeMs)",
+            "maxClientCnxns=\(summary.clientConnectionsPerHostMax)",
+            "minSessionTimeout=\(summary.sessionTimeoutMsMin)",
+            "maxSessionTimeout=\(summary.sessionTimeoutMsMax)",
+            "clientPortListenBacklog=\(summary.clientPortListenBacklog)",
+            "serverId=\(summary.serverId)",
         ]
         return lines.map { $0 + "\n" }.joined()
+    }
+
+    /// The figures of ZooKeeper's `ZooKeeperServerConf`: what `conf` prints and what the admin
+    /// server's `configuration` command returns as JSON. `serverId` is 0 for a standalone server
+    /// (ZooKeeper reports 0 whatever myid says) and the member's id in an ensemble.
+    public func confSummary(workingDirectory: String, listeningClientPort: Int? = nil, serverId: Int64 = 0) -> ConfSummary {
+        let versionDirectory = "version-2"
+        return ConfSummary(
+            clientPort: listeningClientPort ?? clientPort ?? -1,
+            secureClientPort: secureClientPort ?? -1,
+            dataDirectory: Self.absolutePath(dataDirectory, child: versionDirectory, workingDirectory: workingDirectory),
+            dataLogDirectory: Self.absolutePath(dataLogDirectory, child: versionDirectory, workingDirectory: workingDirectory),
+            tickTimeMs: tickTimeMs, clientConnectionsPerHostMax: clientConnectionsPerHostMax,
+            sessionTimeoutMsMin: sessionTimeoutMsMin, sessionTimeoutMsMax: sessionTimeoutMsMax,
+            clientPortListenBacklog: clientPortListenBacklog, serverId: serverId)
     }
 
     /// `new File(new File(path).getAbsolutePath(), child).getPath()` on a Unix JVM.
@@ -62,4 +76,18 @@ extension ServerConfiguration {
         if result.count > 1 && result.hasSuffix("/") { result.removeLast() }
         return result
     }
+}
+
+/// `ZooKeeperServerConf`'s fields: directories absolute and ending in `version-2`.
+public struct ConfSummary: Sendable, Equatable {
+    public var clientPort: Int
+    public var secureClientPort: Int
+    public var dataDirectory: String
+    public var dataLogDirectory: String
+    public var tickTimeMs: Int
+    public var clientConnectionsPerHostMax: Int
+    public var sessionTimeoutMsMin: Int
+    public var sessionTimeoutMsMax: Int
+    public var clientPortListenBacklog: Int
+    public var serverId: Int64
 }

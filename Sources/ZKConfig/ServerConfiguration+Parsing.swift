@@ -37,7 +37,7 @@ extension ServerConfiguration {
         "4lw.commands.whitelist", "extendedTypesEnabled", "enforceQuota", "jute.maxbuffer", "snapCount", "forceSync",
         "fsync.warningthresholdms", "DigestAuthenticationProvider.superDigest",
         "znode.container.checkIntervalMs", "znode.container.maxPerMinute",
-        "admin.enableServer", "admin.serverAddress", "admin.serverPort",
+        "admin.enableServer", "admin.serverAddress", "admin.serverPort", "admin.commandURL", "admin.idleTimeout",
     ]
 
     static func canonicalKey(_ key: String) -> String {
@@ -113,6 +113,8 @@ extension ServerConfiguration {
         case "admin.enableServer": configuration.adminServerEnabled = try ValueParsing.boolean(entry)
         case "admin.serverAddress": configuration.adminServerAddress = try ValueParsing.nonEmpty(entry)
         case "admin.serverPort": configuration.adminServerPort = try ValueParsing.port(entry)
+        case "admin.commandURL": configuration.adminCommandURL = try ValueParsing.nonEmpty(entry)
+        case "admin.idleTimeout": configuration.adminIdleTimeoutMs = try ValueParsing.positiveInteger(entry)
         case "metricsProvider.className": configuration.metricsProviderClassName = try ValueParsing.nonEmpty(entry)
         default:
             let prefix = "metricsProvider."

@@ -62,6 +62,10 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var adminServerEnabled: Bool = true
     public var adminServerAddress: String = "0.0.0.0"
     public var adminServerPort: Int = 8080
+    /// `admin.commandURL`: commands are served at `<commandURL>/<name>`, the listing at `<commandURL>`.
+    public var adminCommandURL: String = "/commands"
+    /// `admin.idleTimeout`: an admin connection with no traffic for this long is closed.
+    public var adminIdleTimeoutMs: Int = 30_000
     /// `metricsProvider.className`.
     public var metricsProviderClassName: String = ServerConfiguration.metricsProviderClassNameDefault
     /// Every other `metricsProvider.<name>` key, with the prefix removed, in file order.

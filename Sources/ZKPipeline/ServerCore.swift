@@ -182,6 +182,8 @@ public struct ServerCore: Sendable {
     }
 
     public internal(set) var digestMismatchCount = 0
+    /// Authentication packets refused (ZooKeeper's auth_failed_count).
+    public internal(set) var authFailedCount = 0
     /// After a leader's snapshot (fuzzy: it may already hold some txns that follow it) the digest
     /// a txn carries is not compared until one matches: from then on the tree is exact.
     public internal(set) var inFuzzySnapshotWindow = false
@@ -405,6 +407,7 @@ public struct ServerCore: Sendable {
         case "ip":
             ids.append(Id(scheme: "ip", id: connection.address))
         default:
+            authFailedCount += 1
             outputs.append(.reply(connection.id, ReplyHeader(xid: xid, zxid: 0, err: ErrorCode.authFailed.rawValue), .empty))
             outputs.append(.close(connection.id, reason: "no authentication provider for scheme \(scheme)"))
             return

@@ -13,7 +13,7 @@ enum FourLetterWords {
             return "\(word) is not executed because it is not in the whitelist.\n"
         }
         // ZooKeeper answers these only while the member serves (not while electing or syncing).
-        if node.myId != nil && node.ensembleModeName == nil && !["ruok", "conf", "envi", "isro", "dirs", "srst", "crst"].contains(word) {
+        if !node.isServing && !["ruok", "conf", "envi", "isro", "dirs", "srst", "crst"].contains(word) {
             return notServing
         }
         switch word {
@@ -25,7 +25,8 @@ enum FourLetterWords {
             let sizes = directorySizes(node)
             return node.configuration.confReport(
                 dataDirectorySizeBytes: sizes.data, dataLogDirectorySizeBytes: sizes.log,
-                workingDirectory: FileManager.default.currentDirectoryPath, listeningClientPort: node.listeningPort)
+                workingDirectory: FileManager.default.currentDirectoryPath, listeningClientPort: node.listeningPort,
+                serverId: node.myId ?? 0)
         case "cons": return connectionsReport(node)
         case "crst":
             for id in node.connections.keys { node.connections[id]?.statistics.reset() }
@@ -38,20 +39,18 @@ enum FourLetterWords {
             let sizes = directorySizes(node)
             return "datadir_size: \(sizes.data)\nlogdir_size: \(sizes.log)\n"
         // ZooKeeper answers "null" while it has no server running (electing, syncing).
-        case "isro": return node.myId != nil && node.ensembleModeName == nil ? "null" : "rw"
+        case "isro": return node.isServing ? "rw" : "null"
         case "dump": return dump(node)
         case "wchs":
-            let tree = node.core.tree
-            let watchers = Set(tree.dataWatches.allWatchers).union(tree.childWatches.allWatchers)
-            let paths = Set(tree.dataWatches.allPaths).union(tree.childWatches.allPaths)
-            return "\(watchers.count) connections watching \(paths.count) paths\nTotal watches:\(tree.dataWatches.watchCount + tree.childWatches.watchCount)\n"
+            let summary = node.watchSummary
+            return "\(summary.connections) connections watching \(summary.paths) paths\nTotal watches:\(summary.watches)\n"
         case "wchc": return watchesByConnection(node)
         case "wchp": return watchesByPath(node)
         case "hash":
             // ZooKeeper's DigestCommand: "<hex zxid>: <digest>" lines (its tree digest, signed
             // decimal); Paddock prints the current state's.
-            let tree = node.core.tree
-            return String(UInt64(bitPattern: tree.lastProcessedZxid), radix: 16) + ": \(Int64(bitPattern: tree.zooKeeperDigest))\n"
+            let current = node.currentDigest
+            return String(UInt64(bitPattern: current.zxid), radix: 16) + ": \(current.digest)\n"
         case "gtmk": return "0\n"
         case "stmk": return ""
         default: return "Unknown command \(word)\n"
@@ -85,9 +84,8 @@ enum FourLetterWords {
         var text = "Zookeeper version: \(version)\n"
         if withClients {
             text += "Clients:\n"
-            for id in node.connections.keys.sorted() {
-                guard let entry = node.connections[id] else { continue }
-                text += " /\(entry.address):\(entry.port)[1](queued=\(node.core.queuedRequestCount(of: id)),recved=\(entry.statistics.received),sent=\(entry.statistics.sent))\n"
+            for report in node.connectionReports {
+                text += " /\(report.address):\(report.port)[1](queued=\(report.queuedRequests),recved=\(report.packetsReceived),sent=\(report.packetsSent))\n"
             }
             text += "\n"
         }
@@ -141,6 +139,7 @@ enum FourLetterWords {
             ("zk_last_client_response_size", "-1"),
             ("zk_fsync_threshold_exceed_count", "\(statistics.fsyncThresholdExceededCount)"),
             ("zk_digest_mismatches_count", "\(node.core.digestMismatchCount)"),
+            ("zk_auth_failed_count", "\(node.core.authFailedCount)"),
             ("zk_last_proposal_size", "-1"),
             ("zk_startup_txns_loaded", "\(node.recovery.txnsReplayed)"),
             ("zk_startup_txns_load_time", "\(node.recovery.replayMs)"),
@@ -158,32 +157,14 @@ enum FourLetterWords {
 
     static func connectionsReport(_ node: ServerNode) -> String {
         var text = ""
-        for id in node.connections.keys.sorted() {
-            guard let entry = node.connections[id] else { continue }
-            let stats = entry.statistics
-            let session = node.core.sessionId(of: id) ?? 0
-            let averageLatency = stats.latencyCount == 0 ? 0 : stats.latencyTotalMs / stats.latencyCount
-            let timeout = node.core.sessions.sessions[session]?.timeoutMs ?? node.core.tree.sessions[session] ?? 0
-            text += " /\(entry.address):\(entry.port)[1](queued=\(node.core.queuedRequestCount(of: id)),recved=\(stats.received),sent=\(stats.sent),sid=\(hex(session)),lop=\(stats.lastOperation),est=\(stats.establishedMs),to=\(timeout),lcxid=\(hex(Int64(stats.lastCxid))),lzxid=\(hex(stats.lastZxid)),lresp=\(stats.lastResponseTimeMs),llat=0,minlat=\(stats.latencyCount == 0 ? 0 : stats.latencyMinMs),avglat=\(averageLatency),maxlat=\(stats.latencyMaxMs))\n"
+        for report in node.connectionReports {
+            text += " /\(report.address):\(report.port)[1](queued=\(report.queuedRequests),recved=\(report.packetsReceived),sent=\(report.packetsSent),sid=\(hex(report.sessionId)),lop=\(report.lastOperation),est=\(report.establishedMs),to=\(report.sessionTimeoutMs),lcxid=\(hex(Int64(report.lastCxid))),lzxid=\(hex(report.lastZxid)),lresp=\(report.lastResponseTimeMs),llat=\(report.lastLatencyMs),minlat=\(report.latencyMinMs),avglat=\(report.latencyAverageMs),maxlat=\(report.latencyMaxMs))\n"
         }
         return text + "\n"
     }
 
     static func environment(_ node: ServerNode) -> String {
-        var text = "Environment:\n"
-        text += "zookeeper.version=\(version)\n"
-        text += "host.name=\(ProcessInfo.processInfo.hostName)\n"
-        text += "java.version=n/a (Paddock, Swift)\n"
-        text += "os.name=Linux\n"
-        text += "os.arch=\(architecture)\n"
-        text += "user.name=\(ProcessInfo.processInfo.environment["USER"] ?? String(getuid()))\n"
-        text += "user.home=\(ProcessInfo.processInfo.environment["HOME"] ?? "/")\n"
-        text += "os.version=\(ProcessInfo.processInfo.operatingSystemVersionString)\n"
-        text += "user.dir=\(FileManager.default.currentDirectoryPath)\n"
-        text += "os.memory.free=\(0)MB\n"
-        text += "os.memory.max=\(ProcessInfo.processInfo.physicalMemory / 1_048_576)MB\n"
-        text += "os.memory.total=\(ProcessInfo.processInfo.physicalMemory / 1_048_576)MB\n"
-        return text
+        "Environment:\n" + node.environmentEntries.map { "\($0.0)=\($0.1)\n" }.joined()
     }
 
     static var architecture: String {
@@ -197,50 +178,36 @@ enum FourLetterWords {
     static func dump(_ node: ServerNode) -> String {
         var text = "SessionTracker dump:\n"
         if node.core.replication == .learner {
-            let local = Set(node.connections.keys.compactMap { node.core.sessionId(of: $0) }.filter { $0 != 0 })
-            text += "Global Sessions(\(local.count)):\n"
-            for id in local.sorted() { text += "\(hex(id))\t\(node.core.tree.sessions[id] ?? 0)ms\n" }
+            let sessions = node.learnerSessions
+            text += "Global Sessions(\(sessions.count)):\n"
+            for session in sessions { text += "\(hex(session.sessionId))\t\(session.timeoutMs)ms\n" }
         } else {
-            let sessions = node.core.sessions.sessions.values.sorted { $0.id < $1.id }
-            let byExpiry = Dictionary(grouping: sessions, by: { $0.expirationMs })
-            text += "Session Sets (\(byExpiry.count))/(\(sessions.count)):\n"
-            for expiry in byExpiry.keys.sorted() {
-                let group = byExpiry[expiry] ?? []
-                text += "\(group.count) expire at \(expiry):\n"
-                for session in group { text += "\t\(hex(session.id))\n" }
+            let groups = node.sessionExpiryGroups
+            text += "Session Sets (\(groups.count))/(\(groups.reduce(0) { $0 + $1.sessionIds.count })):\n"
+            for group in groups {
+                text += "\(group.sessionIds.count) expire at \(group.expiryMs):\n"
+                for id in group.sessionIds { text += "\t\(hex(id))\n" }
             }
         }
-        let ephemerals = node.core.tree.ephemerals
+        let ephemerals = node.ephemeralPathsBySession
         text += "ephemeral nodes dump:\nSessions with Ephemerals (\(ephemerals.count)):\n"
-        for session in ephemerals.keys.sorted() {
-            text += "\(hex(session)):\n"
-            for path in (ephemerals[session]?.elements ?? []).sorted() { text += "\t\(path)\n" }
+        for entry in ephemerals {
+            text += "\(hex(entry.sessionId)):\n"
+            for path in entry.paths { text += "\t\(path)\n" }
         }
         text += "Connections with Ephemerals (\(ephemerals.count)):\n"
         return text
     }
 
     static func watchesByConnection(_ node: ServerNode) -> String {
-        let tree = node.core.tree
-        var text = ""
-        for watcher in Set(tree.dataWatches.allWatchers).union(tree.childWatches.allWatchers).sorted() {
-            text += "\(hex(node.core.sessionId(of: watcher) ?? 0))\n"
-            for path in Set(tree.dataWatches.paths(of: watcher)).union(tree.childWatches.paths(of: watcher)).sorted() {
-                text += "\t\(path)\n"
-            }
-        }
-        return text
+        node.watchedPathsBySession.map { entry in
+            "\(hex(entry.sessionId))\n" + entry.paths.map { "\t\($0)\n" }.joined()
+        }.joined()
     }
 
     static func watchesByPath(_ node: ServerNode) -> String {
-        let tree = node.core.tree
-        var text = ""
-        for path in Set(tree.dataWatches.allPaths).union(tree.childWatches.allPaths).sorted() {
-            text += "\(path)\n"
-            for watcher in Set(tree.dataWatches.watchers(of: path)).union(tree.childWatches.watchers(of: path)).sorted() {
-                text += "\t\(hex(node.core.sessionId(of: watcher) ?? 0))\n"
-            }
-        }
-        return text
+        node.watchingSessionsByPath.map { entry in
+            "\(entry.path)\n" + entry.sessionIds.map { "\t\(hex($0))\n" }.joined()
+        }.joined()
     }
 }

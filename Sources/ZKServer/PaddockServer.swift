@@ -20,9 +20,13 @@ public final class PaddockServer: Sendable {
     let node: ServerNode
     let channel: any Channel
     let metricsChannel: (any Channel)?
+    /// The admin HTTP server's listening socket; nil when disabled or when its port could not be bound.
+    let adminChannel: (any Channel)?
     public let recovery: RecoveryReport
 
     public var localPort: Int { channel.localAddress?.port ?? 0 }
+    /// The admin server's bound port; nil when it is not running.
+    public var adminPort: Int? { adminChannel?.localAddress?.port }
     /// The member's id when it runs in an ensemble; nil for a standalone server.
     public var memberId: Int64? { node.myId }
 
@@ -155,20 +159,24 @@ public final class PaddockServer: Sendable {
                 throw StartupError(description: "ensemble member \(myId): \(error)")
             }
         }
+        // Last, like ZooKeeper (which starts it after the client port): a port already taken only
+        // costs the admin server, never the client service.
+        let adminChannel = AdminServer.start(group: group, node: node, configuration: configuration, logger: logger)
         return PaddockServer(
             configuration: configuration, group: group, node: node, channel: channel, metricsChannel: metricsChannel,
-            recovery: report)
+            adminChannel: adminChannel, recovery: report)
     }
 
     init(
         configuration: ServerConfiguration, group: MultiThreadedEventLoopGroup, node: ServerNode, channel: any Channel,
-        metricsChannel: (any Channel)?, recovery: RecoveryReport
+        metricsChannel: (any Channel)?, adminChannel: (any Channel)?, recovery: RecoveryReport
     ) {
         self.configuration = configuration
         self.group = group
         self.node = node
         self.channel = channel
         self.metricsChannel = metricsChannel
+        self.adminChannel = adminChannel
         self.recovery = recovery
     }
 
@@ -186,6 +194,7 @@ public final class PaddockServer: Sendable {
         node.peer?.stop()
         try? channel.close().wait()
         try? metricsChannel?.close().wait()
+        try? adminChannel?.close().wait()
         try? group.syncShutdownGracefully()
         node.shutdown()
     }

@@ -12,9 +12,18 @@ struct Summary {
         sum += value
     }
 
+    /// ZooKeeper's AvgMinMaxCounter prints the average as a double and min, max, count and sum as
+    /// longs (its values are whole milliseconds or counts).
     func rows(_ name: String) -> [(String, String)] {
-        [("zk_avg_\(name)", "\(count == 0 ? 0 : sum / Double(count))"), ("zk_min_\(name)", "\(minimum)"),
-         ("zk_max_\(name)", "\(maximum)"), ("zk_cnt_\(name)", "\(count)"), ("zk_sum_\(name)", "\(sum)")]
+        [("zk_avg_\(name)", "\(count == 0 ? 0 : sum / Double(count))"), ("zk_min_\(name)", Self.whole(minimum)),
+         ("zk_max_\(name)", Self.whole(maximum)), ("zk_cnt_\(name)", "\(count)"), ("zk_sum_\(name)", Self.whole(sum))]
+    }
+
+    /// A long's text for a recorded value, rounded and kept within Int64.
+    static func whole(_ value: Double) -> String {
+        guard value.isFinite else { return "0" }
+        let bound = 9.0e18
+        return "\(Int64(min(max(value.rounded(), -bound), bound)))"
     }
 }
 
@@ -71,6 +80,7 @@ struct ServerStatistics {
 
 struct ConnectionStatistics {
     var received: Int64 = 0
+    var lastLatencyMs: Int64 = 0
     var sent: Int64 = 0
     var latencyMinMs: Int64 = Int64.max
     var latencyMaxMs: Int64 = 0
@@ -83,6 +93,7 @@ struct ConnectionStatistics {
     var establishedMs: Int64 = 0
 
     mutating func recordLatency(_ milliseconds: Int64) {
+        lastLatencyMs = milliseconds
         latencyMinMs = min(latencyMinMs, milliseconds)
         latencyMaxMs = max(latencyMaxMs, milliseconds)
         latencyTotalMs += milliseconds

@@ -7,6 +7,8 @@ public indirect enum JSONValue: Sendable, Equatable {
     case null
     case bool(Bool)
     case int(Int64)
+    /// A JSON number with a fraction (ZooKeeper's averages); non-finite values are written as null.
+    case double(Double)
     case string(String)
     case array([JSONValue])
     case object([JSONMember])
@@ -35,6 +37,7 @@ public indirect enum JSONValue: Sendable, Equatable {
         case .null: out += "null"
         case .bool(let value): out += value ? "true" : "false"
         case .int(let value): out += String(value)
+        case .double(let value): out += Self.numberText(value)
         case .string(let value): Self.writeString(value, into: &out)
         case .array(let elements):
             writeContainer(elements.map { (nil, $0) }, open: "[", close: "]", into: &out, indent: indent, depth: depth)
@@ -62,6 +65,13 @@ public indirect enum JSONValue: Sendable, Equatable {
         }
         if let indent { out += "\n" + String(repeating: indent, count: depth) }
         out += close
+    }
+
+    /// Java's `Double.toString` for the values ZooKeeper reports ("0.0", "22.2"); exponents as
+    /// Swift writes them (valid JSON); NaN and infinities have no JSON form and become null.
+    static func numberText(_ value: Double) -> String {
+        guard value.isFinite else { return "null" }
+        return "\(value)"
     }
 
     static func writeString(_ value: String, into out: inout String) {

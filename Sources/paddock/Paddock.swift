@@ -58,6 +58,8 @@ struct ServerCommand: ParsableCommand {
             } else {
                 var defaults = ServerConfiguration(dataDirectory: "./data", clientPort: ServerConfiguration.clientPortDefault)
                 defaults.clientPortAddress = "127.0.0.1"
+                // Without a zoo.cfg the admin server, like the client port, listens on loopback only.
+                defaults.adminServerAddress = "127.0.0.1"
                 defaults.tickTimeMs = 2000
                 defaults.sessionTimeoutMsMin = 4000
                 defaults.sessionTimeoutMsMax = 40000

@@ -220,6 +220,24 @@ import Testing
         #expect(configuration.unrecognizedEntries == [ConfigurationEntry(key: "zookeeper.notAnAlias", value: "kept", line: 13)])
     }
 
+    @Test func adminServerKeys() throws {
+        let defaults = try ServerConfiguration.parse("dataDir=/d")
+        #expect(defaults.adminCommandURL == "/commands" && defaults.adminIdleTimeoutMs == 30_000)
+        let text = """
+            dataDir=/data
+            admin.commandURL=/zk/admin
+            zookeeper.admin.idleTimeout=5000
+            admin.portUnification=true
+            """
+        let configuration = try ServerConfiguration.parse(text)
+        #expect(configuration.adminCommandURL == "/zk/admin")
+        #expect(configuration.adminIdleTimeoutMs == 5000)
+        // TLS on the admin port (portUnification, forceHttps) is not served: kept as unrecognized.
+        #expect(configuration.unrecognizedEntries.map(\.key) == ["admin.portUnification"])
+        #expect(throws: ConfigurationError.self) { try ServerConfiguration.parse("dataDir=/d\nadmin.idleTimeout=0") }
+        #expect(throws: ConfigurationError.self) { try ServerConfiguration.parse("dataDir=/d\nadmin.commandURL=") }
+    }
+
     @Test func juteMaxBufferAcceptsHexAsIntegerDecodeDoes() throws {
         #expect(try ServerConfiguration.parse("dataDir=/d\njute.maxbuffer=0xfffff").juteBufferBytesMax == 0xfffff)
         #expect(try ServerConfiguration.parse("dataDir=/d\njute.maxbuffer=#10").juteBufferBytesMax == 16)

@@ -26,7 +26,11 @@ final class TestServer: Sendable {
     let dataDirectory: String
     var port: Int { server.localPort }
 
-    init(whitelist: FourLetterWordWhitelist = .only(["ruok", "srvr"])) throws {
+    /// `adminServer`: serve the admin HTTP server on 127.0.0.1 and an ephemeral port (off by
+    /// default: ZooKeeper's default, 0.0.0.0:8080, would have every test server compete for one port).
+    init(whitelist: FourLetterWordWhitelist = .only(["ruok", "srvr"]), adminServer: Bool = false,
+         logger: Logger = Logger(label: "paddock-test") { _ in SwiftLogNoOpLogHandler() },
+         configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("paddock-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = ServerConfiguration(dataDirectory: directory, clientPort: 0)
@@ -35,7 +39,10 @@ final class TestServer: Sendable {
         configuration.sessionTimeoutMsMin = 4000
         configuration.sessionTimeoutMsMax = 40_000
         configuration.fourLetterWordWhitelist = whitelist
-        let logger = Logger(label: "paddock-test") { _ in SwiftLogNoOpLogHandler() }
+        configuration.adminServerEnabled = adminServer
+        configuration.adminServerAddress = "127.0.0.1"
+        configuration.adminServerPort = 0
+        configure(&configuration)
         server = try PaddockServer.start(configuration: configuration, logger: logger)
         dataDirectory = directory
     }

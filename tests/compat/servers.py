@@ -49,6 +49,8 @@ APACHE_CLASSPATH = [
     "/usr/share/java/zookeeper.jar",
     "/usr/share/java/slf4j-simple.jar",
 ]
+# The admin server (Jetty) also needs the servlet API, which the manifest does not name.
+APACHE_ADMIN_CLASSPATH = ["/usr/share/java/servlet-api.jar"]
 APACHE_MAIN = "org.apache.zookeeper.server.ZooKeeperServerMain"
 
 CONTAINER_CHECK_INTERVAL_MS = 1000
@@ -125,6 +127,7 @@ class Server:
         four_letter_whitelist: str = "*",
         extra_cfg: Optional[Dict[str, str]] = None,
         name: str = "zk",
+        admin_port: Optional[int] = None,
     ) -> None:
         self.kind = kind or target()
         self.host = HOST
@@ -133,6 +136,8 @@ class Server:
         self.four_letter_whitelist = four_letter_whitelist
         self.extra_cfg = dict(extra_cfg or {})
         self.name = name
+        # The admin HTTP server stays off unless a port is given (tests start many servers).
+        self.admin_port = admin_port
         self.workdir: Optional[str] = None
         self.data_dir = ""
         self.cfg_path = ""
@@ -170,11 +175,14 @@ class Server:
             "clientPort": str(self.port),
             "clientPortAddress": self.host,
             "4lw.commands.whitelist": self.four_letter_whitelist,
-            "admin.enableServer": "false",
+            "admin.enableServer": "true" if self.admin_port else "false",
             "extendedTypesEnabled": "true",
             "znode.container.checkIntervalMs": str(CONTAINER_CHECK_INTERVAL_MS),
             "DigestAuthenticationProvider.superDigest": SUPER_DIGEST,
         }
+        if self.admin_port:
+            cfg["admin.serverAddress"] = self.host
+            cfg["admin.serverPort"] = str(self.admin_port)
         cfg.update(self.extra_cfg)
         return [f"{key}={value}" for key, value in cfg.items()]
 
@@ -190,11 +198,11 @@ class Server:
                 "-Dorg.slf4j.simpleLogger.showDateTime=true",
                 "-Dzookeeper.extendedTypesEnabled=true",
                 f"-Dzookeeper.4lw.commands.whitelist={self.four_letter_whitelist}",
-                "-Dzookeeper.admin.enableServer=false",
+                f"-Dzookeeper.admin.enableServer={'true' if self.admin_port else 'false'}",
                 f"-Dznode.container.checkIntervalMs={CONTAINER_CHECK_INTERVAL_MS}",
                 f"-Dzookeeper.DigestAuthenticationProvider.superDigest={SUPER_DIGEST}",
                 "-cp",
-                ":".join(APACHE_CLASSPATH),
+                ":".join(APACHE_CLASSPATH + (APACHE_ADMIN_CLASSPATH if self.admin_port else [])),
                 APACHE_MAIN,
                 self.cfg_path,
             ]

@@ -62,6 +62,7 @@ class Member:
         with open(os.path.join(self.data, 'myid'), 'w') as f:
             f.write('%d\n' % sid)
         self.client_port, self.quorum_port, self.election_port = member_port(), member_port(), member_port()
+        self.admin_port = None
         self.cfg = os.path.join(self.dir, 'zoo.cfg')
         self.log_path = os.path.join(self.dir, 'server.log')
         self.proc = None
@@ -83,16 +84,21 @@ class Member:
 
 
 class PaddockEnsemble:
-    def __init__(self, root, voters=3, observers=0, tick_ms=500, extra=()):
+    def __init__(self, root, voters=3, observers=0, tick_ms=500, extra=(), admin=False):
+        """`admin`: each member serves the admin HTTP server on 127.0.0.1 and its own port."""
         self.root = root
         self.tick_ms = tick_ms
         self.members = [Member(root, sid, observer=sid > voters) for sid in range(1, voters + observers + 1)]
         servers = ['server.%d=127.0.0.1:%d:%d%s' % (m.sid, m.quorum_port, m.election_port, ':observer' if m.observer else '')
                    for m in self.members]
         for m in self.members:
+            if admin:
+                m.admin_port = member_port()
+            admin_lines = (['admin.enableServer=true', 'admin.serverAddress=127.0.0.1', 'admin.serverPort=%d' % m.admin_port]
+                           if admin else ['admin.enableServer=false'])
             lines = ['tickTime=%d' % tick_ms, 'initLimit=10', 'syncLimit=5', 'dataDir=%s' % m.data,
                      'clientPort=%d' % m.client_port, 'clientPortAddress=127.0.0.1', '4lw.commands.whitelist=*',
-                     'peerType=%s' % ('observer' if m.observer else 'participant')] + list(extra) + servers
+                     'peerType=%s' % ('observer' if m.observer else 'participant')] + admin_lines + list(extra) + servers
             with open(m.cfg, 'w') as f:
                 f.write('\n'.join(lines) + '\n')
 

@@ -27,7 +27,7 @@ def write_config(directory, server_lines, extra=()):
     with open(os.path.join(data, 'myid'), 'w') as f:
         f.write('1\n')
     lines = ['tickTime=2000', 'initLimit=10', 'syncLimit=5', 'dataDir=%s' % data,
-             'clientPort=%d' % client_port, 'clientPortAddress=127.0.0.1'] + list(extra) + server_lines
+             'clientPort=%d' % client_port, 'clientPortAddress=127.0.0.1', 'admin.enableServer=false'] + list(extra) + server_lines
     path = os.path.join(directory, 'zoo.cfg')
     with open(path, 'w') as f:
         f.write('\n'.join(lines) + '\n')

@@ -181,7 +181,8 @@ def run_paddock_on(data, root, name, epoch=2, protocol_version=PROTOCOL_VERSION)
     cfg = os.path.join(root, name + '.cfg')
     with open(cfg, 'w') as f:
         f.write('\n'.join(['tickTime=200', 'initLimit=10', 'syncLimit=5', 'dataDir=%s' % data,
-                           'clientPort=%d' % client_port, 'clientPortAddress=127.0.0.1', '4lw.commands.whitelist=*']
+                           'clientPort=%d' % client_port, 'clientPortAddress=127.0.0.1', '4lw.commands.whitelist=*',
+                           'admin.enableServer=false']
                           + ['server.%d=127.0.0.1:%d:%d' % (sid, q, e) for sid, (q, e) in sorted(ports.items())]) + '\n')
     log_path = os.path.join(root, name + '.log')
     log = open(log_path, 'wb')
