@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ZKConfig
 import ZKStorage
 import ZKTree
@@ -18,11 +19,16 @@ public final class PaddockServer: Sendable {
     public let configuration: ServerConfiguration
     let group: MultiThreadedEventLoopGroup
     let node: ServerNode
+    /// The plain client port's listener, or the secure one's when there is no plain port.
     let channel: any Channel
+    let secureChannel: (any Channel)?
     let metricsChannel: (any Channel)?
     public let recovery: RecoveryReport
 
+    /// The plain client port (the secure one when the server has only that).
     public var localPort: Int { channel.localAddress?.port ?? 0 }
+    /// The bound secureClientPort; nil without one.
+    public var secureLocalPort: Int? { secureChannel?.localAddress?.port }
     /// The member's id when it runs in an ensemble; nil for a standalone server.
     public var memberId: Int64? { node.myId }
 
@@ -91,29 +97,45 @@ public final class PaddockServer: Sendable {
         let node = ServerNode(
             loop: loop, configuration: configuration, dataDirectory: dataDirectory, log: log, tree: tree,
             recovery: report, logger: logger, myId: myId)
-        let frameBytesMax = configuration.juteBufferBytesMax
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.backlog, value: Int32(configuration.clientPortListenBacklog > 0 ? configuration.clientPortListenBacklog : 128))
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 1 << 20, high: 4 << 20))
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(frameBytesMax: frameBytesMax)))
-                    try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(node: node))
-                }
-            }
         let member = configuration.servers.first { $0.id == myId }
-        let host = member?.clientAddress ?? configuration.clientPortAddress ?? "0.0.0.0"
-        let port = member?.clientPort ?? configuration.clientPort ?? ServerConfiguration.clientPortDefault
-        let channel: any Channel
+        let secureContext: NIOSSLContext?
         do {
-            channel = try bootstrap.bind(host: host, port: port).wait()
+            secureContext = try configuration.secureClientPort.map { _ in try ClientTLSContext.make(configuration.tls) }
         } catch {
             try? group.syncShutdownGracefully()
             node.shutdown()
-            throw StartupError(description: "cannot listen on \(host):\(port): \(error)")
+            throw error
         }
+        if configuration.secureClientPort != nil, configuration.tls.clientAuthentication != .none,
+           !configuration.tls.x509ProviderEnabled
+        {
+            logger.warning("secureClientPort: ssl.clientAuth=\(configuration.tls.clientAuthentication.rawValue) but no authProvider.N=\(ClientTLSConfiguration.x509ProviderClassName): clients that present a certificate are refused, as in ZooKeeper")
+        }
+        // The plain port: clientPort (or the member's), or 2181 when no port at all is configured.
+        let plainPort = member?.clientPort ?? configuration.clientPort
+            ?? (configuration.secureClientPort == nil ? ServerConfiguration.clientPortDefault : nil)
+        var listeners: [any Channel] = []
+        var secureChannel: (any Channel)?
+        do {
+            if let plainPort {
+                let host = member?.clientAddress ?? configuration.clientPortAddress ?? "0.0.0.0"
+                listeners.append(try bind(configuration: configuration, group: group, node: node, tls: nil, logger: logger, host: host, port: plainPort))
+            }
+            if let securePort = configuration.secureClientPort, let secureContext {
+                let host = configuration.secureClientPortAddress ?? "0.0.0.0"
+                let channel = try bind(configuration: configuration, group: group, node: node, tls: secureContext, logger: logger, host: host, port: securePort)
+                listeners.append(channel)
+                secureChannel = channel
+                logger.info("serving TLS clients on \(host):\(channel.localAddress?.port ?? securePort) (ssl.clientAuth=\(configuration.tls.clientAuthentication.rawValue))")
+            }
+        } catch {
+            for listener in listeners { try? listener.close().wait() }
+            try? group.syncShutdownGracefully()
+            node.shutdown()
+            throw error
+        }
+        let channel = listeners[0]
+        let openListeners = listeners
         var metricsChannel: (any Channel)?
         if PrometheusEndpoint.isEnabled(configuration) {
             do {
@@ -121,16 +143,16 @@ public final class PaddockServer: Sendable {
                 let address = PrometheusEndpoint.address(configuration)
                 logger.info("Prometheus metrics on http://\(address.host):\(metricsChannel?.localAddress?.port ?? address.port)/metrics")
             } catch {
-                try? channel.close().wait()
+                for listener in listeners { try? listener.close().wait() }
                 try? group.syncShutdownGracefully()
                 node.shutdown()
                 throw StartupError(description: "cannot serve Prometheus metrics: \(error)")
             }
         }
-        let boundPort = channel.localAddress?.port
+        let boundPort = plainPort == nil ? nil : channel.localAddress?.port
         try loop.submit {
             node.listeningPort = boundPort
-            node.onFatal = { channel.close(promise: nil) }
+            node.onFatal = { for listener in openListeners { listener.close(promise: nil) } }
             node.startTimers()
         }.wait()
         if let myId {
@@ -149,25 +171,55 @@ public final class PaddockServer: Sendable {
                 }.wait()
                 try peer.start(bindAttempts: configuration.electionPortBindRetry)
             } catch {
-                try? channel.close().wait()
+                for listener in listeners { try? listener.close().wait() }
                 try? group.syncShutdownGracefully()
                 node.shutdown()
                 throw StartupError(description: "ensemble member \(myId): \(error)")
             }
         }
         return PaddockServer(
-            configuration: configuration, group: group, node: node, channel: channel, metricsChannel: metricsChannel,
-            recovery: report)
+            configuration: configuration, group: group, node: node, channel: channel, secureChannel: secureChannel,
+            metricsChannel: metricsChannel, recovery: report)
+    }
+
+    /// One client port: the plain pipeline, behind TLS when `tls` is given (secureClientPort).
+    static func bind(
+        configuration: ServerConfiguration, group: MultiThreadedEventLoopGroup, node: ServerNode, tls: NIOSSLContext?,
+        logger: Logger, host: String, port: Int
+    ) throws -> any Channel {
+        let frameBytesMax = configuration.juteBufferBytesMax
+        let settings = configuration.tls
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: Int32(configuration.clientPortListenBacklog > 0 ? configuration.clientPortListenBacklog : 128))
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 1 << 20, high: 4 << 20))
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeHandler(settings: settings, logger: logger))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(frameBytesMax: frameBytesMax)))
+                    try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(node: node))
+                }
+            }
+        do {
+            return try bootstrap.bind(host: host, port: port).wait()
+        } catch {
+            throw StartupError(description: "cannot listen on \(host):\(port)\(tls == nil ? "" : " (secureClientPort)"): \(error)")
+        }
     }
 
     init(
         configuration: ServerConfiguration, group: MultiThreadedEventLoopGroup, node: ServerNode, channel: any Channel,
-        metricsChannel: (any Channel)?, recovery: RecoveryReport
+        secureChannel: (any Channel)?, metricsChannel: (any Channel)?, recovery: RecoveryReport
     ) {
         self.configuration = configuration
         self.group = group
         self.node = node
         self.channel = channel
+        self.secureChannel = secureChannel
         self.metricsChannel = metricsChannel
         self.recovery = recovery
     }
@@ -179,12 +231,16 @@ public final class PaddockServer: Sendable {
     }
 
     /// Closes the listening socket: `waitUntilClosed` returns and the caller calls `stop()`.
-    public func requestStop() { channel.close(promise: nil) }
+    public func requestStop() {
+        secureChannel?.close(promise: nil)
+        channel.close(promise: nil)
+    }
 
     public func stop() {
         // The peer's ports and timer live on the node loop: closed while it still runs.
         node.peer?.stop()
         try? channel.close().wait()
+        try? secureChannel?.close().wait()
         try? metricsChannel?.close().wait()
         try? group.syncShutdownGracefully()
         node.shutdown()
