@@ -107,6 +107,13 @@ final class TLSHandshakeHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
         guard state == .handshaking else {
+            // Most clients (kazoo, the Java client) drop the socket without a TLS close_notify:
+            // an ordinary end of a connection, not worth a warning.
+            if let tlsError = error as? NIOSSLError, case .uncleanShutdown = tlsError {
+                logger.debug("TLS client \(context.remoteAddress?.description ?? "?") closed without close_notify")
+                context.close(promise: nil)
+                return
+            }
             if state == .established { context.fireErrorCaught(error) }
             return
         }

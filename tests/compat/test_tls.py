@@ -25,6 +25,7 @@ from kazoo.client import KazooClient
 from kazoo.exceptions import NoAuthError
 from kazoo.security import make_acl
 
+import servers
 from servers import HOST, Server, free_port, target
 
 OPENSSL = "/usr/bin/openssl"
@@ -40,6 +41,15 @@ CLIENT1_DN = ("1.2.840.113549.1.9.1=#160e6331406578616d706c652e636f6d,"
 CLIENT2_SUBJECT = "/O=Paddock/OU=eng/CN=client2"
 ADMIN_SUBJECT = "/O=Paddock/CN=admin"
 ADMIN_DN = "CN=admin,O=Paddock"
+
+# Debian's zookeeper.jar names netty-handler, -transport, -buffer and -common in its manifest but
+# not netty-codec, netty-resolver and the epoll transport's unix-common, which Netty's TLS client
+# and server need: without them zkCli's ClientCnxnSocketNetty and NettyServerCnxnFactory fail
+# with NoClassDefFoundError. They are added to the class path (zkCli.sh passes CLIENT_JVMFLAGS
+# after its own -cp, and the last -cp wins).
+NETTY_JARS = ["/usr/share/java/netty-codec.jar", "/usr/share/java/netty-resolver.jar",
+              "/usr/share/java/netty-transport-native-unix-common.jar"]
+ZKCLI_CLASSPATH = ":".join(["/etc/zookeeper/conf", "/usr/share/java/zookeeper.jar", *NETTY_JARS])
 
 LEAF_EXTENSIONS = """basicConstraints = CA:FALSE
 keyUsage = digitalSignature, keyEncipherment
@@ -92,11 +102,22 @@ def certs():
     made.remove()
 
 
+class NettyServer(Server):
+    """Apache ZooKeeper with the Netty jars its Debian manifest leaves out (NETTY_JARS)."""
+
+    def command(self):
+        command = super().command()
+        if self.kind == "apache":
+            index = command.index("-cp") + 1
+            command[index] = ":".join(servers.APACHE_CLASSPATH + NETTY_JARS)
+        return command
+
+
 @pytest.fixture(scope="module")
 def tls_server(certs):
     kind = "apache" if target() == "apache" else "paddock"
     secure_port = free_port()
-    server = Server(kind=kind, name="tls", extra_cfg={
+    server = NettyServer(kind=kind, name="tls", extra_cfg={
         "serverCnxnFactory": "org.apache.zookeeper.server.NettyServerCnxnFactory",
         "secureClientPort": str(secure_port),
         "secureClientPortAddress": HOST,
@@ -152,7 +173,10 @@ def test_kazoo_x509_acl_grants_the_certificate_subject_only(tls_server, certs):
 def test_zkcli_connects_over_tls(tls_server, certs):
     assert os.access(ZKCLI, os.X_OK), f"{ZKCLI} missing (Debian package zookeeper; run tools/install-deps)"
     path = f"/tls-zkcli-{os.getpid()}-{time.monotonic_ns()}"
+    for jar in NETTY_JARS:
+        assert os.path.exists(jar), f"{jar} missing (Debian package libnetty-java; run tools/install-deps --test)"
     flags = " ".join([
+        f"-cp {ZKCLI_CLASSPATH}",
         "-Dzookeeper.clientCnxnSocket=org.apache.zookeeper.ClientCnxnSocketNetty",
         "-Dzookeeper.client.secure=true",
         f"-Dzookeeper.ssl.keyStore.location={certs.path('client1.pem')}",
