@@ -33,6 +33,8 @@ public final class PaddockServer: Sendable {
     public var memberId: Int64? { node.myId }
 
     public static func start(configuration: ServerConfiguration, logger: Logger) throws -> PaddockServer {
+        // The key and trust stores are read first: a bad file stops the server before it touches the data.
+        let secureContext = try configuration.secureClientPort.map { _ in try ClientTLSContext.make(configuration.tls) }
         // An ensemble member (two or more voters, or standaloneEnabled=false) reads its id from
         // dataDir/myid, as ZooKeeper does.
         var myId: Int64?
@@ -98,14 +100,6 @@ public final class PaddockServer: Sendable {
             loop: loop, configuration: configuration, dataDirectory: dataDirectory, log: log, tree: tree,
             recovery: report, logger: logger, myId: myId)
         let member = configuration.servers.first { $0.id == myId }
-        let secureContext: NIOSSLContext?
-        do {
-            secureContext = try configuration.secureClientPort.map { _ in try ClientTLSContext.make(configuration.tls) }
-        } catch {
-            try? group.syncShutdownGracefully()
-            node.shutdown()
-            throw error
-        }
         if configuration.secureClientPort != nil, configuration.tls.clientAuthentication != .none,
            !configuration.tls.x509ProviderEnabled
         {
