@@ -146,6 +146,49 @@ import ZKWire
         }
     }
 
+    @Test func pkcs12AndEncryptedPEMKeyStoresAndFourLetterWords() async throws {
+        try await onThread {
+            let certificates = try TLSCertificates()
+            defer { certificates.remove() }
+            try certificates.openssl(["pkcs12", "-export", "-inkey", "server.key", "-in", "server.crt", "-out", "server.p12",
+                                      "-passout", "pass:p12 secret"])
+            try certificates.openssl(["pkcs8", "-topk8", "-in", "server.key", "-out", "server-encrypted.key",
+                                      "-passout", "pass:pem secret"])
+            let encrypted = try String(contentsOfFile: certificates.directory + "/server-encrypted.key", encoding: .utf8)
+                + String(contentsOfFile: certificates.directory + "/server.crt", encoding: .utf8)
+            try encrypted.write(toFile: certificates.keyStore("server-encrypted"), atomically: true, encoding: .utf8)
+            try "pem secret\n".write(toFile: certificates.directory + "/password", atomically: true, encoding: .utf8)
+            let stores: [(String, (inout ClientTLSConfiguration) -> Void)] = [
+                ("PKCS12", {
+                    $0.keyStoreLocation = certificates.directory + "/server.p12"
+                    $0.keyStorePassword = "p12 secret"
+                }),
+                ("encrypted PEM", {
+                    $0.keyStoreLocation = certificates.keyStore("server-encrypted")
+                    $0.keyStorePasswordPath = certificates.directory + "/password"
+                }),
+            ]
+            for (kind, configure) in stores {
+                let server = try TLSTestServer(certificates: certificates, configure: configure)
+                defer { server.stop() }
+                let client = try TLSTestClient(port: server.securePort, keyStore: certificates.keyStore("client1"), caFile: certificates.caFile)
+                defer { client.close() }
+                #expect(try client.connectSession().sessionId != 0, "\(kind)")
+                // A four-letter word over TLS is answered, then the server closes its side.
+                let words = try TLSTestClient(port: server.securePort, keyStore: certificates.keyStore("client2"), caFile: certificates.caFile)
+                words.send(Array("srvr".utf8))
+                let answer = words.readUntilClosed().map { String(decoding: $0, as: UTF8.self) }
+                #expect(answer?.contains("Mode: standalone") == true, "\(kind): \(answer ?? "no answer")")
+            }
+            #expect {
+                _ = try TLSTestServer(certificates: certificates) {
+                    $0.keyStoreLocation = certificates.directory + "/server.p12"
+                    $0.keyStorePassword = "wrong"
+                }
+            } throws: { "\($0)".contains("ssl.keyStore.location") }
+        }
+    }
+
     @Test func startupNamesTheBadKeyStore() throws {
         let certificates = try TLSCertificates()
         defer { certificates.remove() }

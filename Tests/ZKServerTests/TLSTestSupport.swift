@@ -96,7 +96,8 @@ final class TLSCertificates: Sendable {
         try (key + certificate).write(toFile: keyStore(name), atomically: true, encoding: .utf8)
     }
 
-    private func openssl(_ arguments: [String]) throws {
+    /// Runs /usr/bin/openssl in the certificates' directory.
+    func openssl(_ arguments: [String]) throws {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
         process.arguments = arguments
@@ -207,6 +208,11 @@ final class TLSTestClient: @unchecked Sendable {
     /// True once the server has closed the connection (or the handshake failed), within the bound.
     func waitUntilClosed(timeoutMs: Int64 = 5000) -> Bool { inbox.waitUntilClosed(timeoutMs: timeoutMs) }
 
+    /// Everything received once the server has closed; nil when it did not close within the bound.
+    func readUntilClosed(timeoutMs: Int64 = 5000) -> [UInt8]? {
+        inbox.waitUntilClosed(timeoutMs: timeoutMs) ? inbox.takeAll() : nil
+    }
+
     func close() { try? channel.close().wait() }
 
     /// Connects a session; returns the ConnectResponse.
@@ -253,6 +259,14 @@ final class TLSTestClient: @unchecked Sendable {
             }
             let taken = Array(bytes.prefix(count))
             bytes.removeFirst(count)
+            return taken
+        }
+
+        func takeAll() -> [UInt8] {
+            condition.lock()
+            defer { condition.unlock() }
+            let taken = bytes
+            bytes.removeAll()
             return taken
         }
 
