@@ -29,6 +29,8 @@ public final class PaddockServer: Sendable {
     public var localPort: Int { channel.localAddress?.port ?? 0 }
     /// The bound secureClientPort; nil without one.
     public var secureLocalPort: Int? { secureChannel?.localAddress?.port }
+    /// The bound plain client port; nil when the server has only the secure one.
+    public var plainLocalPort: Int? { secureChannel === channel ? nil : localPort }
     /// The member's id when it runs in an ensemble; nil for a standalone server.
     public var memberId: Int64? { node.myId }
 
