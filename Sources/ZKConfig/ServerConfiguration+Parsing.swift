@@ -38,13 +38,20 @@ extension ServerConfiguration {
         "fsync.warningthresholdms", "DigestAuthenticationProvider.superDigest",
         "znode.container.checkIntervalMs", "znode.container.maxPerMinute",
         "admin.enableServer", "admin.serverAddress", "admin.serverPort", "admin.commandURL", "admin.idleTimeout",
+        // ClientX509Util's keys (zookeeper.ssl.*), the factory and the x509 provider's super user.
+        "ssl.keyStore.location", "ssl.keyStore.password", "ssl.keyStore.passwordPath", "ssl.keyStore.type",
+        "ssl.trustStore.location", "ssl.trustStore.password", "ssl.trustStore.passwordPath", "ssl.trustStore.type",
+        "ssl.clientAuth", "ssl.protocol", "ssl.enabledProtocols", "ssl.ciphersuites", "ssl.hostnameVerification",
+        "ssl.crl", "ssl.ocsp", "ssl.context.supplier.class", "ssl.handshakeDetectionTimeoutMillis", "ssl.authProvider",
+        "serverCnxnFactory", "X509AuthenticationProvider.superUser", "client.portUnification",
     ]
 
     static func canonicalKey(_ key: String) -> String {
         let prefix = "zookeeper."
         guard key.hasPrefix(prefix) else { return key }
         let stripped = String(key.dropFirst(prefix.count))
-        return systemPropertyKeys.contains(stripped) ? stripped : key
+        // ProviderRegistry reads every zookeeper.authProvider.<anything> property.
+        return systemPropertyKeys.contains(stripped) || stripped.hasPrefix("authProvider.") ? stripped : key
     }
 
     static func apply(_ rawEntry: ConfigurationEntry, to state: inout ParseState) throws(ConfigurationError) {
@@ -53,6 +60,7 @@ extension ServerConfiguration {
         if let line = entry.line { state.lineOfKey[entry.key] = line }
         if try applyCore(entry, to: &state) { return }
         if try applyFeature(entry, to: &state.configuration) { return }
+        if try applyTLS(entry, to: &state.configuration.tls) { return }
         if try applyQuorum(entry, to: &state) { return }
         state.configuration.unrecognizedEntries.append(rawEntry)
     }

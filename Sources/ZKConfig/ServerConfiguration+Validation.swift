@@ -8,6 +8,7 @@ extension ServerConfiguration {
     func validate(lineOf: (String) -> Int?) throws(ConfigurationError) {
         try validateValues(lineOf: lineOf)
         try validateClientAddresses(lineOf: lineOf)
+        try validateTLS(lineOf: lineOf)
         try validateMembership(lineOf: lineOf)
         try validateEnsembleLimits(lineOf: lineOf)
     }

@@ -16,9 +16,12 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var clientPort: Int?
     /// `clientPortAddress`: the address to bind; nil means all addresses.
     public var clientPortAddress: String? = nil
-    /// `secureClientPort` (kept for completeness; Paddock does not serve TLS).
+    /// `secureClientPort`: ZooKeeper's client protocol over TLS (README "TLS"); nil when absent or 0.
     public var secureClientPort: Int? = nil
+    /// `secureClientPortAddress`: the address to bind the secure port; nil means all addresses.
     public var secureClientPortAddress: String? = nil
+    /// The `ssl.*` keys, `serverCnxnFactory` and the x509 authentication provider.
+    public var tls = ClientTLSConfiguration()
     /// `clientPortListenBacklog`; -1 leaves the backlog to the OS.
     public var clientPortListenBacklog: Int = -1
     /// `maxClientCnxns`: concurrent connections per client IP; 0 means unlimited.

@@ -2,7 +2,7 @@ import ZKBase
 import ZKTree
 
 /// ACL checks and fix-ups as ZooKeeper's PrepRequestProcessor.checkACL / fixupACL with the
-/// digest and ip providers (the only server providers without SASL or x509).
+/// digest and ip providers, and x509 when the shell registered it (no SASL).
 public enum AccessControl {
     public static func check(_ acl: [ACL], _ permission: Perms, authInfo: [Id]) -> Bool {
         if acl.isEmpty { return true }
@@ -20,12 +20,16 @@ public enum AccessControl {
         switch scheme {
         case "digest": return authenticated == aclExpression
         case "ip": return IPAddressMatch.matches(address: authenticated, expression: aclExpression)
+        // X509AuthenticationProvider.matches: the DN as Java prints it, compared exactly. (Its
+        // super-user clause is covered by the `super` id the super user's connection also holds.)
+        case "x509": return authenticated == aclExpression
         default: return false
         }
     }
 
     /// Expands `auth` ids, drops duplicates and rejects ids no provider accepts; nil = InvalidACL.
-    public static func fixup(_ acl: [ACL], authInfo: [Id]) -> [ACL]? {
+    /// `x509Enabled`: the x509 provider is registered, so `x509` ids are valid and authenticated.
+    public static func fixup(_ acl: [ACL], authInfo: [Id], x509Enabled: Bool = false) -> [ACL]? {
         var unique: [ACL] = []
         for entry in acl where !unique.contains(entry) { unique.append(entry) }
         if unique.isEmpty { return nil }
@@ -35,11 +39,13 @@ public enum AccessControl {
             if id.scheme == "world" && id.id == "anyone" {
                 result.append(entry)
             } else if id.scheme == "auth" {
-                // Only ids of authenticating providers count (digest yes; ip is not "authenticated").
-                let authenticated = AuthInfoOrder.ordered(authInfo).filter { $0.scheme == "digest" }
+                // Only ids of authenticating providers count (digest and x509 yes; ip is not "authenticated").
+                let authenticated = AuthInfoOrder.ordered(authInfo).filter {
+                    $0.scheme == "digest" || ($0.scheme == "x509" && x509Enabled)
+                }
                 if authenticated.isEmpty { return nil }
                 for auth in authenticated { result.append(ACL(perms: entry.perms, id: auth)) }
-            } else if isValid(id) {
+            } else if isValid(id, x509Enabled: x509Enabled) {
                 result.append(entry)
             } else {
                 return nil
@@ -48,7 +54,7 @@ public enum AccessControl {
         return result
     }
 
-    static func isValid(_ id: Id) -> Bool {
+    static func isValid(_ id: Id, x509Enabled: Bool) -> Bool {
         switch id.scheme {
         case "digest":
             // Java's id.split(":").length == 2 (trailing empty parts dropped).
@@ -57,6 +63,9 @@ public enum AccessControl {
             return parts.count == 2
         case "ip":
             return IPAddressMatch.isValid(expression: id.id)
+        case "x509":
+            // An unregistered provider makes the scheme invalid, as in ZooKeeper.
+            return x509Enabled && DistinguishedNameSyntax.isValid(id.id)
         default:
             return false
         }

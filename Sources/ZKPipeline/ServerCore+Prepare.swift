@@ -179,7 +179,7 @@ extension ServerCore {
 
     mutating func prepareSetACL(path: String, acl: [ACL], version: Int32, authInfo: [Id], zxid: Int64) throws(PrepError) -> TxnBody {
         try Self.validate(path)
-        guard let fixed = AccessControl.fixup(acl, authInfo: authInfo) else { throw PrepError(.invalidACL) }
+        guard let fixed = AccessControl.fixup(acl, authInfo: authInfo, x509Enabled: configuration.x509Enabled) else { throw PrepError(.invalidACL) }
         var node = try record(path)
         try checkACL(node, .admin, authInfo)
         let newVersion = try Self.checkAndIncrementVersion(current: node.stat.aversion, expected: version)
@@ -202,7 +202,7 @@ extension ServerCore {
             throw PrepError(.badArguments)
         }
         let parentPath = try Self.parentPath(of: request.path, rejectSpecial: false)
-        guard let acl = AccessControl.fixup(request.acl, authInfo: authInfo) else { throw PrepError(.invalidACL) }
+        guard let acl = AccessControl.fixup(request.acl, authInfo: authInfo, x509Enabled: configuration.x509Enabled) else { throw PrepError(.invalidACL) }
         let parentKey = parentPath.isEmpty ? "/" : parentPath
         var parent = try record(parentKey)
         try checkACL(parent, .create, authInfo)

@@ -15,11 +15,19 @@ public struct CoreConfiguration: Sendable {
     /// `super:<base64 sha1>` from DigestAuthenticationProvider.superDigest.
     public var superDigest: String?
     public var serverId: Int64
+    /// The x509 authentication provider is registered (`authProvider.N=...X509AuthenticationProvider`):
+    /// `x509:<DN>` ACL ids are valid, and connections the shell opens with a certificate subject carry it.
+    public var x509Enabled: Bool
+    /// `zookeeper.X509AuthenticationProvider.superUser`: the certificate subject DN that is a super user.
+    public var x509SuperUser: String?
 
     public init(
         tickMs: Int64 = 2000, minSessionTimeoutMs: Int32? = nil, maxSessionTimeoutMs: Int32? = nil,
-        extendedTypesEnabled: Bool = false, superDigest: String? = nil, serverId: Int64 = 0, enforceQuota: Bool = false
+        extendedTypesEnabled: Bool = false, superDigest: String? = nil, serverId: Int64 = 0, enforceQuota: Bool = false,
+        x509Enabled: Bool = false, x509SuperUser: String? = nil
     ) {
+        self.x509Enabled = x509Enabled
+        self.x509SuperUser = x509SuperUser
         self.enforceQuota = enforceQuota
         self.tickMs = tickMs
         self.minSessionTimeoutMs = minSessionTimeoutMs ?? Int32(tickMs * 2)
@@ -212,8 +220,16 @@ public struct ServerCore: Sendable {
 
     // MARK: - Connections
 
-    public mutating func connectionOpened(_ id: ConnectionID, address: String) {
-        connections[id] = Connection(id: id, address: address, authInfo: [Id(scheme: "ip", id: address)])
+    /// A socket was accepted. `certificateSubject` is the RFC 2253 subject DN of the client's TLS
+    /// certificate, already verified by the shell; with the x509 provider it becomes an `x509` id
+    /// (and a `super` id for the configured super user), as ZooKeeper adds them after the handshake.
+    public mutating func connectionOpened(_ id: ConnectionID, address: String, certificateSubject: String? = nil) {
+        var authInfo = [Id(scheme: "ip", id: address)]
+        if let certificateSubject, configuration.x509Enabled {
+            if certificateSubject == configuration.x509SuperUser { authInfo.append(Id(scheme: "super", id: certificateSubject)) }
+            authInfo.append(Id(scheme: "x509", id: certificateSubject))
+        }
+        connections[id] = Connection(id: id, address: address, authInfo: authInfo)
     }
 
     /// The socket is gone: its watches go, its session stays until it expires.
@@ -406,6 +422,9 @@ public struct ServerCore: Sendable {
             ids.append(Id(scheme: "digest", id: digest))
         case "ip":
             ids.append(Id(scheme: "ip", id: connection.address))
+        case "x509" where configuration.x509Enabled && connection.authInfo.contains(where: { $0.scheme == "x509" }):
+            // ZooKeeper re-checks the TLS certificate chain: the ids it yields are already here.
+            break
         default:
             authFailedCount += 1
             outputs.append(.reply(connection.id, ReplyHeader(xid: xid, zxid: 0, err: ErrorCode.authFailed.rawValue), .empty))

@@ -12,13 +12,23 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     private let node: ServerNode
     private var connectionId: ConnectionID?
     private var handshakeDone = false
+    /// On the secure port: the client certificate's subject, announced before channelActive.
+    private var certificateSubject: String?
 
     init(node: ServerNode) { self.node = node }
 
     func channelActive(context: ChannelHandlerContext) {
-        connectionId = node.open(channel: context.channel)
+        connectionId = node.open(channel: context.channel, certificateSubject: certificateSubject)
         if connectionId == nil { context.close(promise: nil) }
         context.fireChannelActive()
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if let identity = event as? ClientCertificateIdentity {
+            certificateSubject = identity.subject
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
     }
 
     func channelInactive(context: ChannelHandlerContext) {

@@ -1,6 +1,7 @@
 import Logging
 import NIOCore
 import NIOPosix
+import NIOSSL
 import ZKConfig
 import ZKStorage
 import ZKTree
@@ -18,19 +19,28 @@ public final class PaddockServer: Sendable {
     public let configuration: ServerConfiguration
     let group: MultiThreadedEventLoopGroup
     let node: ServerNode
+    /// The plain client port's listener, or the secure one's when there is no plain port.
     let channel: any Channel
+    let secureChannel: (any Channel)?
     let metricsChannel: (any Channel)?
     /// The admin HTTP server's listening socket; nil when disabled or when its port could not be bound.
     let adminChannel: (any Channel)?
     public let recovery: RecoveryReport
 
+    /// The plain client port (the secure one when the server has only that).
     public var localPort: Int { channel.localAddress?.port ?? 0 }
     /// The admin server's bound port; nil when it is not running.
     public var adminPort: Int? { adminChannel?.localAddress?.port }
+    /// The bound secureClientPort; nil without one.
+    public var secureLocalPort: Int? { secureChannel?.localAddress?.port }
+    /// The bound plain client port; nil when the server has only the secure one.
+    public var plainLocalPort: Int? { secureChannel === channel ? nil : localPort }
     /// The member's id when it runs in an ensemble; nil for a standalone server.
     public var memberId: Int64? { node.myId }
 
     public static func start(configuration: ServerConfiguration, logger: Logger) throws -> PaddockServer {
+        // The key and trust stores are read first: a bad file stops the server before it touches the data.
+        let secureContext = try configuration.secureClientPort.map { _ in try ClientTLSContext.make(configuration.tls) }
         // An ensemble member (two or more voters, or standaloneEnabled=false) reads its id from
         // dataDir/myid, as ZooKeeper does.
         var myId: Int64?
@@ -95,29 +105,37 @@ public final class PaddockServer: Sendable {
         let node = ServerNode(
             loop: loop, configuration: configuration, dataDirectory: dataDirectory, log: log, tree: tree,
             recovery: report, logger: logger, myId: myId)
-        let frameBytesMax = configuration.juteBufferBytesMax
-        let bootstrap = ServerBootstrap(group: group)
-            .serverChannelOption(ChannelOptions.backlog, value: Int32(configuration.clientPortListenBacklog > 0 ? configuration.clientPortListenBacklog : 128))
-            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
-            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
-            .childChannelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 1 << 20, high: 4 << 20))
-            .childChannelInitializer { channel in
-                channel.eventLoop.makeCompletedFuture {
-                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(frameBytesMax: frameBytesMax)))
-                    try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(node: node))
-                }
-            }
         let member = configuration.servers.first { $0.id == myId }
-        let host = member?.clientAddress ?? configuration.clientPortAddress ?? "0.0.0.0"
-        let port = member?.clientPort ?? configuration.clientPort ?? ServerConfiguration.clientPortDefault
-        let channel: any Channel
+        if configuration.secureClientPort != nil, configuration.tls.clientAuthentication != .none,
+           !configuration.tls.x509ProviderEnabled
+        {
+            logger.warning("secureClientPort: ssl.clientAuth=\(configuration.tls.clientAuthentication.rawValue) but no authProvider.N=\(ClientTLSConfiguration.x509ProviderClassName): clients that present a certificate are refused, as in ZooKeeper")
+        }
+        // The plain port: clientPort (or the member's), or 2181 when no port at all is configured.
+        let plainPort = member?.clientPort ?? configuration.clientPort
+            ?? (configuration.secureClientPort == nil ? ServerConfiguration.clientPortDefault : nil)
+        var listeners: [any Channel] = []
+        var secureChannel: (any Channel)?
         do {
-            channel = try bootstrap.bind(host: host, port: port).wait()
+            if let plainPort {
+                let host = member?.clientAddress ?? configuration.clientPortAddress ?? "0.0.0.0"
+                listeners.append(try bind(configuration: configuration, group: group, node: node, tls: nil, logger: logger, host: host, port: plainPort))
+            }
+            if let securePort = configuration.secureClientPort, let secureContext {
+                let host = configuration.secureClientPortAddress ?? "0.0.0.0"
+                let channel = try bind(configuration: configuration, group: group, node: node, tls: secureContext, logger: logger, host: host, port: securePort)
+                listeners.append(channel)
+                secureChannel = channel
+                logger.info("serving TLS clients on \(host):\(channel.localAddress?.port ?? securePort) (ssl.clientAuth=\(configuration.tls.clientAuthentication.rawValue))")
+            }
         } catch {
+            for listener in listeners { try? listener.close().wait() }
             try? group.syncShutdownGracefully()
             node.shutdown()
-            throw StartupError(description: "cannot listen on \(host):\(port): \(error)")
+            throw error
         }
+        let channel = listeners[0]
+        let openListeners = listeners
         var metricsChannel: (any Channel)?
         if PrometheusEndpoint.isEnabled(configuration) {
             do {
@@ -125,16 +143,16 @@ public final class PaddockServer: Sendable {
                 let address = PrometheusEndpoint.address(configuration)
                 logger.info("Prometheus metrics on http://\(address.host):\(metricsChannel?.localAddress?.port ?? address.port)/metrics")
             } catch {
-                try? channel.close().wait()
+                for listener in listeners { try? listener.close().wait() }
                 try? group.syncShutdownGracefully()
                 node.shutdown()
                 throw StartupError(description: "cannot serve Prometheus metrics: \(error)")
             }
         }
-        let boundPort = channel.localAddress?.port
+        let boundPort = plainPort == nil ? nil : channel.localAddress?.port
         try loop.submit {
             node.listeningPort = boundPort
-            node.onFatal = { channel.close(promise: nil) }
+            node.onFatal = { for listener in openListeners { listener.close(promise: nil) } }
             node.startTimers()
         }.wait()
         if let myId {
@@ -153,7 +171,7 @@ public final class PaddockServer: Sendable {
                 }.wait()
                 try peer.start(bindAttempts: configuration.electionPortBindRetry)
             } catch {
-                try? channel.close().wait()
+                for listener in listeners { try? listener.close().wait() }
                 try? group.syncShutdownGracefully()
                 node.shutdown()
                 throw StartupError(description: "ensemble member \(myId): \(error)")
@@ -163,18 +181,48 @@ public final class PaddockServer: Sendable {
         // costs the admin server, never the client service.
         let adminChannel = AdminServer.start(group: group, node: node, configuration: configuration, logger: logger)
         return PaddockServer(
-            configuration: configuration, group: group, node: node, channel: channel, metricsChannel: metricsChannel,
-            adminChannel: adminChannel, recovery: report)
+            configuration: configuration, group: group, node: node, channel: channel, secureChannel: secureChannel,
+            metricsChannel: metricsChannel, adminChannel: adminChannel, recovery: report)
+    }
+
+    /// One client port: the plain pipeline, behind TLS when `tls` is given (secureClientPort).
+    static func bind(
+        configuration: ServerConfiguration, group: MultiThreadedEventLoopGroup, node: ServerNode, tls: NIOSSLContext?,
+        logger: Logger, host: String, port: Int
+    ) throws -> any Channel {
+        let frameBytesMax = configuration.juteBufferBytesMax
+        let settings = configuration.tls
+        let bootstrap = ServerBootstrap(group: group)
+            .serverChannelOption(ChannelOptions.backlog, value: Int32(configuration.clientPortListenBacklog > 0 ? configuration.clientPortListenBacklog : 128))
+            .serverChannelOption(ChannelOptions.socketOption(.so_reuseaddr), value: 1)
+            .childChannelOption(ChannelOptions.socketOption(.tcp_nodelay), value: 1)
+            .childChannelOption(ChannelOptions.writeBufferWaterMark, value: .init(low: 1 << 20, high: 4 << 20))
+            .childChannelInitializer { channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if let tls {
+                        try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
+                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeHandler(settings: settings, logger: logger))
+                    }
+                    try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(frameBytesMax: frameBytesMax)))
+                    try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(node: node))
+                }
+            }
+        do {
+            return try bootstrap.bind(host: host, port: port).wait()
+        } catch {
+            throw StartupError(description: "cannot listen on \(host):\(port)\(tls == nil ? "" : " (secureClientPort)"): \(error)")
+        }
     }
 
     init(
         configuration: ServerConfiguration, group: MultiThreadedEventLoopGroup, node: ServerNode, channel: any Channel,
-        metricsChannel: (any Channel)?, adminChannel: (any Channel)?, recovery: RecoveryReport
+        secureChannel: (any Channel)?, metricsChannel: (any Channel)?, adminChannel: (any Channel)?, recovery: RecoveryReport
     ) {
         self.configuration = configuration
         self.group = group
         self.node = node
         self.channel = channel
+        self.secureChannel = secureChannel
         self.metricsChannel = metricsChannel
         self.adminChannel = adminChannel
         self.recovery = recovery
@@ -187,12 +235,16 @@ public final class PaddockServer: Sendable {
     }
 
     /// Closes the listening socket: `waitUntilClosed` returns and the caller calls `stop()`.
-    public func requestStop() { channel.close(promise: nil) }
+    public func requestStop() {
+        secureChannel?.close(promise: nil)
+        channel.close(promise: nil)
+    }
 
     public func stop() {
         // The peer's ports and timer live on the node loop: closed while it still runs.
         node.peer?.stop()
         try? channel.close().wait()
+        try? secureChannel?.close().wait()
         try? metricsChannel?.close().wait()
         try? adminChannel?.close().wait()
         try? group.syncShutdownGracefully()

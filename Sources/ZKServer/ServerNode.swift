@@ -170,7 +170,8 @@ final class ServerNode: @unchecked Sendable {
             tickMs: Int64(configuration.tickTimeMs), minSessionTimeoutMs: Int32(configuration.sessionTimeoutMsMin),
             maxSessionTimeoutMs: Int32(configuration.sessionTimeoutMsMax),
             extendedTypesEnabled: configuration.extendedTypesEnabled, superDigest: configuration.superDigest,
-            serverId: myId ?? 0, enforceQuota: configuration.enforceQuota)
+            serverId: myId ?? 0, enforceQuota: configuration.enforceQuota,
+            x509Enabled: configuration.tls.x509ProviderEnabled, x509SuperUser: configuration.tls.x509SuperUser)
         // Session ids carry the server id in their top byte, as ZooKeeper's do, so members never
         // hand out the same id.
         let initialSessionId = SessionTracker.initialSessionId(serverId: myId ?? 0, elapsedMs: wallClockMs())
@@ -205,7 +206,8 @@ final class ServerNode: @unchecked Sendable {
     // MARK: - Connections
 
     /// Registers a new socket; nil when the address already has maxClientCnxns connections.
-    func open(channel: any Channel) -> ConnectionID? {
+    /// `certificateSubject`: the RFC 2253 subject of the client's verified TLS certificate, if any.
+    func open(channel: any Channel, certificateSubject: String? = nil) -> ConnectionID? {
         let address = channel.remoteAddress?.ipAddress ?? "unknown"
         let port = channel.remoteAddress?.port ?? 0
         let limit = configuration.clientConnectionsPerHostMax
@@ -219,7 +221,7 @@ final class ServerNode: @unchecked Sendable {
         var entry = ConnectionEntry(channel: channel, address: address, port: port)
         entry.statistics.establishedMs = wallClockMs()
         connections[id] = entry
-        core.connectionOpened(id, address: address)
+        core.connectionOpened(id, address: address, certificateSubject: certificateSubject)
         return id
     }
 

@@ -76,12 +76,15 @@ struct ServerCommand: ParsableCommand {
             FileHandle.standardError.write(Data("paddock: cannot start server: \(error)\n".utf8))
             throw ExitCode(1)
         }
-        let address = configuration.clientPortAddress ?? "0.0.0.0"
+        var listeners: [String] = []
+        if let port = server.plainLocalPort { listeners.append("\(configuration.clientPortAddress ?? "0.0.0.0"):\(port)") }
+        if let port = server.secureLocalPort { listeners.append("\(configuration.secureClientPortAddress ?? "0.0.0.0"):\(port) (TLS)") }
+        let address = listeners.joined(separator: " and ")
         if let myId = server.memberId {
             let voters = configuration.participants.count
-            say("paddock: ensemble member \(myId) of \(voters) voters and \(configuration.observers.count) observers listening on \(address):\(server.localPort), dataDir \(configuration.dataDirectory), tickTime \(configuration.tickTimeMs) ms")
+            say("paddock: ensemble member \(myId) of \(voters) voters and \(configuration.observers.count) observers listening on \(address), dataDir \(configuration.dataDirectory), tickTime \(configuration.tickTimeMs) ms")
         } else {
-            say("paddock: standalone server listening on \(address):\(server.localPort), dataDir \(configuration.dataDirectory), tickTime \(configuration.tickTimeMs) ms")
+            say("paddock: standalone server listening on \(address), dataDir \(configuration.dataDirectory), tickTime \(configuration.tickTimeMs) ms")
         }
         let recovery = server.recovery
         say("paddock: recovered \(recovery.txnsReplayed) txns after snapshot \(recovery.snapshotPath ?? "none") in \(recovery.elapsedMs) ms; last zxid 0x\(String(UInt64(bitPattern: recovery.lastZxid), radix: 16))")

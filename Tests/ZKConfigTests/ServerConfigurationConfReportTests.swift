@@ -50,7 +50,7 @@ import Testing
     }
 
     @Test func portsWhenAbsentBoundOrSecure() throws {
-        let none = try ServerConfiguration.parse("dataDir=/d\nsecureClientPort=2182")
+        let none = try ServerConfiguration.parse("dataDir=/d\nsecureClientPort=2182\nssl.keyStore.location=/k.pem")
         let report = none.confReport(dataDirectorySizeBytes: 0, dataLogDirectorySizeBytes: 0, workingDirectory: "/")
         #expect(report.hasPrefix("clientPort=-1\nsecureClientPort=2182\n"))
         let bound = none.confReport(

@@ -87,6 +87,7 @@ import Testing
             clientPortAddress=127.0.0.1
             secureClientPort=2282
             secureClientPortAddress=10.0.0.1
+            ssl.keyStore.location=/etc/zk/server.pem
             clientPortListenBacklog=128
             maxClientCnxns=0
             minSessionTimeout=100
@@ -277,13 +278,13 @@ import Testing
     }
 
     @Test func unknownKeysAreKeptInOrderWithTheLastValue() throws {
-        let text = "zeta=1\ndataDir=/d\nalpha=2\nzeta=3\nlocalSessionsEnabled=true\nssl.keyStore.location=/k"
+        let text = "zeta=1\ndataDir=/d\nalpha=2\nzeta=3\nlocalSessionsEnabled=true\nssl.quorum.keyStore.location=/k"
         let configuration = try ServerConfiguration.parse(text)
         #expect(configuration.unrecognizedEntries == [
             ConfigurationEntry(key: "zeta", value: "3", line: 4),
             ConfigurationEntry(key: "alpha", value: "2", line: 3),
             ConfigurationEntry(key: "localSessionsEnabled", value: "true", line: 5),
-            ConfigurationEntry(key: "ssl.keyStore.location", value: "/k", line: 6),
+            ConfigurationEntry(key: "ssl.quorum.keyStore.location", value: "/k", line: 6),
         ])
     }
 

@@ -172,3 +172,50 @@ import ZKWire
         #expect(!AccessControl.check([ACL(perms: .read, id: Id(scheme: "ip", id: "10.0.0.0/8"))], .read, authInfo: [Id(scheme: "ip", id: "11.9.8.7")]))
     }
 }
+
+/// The x509 scheme: the shell passes the verified certificate subject in with the connection.
+@Suite struct ServerCoreX509Tests {
+    static let alice = "CN=alice,OU=eng,O=Paddock"
+    static let configuration = CoreConfiguration(tickMs: 2000, x509Enabled: true, x509SuperUser: "CN=admin,O=Paddock")
+
+    static func x509(_ name: String) -> [ACL] { [ACL(perms: .all, id: Id(scheme: "x509", id: name))] }
+
+    @Test func subjectIsTheConnectionsX509IdAndGrantsItsACL() {
+        var harness = CoreHarness(Self.configuration)
+        harness.core.connectionOpened(1, address: CoreHarness.address, certificateSubject: Self.alice)
+        _ = harness.connect(1)
+        _ = harness.commit()
+        #expect(harness.call(1, 1, create("/a", "x", acl: Self.x509(Self.alice))).reply(1, xid: 1)?.header.err == 0)
+        harness.core.connectionOpened(2, address: CoreHarness.address, certificateSubject: "CN=bob,O=Paddock")
+        _ = harness.connect(2)
+        _ = harness.commit()
+        #expect(harness.call(2, 2, .getData(path: "/a", watch: false)).reply(2, xid: 2)?.header.err == ErrorCode.noAuth.rawValue)
+        harness.core.connectionOpened(3, address: CoreHarness.address, certificateSubject: "CN=admin,O=Paddock")
+        _ = harness.connect(3)
+        _ = harness.commit()
+        #expect(harness.call(3, 3, .getData(path: "/a", watch: false)).reply(3, xid: 3)?.header.err == 0)
+    }
+
+    @Test func x509ACLsAreValidOnlyWithTheProviderAndAWellFormedName() {
+        #expect(AccessControl.fixup(Self.x509(Self.alice), authInfo: [], x509Enabled: true) == Self.x509(Self.alice))
+        #expect(AccessControl.fixup(Self.x509(Self.alice), authInfo: [], x509Enabled: false) == nil)
+        #expect(AccessControl.fixup(Self.x509("alice"), authInfo: [], x509Enabled: true) == nil)
+        #expect(AccessControl.fixup(Self.x509("FOO=bar"), authInfo: [], x509Enabled: true) == nil)
+        #expect(AccessControl.fixup(Self.x509("1.2.840.113549.1.9.1=#160178,CN=a\\,b"), authInfo: [], x509Enabled: true) != nil)
+        // `auth` expands to the x509 id, as to digest ids.
+        let expanded = AccessControl.fixup(ACL.creatorAll, authInfo: [Id(scheme: "ip", id: "1.2.3.4"), Id(scheme: "x509", id: Self.alice)], x509Enabled: true)
+        #expect(expanded == Self.x509(Self.alice))
+    }
+
+    @Test func withoutTheProviderASubjectAddsNothing() {
+        var harness = CoreHarness()
+        harness.core.connectionOpened(1, address: CoreHarness.address, certificateSubject: Self.alice)
+        _ = harness.connect(1)
+        _ = harness.commit()
+        guard case .whoAmI(let infos)? = harness.call(1, 1, .whoAmI).reply(1, xid: 1)?.body else {
+            Issue.record("expected WhoAmIResponse")
+            return
+        }
+        #expect(infos.map(\.authScheme) == ["ip"])
+    }
+}
