@@ -4,12 +4,12 @@
 # one after the other, for ROUNDS rounds. Run against a release server:
 #     tests/bench/client_table.sh 127.0.0.1:2181 [ROUNDS]
 # Needs a release build (swift build -c release --product paddock), kazoo and libzookeeper-mt-dev
-# (tools/install-deps --test). Not a test.
+# (tools/install-deps --test); PADDOCK_RELEASE_BIN names another release binary. Not a test.
 set -uo pipefail
 host="${1:?usage: client_table.sh HOST:PORT [ROUNDS]}"
 rounds="${2:-3}"
 here="$(cd "$(dirname "$0")" && pwd)"
-paddock="$here/../../.build/release/paddock"
+paddock="${PADDOCK_RELEASE_BIN:-$here/../../.build/release/paddock}"
 for round in $(seq 1 "$rounds"); do
   for point in "get 1" "get 100" "set 1" "set 100"; do
     set -- $point
