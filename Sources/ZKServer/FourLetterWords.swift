@@ -112,8 +112,20 @@ enum FourLetterWords {
         monitorRows(node).map { "\($0.0)\t\($0.1)\n" }.joined()
     }
 
-    /// mntr's rows: what `mntr` prints and what the Prometheus endpoint exposes.
+    /// mntr's rows: what `mntr` prints (and the admin server's `monitor`). The scalar rows are
+    /// also the gauges `ServerNode.publishGauges` publishes.
     static func monitorRows(_ node: ServerNode) -> [(String, String)] {
+        let statistics = node.statistics
+        return monitorScalarRows(node) + statistics.fsyncTimeMs.rows("fsynctime")
+            + statistics.syncBatchSize.rows("sync_processor_batch_size") + statistics.snapshotTimeMs.rows("snapshottime")
+            + Summary(count: 1, sum: Double(node.recovery.elapsedMs), minimum: Double(node.recovery.elapsedMs),
+                      maximum: Double(node.recovery.elapsedMs)).rows("dbinittime")
+            + statistics.readLatencyMs.rows("readlatency") + statistics.updateLatencyMs.rows("updatelatency")
+            + node.ensembleMonitorRows
+    }
+
+    /// mntr's rows that are single figures.
+    static func monitorScalarRows(_ node: ServerNode) -> [(String, String)] {
         let statistics = node.statistics
         let tree = node.core.tree
         let descriptors = openFileDescriptors()
@@ -147,11 +159,7 @@ enum FourLetterWords {
             ("zk_snap_count", "\(statistics.snapshotCount)"),
             // Paddock's own: LMDB reader slots of processes that died mid-read, cleared while serving.
             ("zk_paddock_stale_readers_cleared", "\(node.log.environment.staleReadersCleared)"),
-        ] + statistics.fsyncTimeMs.rows("fsynctime") + statistics.syncBatchSize.rows("sync_processor_batch_size")
-            + statistics.snapshotTimeMs.rows("snapshottime")
-            + Summary(count: 1, sum: Double(node.recovery.elapsedMs), minimum: Double(node.recovery.elapsedMs),
-                      maximum: Double(node.recovery.elapsedMs)).rows("dbinittime")
-            + node.ensembleMonitorRows
+        ]
         return rows
     }
 

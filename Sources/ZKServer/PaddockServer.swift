@@ -1,4 +1,6 @@
 import Logging
+import Metrics
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -26,6 +28,12 @@ public final class PaddockServer: Sendable {
     /// The admin HTTP server's listening socket; nil when disabled or when its port could not be bound.
     let adminChannel: (any Channel)?
     public let recovery: RecoveryReport
+    /// The Prometheus backend whose text /metrics serves; nil without ZooKeeper's Prometheus provider.
+    public let prometheusMetrics: ZooKeeperMetricsFactory?
+    /// Completed when the node stops on an error (`fatalMessage`) or is asked to stop.
+    let stopped: EventLoopPromise<Void>
+    /// Set once the node loop, log and data directory are shut down (`stop()` runs once).
+    let finished = NIOLockedValueBox(false)
 
     /// The plain client port (the secure one when the server has only that).
     public var localPort: Int { channel.localAddress?.port ?? 0 }
@@ -38,7 +46,19 @@ public final class PaddockServer: Sendable {
     /// The member's id when it runs in an ensemble; nil for a standalone server.
     public var memberId: Int64? { node.myId }
 
-    public static func start(configuration: ServerConfiguration, logger: Logger) throws -> PaddockServer {
+    /// Opens, recovers and binds every port. `metricsFactory`: where the server's metrics go
+    /// (ZooKeeper's names, `ServerMetrics`); by default the process's swift-metrics backend
+    /// (`MetricsSystem.factory`), or, when zoo.cfg names ZooKeeper's Prometheus provider, a
+    /// `ZooKeeperMetricsFactory` whose text /metrics serves (pass one to share it).
+    public static func start(
+        configuration: ServerConfiguration, logger: Logger, metricsFactory: (any MetricsFactory)? = nil
+    ) throws -> PaddockServer {
+        var prometheus: ZooKeeperMetricsFactory?
+        if PrometheusEndpoint.isEnabled(configuration) {
+            prometheus = (metricsFactory as? ZooKeeperMetricsFactory) ?? (MetricsSystem.factory as? ZooKeeperMetricsFactory)
+                ?? ZooKeeperMetricsFactory()
+        }
+        let metrics = ServerMetrics(factory: metricsFactory ?? prometheus ?? MetricsSystem.factory)
         // The key and trust stores are read first: a bad file stops the server before it touches the data.
         let secureContext = try configuration.secureClientPort.map { _ in try ClientTLSContext.make(configuration.tls) }
         // An ensemble member (two or more voters, or standaloneEnabled=false) reads its id from
@@ -104,7 +124,7 @@ public final class PaddockServer: Sendable {
         let loop = group.next()
         let node = ServerNode(
             loop: loop, configuration: configuration, dataDirectory: dataDirectory, log: log, tree: tree,
-            recovery: report, logger: logger, myId: myId)
+            recovery: report, logger: logger, myId: myId, metrics: metrics)
         let member = configuration.servers.first { $0.id == myId }
         if configuration.secureClientPort != nil, configuration.tls.clientAuthentication != .none,
            !configuration.tls.x509ProviderEnabled
@@ -137,9 +157,10 @@ public final class PaddockServer: Sendable {
         let channel = listeners[0]
         let openListeners = listeners
         var metricsChannel: (any Channel)?
-        if PrometheusEndpoint.isEnabled(configuration) {
+        if let prometheus {
             do {
-                metricsChannel = try PrometheusEndpoint.bind(group: group, node: node, configuration: configuration)
+                metricsChannel = try PrometheusEndpoint.bind(
+                    group: group, node: node, configuration: configuration, exposition: { prometheus.emit() })
                 let address = PrometheusEndpoint.address(configuration)
                 logger.info("Prometheus metrics on http://\(address.host):\(metricsChannel?.localAddress?.port ?? address.port)/metrics")
             } catch {
@@ -150,9 +171,13 @@ public final class PaddockServer: Sendable {
             }
         }
         let boundPort = plainPort == nil ? nil : channel.localAddress?.port
+        let stopped = loop.makePromise(of: Void.self)
         try loop.submit {
             node.listeningPort = boundPort
-            node.onFatal = { for listener in openListeners { listener.close(promise: nil) } }
+            node.onFatal = {
+                for listener in openListeners { listener.close(promise: nil) }
+                stopped.succeed(())
+            }
             node.startTimers()
         }.wait()
         if let myId {
@@ -171,6 +196,7 @@ public final class PaddockServer: Sendable {
                 }.wait()
                 try peer.start(bindAttempts: configuration.electionPortBindRetry)
             } catch {
+                stopped.succeed(())
                 for listener in listeners { try? listener.close().wait() }
                 try? group.syncShutdownGracefully()
                 node.shutdown()
@@ -182,7 +208,8 @@ public final class PaddockServer: Sendable {
         let adminChannel = AdminServer.start(group: group, node: node, configuration: configuration, logger: logger)
         return PaddockServer(
             configuration: configuration, group: group, node: node, channel: channel, secureChannel: secureChannel,
-            metricsChannel: metricsChannel, adminChannel: adminChannel, recovery: report)
+            metricsChannel: metricsChannel, adminChannel: adminChannel, recovery: report, prometheusMetrics: prometheus,
+            stopped: stopped)
     }
 
     /// One client port: the plain pipeline, behind TLS when `tls` is given (secureClientPort).
@@ -216,8 +243,11 @@ public final class PaddockServer: Sendable {
 
     init(
         configuration: ServerConfiguration, group: MultiThreadedEventLoopGroup, node: ServerNode, channel: any Channel,
-        secureChannel: (any Channel)?, metricsChannel: (any Channel)?, adminChannel: (any Channel)?, recovery: RecoveryReport
+        secureChannel: (any Channel)?, metricsChannel: (any Channel)?, adminChannel: (any Channel)?, recovery: RecoveryReport,
+        prometheusMetrics: ZooKeeperMetricsFactory?, stopped: EventLoopPromise<Void>
     ) {
+        self.prometheusMetrics = prometheusMetrics
+        self.stopped = stopped
         self.configuration = configuration
         self.group = group
         self.node = node
@@ -241,6 +271,8 @@ public final class PaddockServer: Sendable {
     }
 
     public func stop() {
+        guard finished.withLockedValue({ done in defer { done = true }; return !done }) else { return }
+        stopped.succeed(())
         // The peer's ports and timer live on the node loop: closed while it still runs.
         node.peer?.stop()
         try? channel.close().wait()

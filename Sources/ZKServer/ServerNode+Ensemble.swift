@@ -258,23 +258,41 @@ extension ServerNode: ZabStore, ZabServerLayer {
             lookingSinceMicroseconds = now
             syncingSinceMicroseconds = nil
         case .leading(_, false), .following(_, false), .observing(_, false):
-            if let since = lookingSinceMicroseconds { statistics.electionTimeMs.record(Double(now - since) / 1000) }
+            if let since = lookingSinceMicroseconds {
+                statistics.electionTimeMs.record(Double(now - since) / 1000)
+                metrics.electionTime.recordNanoseconds((now - since) &* 1000)
+            }
             lookingSinceMicroseconds = nil
             syncingSinceMicroseconds = now
         case .leading(_, true), .following(_, true), .observing(_, true):
             guard let since = syncingSinceMicroseconds else { return }
             let elapsed = Double(now - since) / 1000
+            let nanoseconds = (now - since) &* 1000
             switch role {
-            case .leading: statistics.leaderSyncTimeMs.record(elapsed)
-            case .following: statistics.followerSyncTimeMs.record(elapsed)
-            default: statistics.observerSyncTimeMs.record(elapsed)
+            case .leading:
+                statistics.leaderSyncTimeMs.record(elapsed)
+                metrics.leaderSyncTime.recordNanoseconds(nanoseconds)
+            case .following:
+                statistics.followerSyncTimeMs.record(elapsed)
+                metrics.followerSyncTime.recordNanoseconds(nanoseconds)
+            default:
+                statistics.observerSyncTimeMs.record(elapsed)
+                metrics.observerSyncTime.recordNanoseconds(nanoseconds)
             }
             syncingSinceMicroseconds = nil
         }
     }
 
-    /// mntr's ensemble rows (ZooKeeper 3.8's names).
+    /// mntr's ensemble rows (ZooKeeper 3.8's names): the scalars, then the summaries.
     var ensembleMonitorRows: [(String, String)] {
+        guard peer != nil else { return [] }
+        return ensembleScalarRows + statistics.electionTimeMs.rows("election_time")
+            + statistics.followerSyncTimeMs.rows("follower_sync_time")
+            + statistics.observerSyncTimeMs.rows("observer_sync_time") + statistics.leaderSyncTimeMs.rows("leader_sync_time")
+    }
+
+    /// mntr's ensemble rows that are single figures (published as gauges too).
+    var ensembleScalarRows: [(String, String)] {
         guard let peer else { return [] }
         var rows: [(String, String)] = []
         let state: String
@@ -294,8 +312,6 @@ extension ServerNode: ZabStore, ZabServerLayer {
             rows.append(("zk_pending_syncs", "\(leader.pendingSyncs)"))
             rows.append(("zk_outstanding_proposals", "\(leader.outstandingProposals)"))
         }
-        rows += statistics.electionTimeMs.rows("election_time") + statistics.followerSyncTimeMs.rows("follower_sync_time")
-            + statistics.observerSyncTimeMs.rows("observer_sync_time") + statistics.leaderSyncTimeMs.rows("leader_sync_time")
         return rows
     }
 

@@ -58,7 +58,7 @@ extension ServerNode {
                 packetsReceived: stats.received, packetsSent: stats.sent, interestOps: entry.readingPaused ? 0 : 1,
                 sessionId: session, lastOperation: stats.lastOperation, establishedMs: stats.establishedMs,
                 sessionTimeoutMs: Int(core.sessions.sessions[session]?.timeoutMs ?? core.tree.sessions[session] ?? 0),
-                lastCxid: stats.lastCxid, lastZxid: stats.lastZxid, lastResponseTimeMs: stats.lastResponseTimeMs,
+                lastCxid: stats.lastCxid, lastZxid: stats.lastZxid, lastResponseTimeMs: stats.lastResponseMonotonicMs == 0 ? 0 : stats.lastResponseMonotonicMs + wallMinusMonotonicMs,
                 lastLatencyMs: stats.lastLatencyMs, latencyMinMs: stats.latencyCount == 0 ? 0 : stats.latencyMinMs,
                 latencyAverageMs: stats.latencyCount == 0 ? 0 : stats.latencyTotalMs / stats.latencyCount,
                 latencyMaxMs: stats.latencyMaxMs)

@@ -1,5 +1,6 @@
 import Glibc
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import ZKBase
@@ -41,36 +42,40 @@ final class ServerNode: @unchecked Sendable {
         var address: String
         var port: Int
         var statistics = ConnectionStatistics()
-        /// Receive times of requests (xid >= 0) awaiting a reply, oldest first (replies are FIFO per connection).
-        var receiveTimesMs = CircularBuffer<Int64>(initialCapacity: 16)
+        /// Requests (xid >= 0) awaiting a reply, oldest first (replies are FIFO per connection).
+        var pendingReplies = CircularBuffer<PendingReply>(initialCapacity: 16)
         /// Requests of every kind received and not answered yet: what bounds the connection.
         var awaitingReplies = 0
         var readingPaused = false
         /// The socket's send buffer passed the high-water mark: stop reading until it drains.
         var outboundFull = false
 
-        mutating func noteReceived(_ request: ClientRequest, nowMs: Int64) {
+        mutating func noteReceived(_ request: ClientRequest, nowMicroseconds: Int64) {
             statistics.received += 1
             awaitingReplies += 1
-            if request.xid >= 0 { receiveTimesMs.append(nowMs) }
+            if request.xid >= 0 {
+                pendingReplies.append(PendingReply(receivedMicroseconds: nowMicroseconds, isUpdate: request.opCode?.isWrite ?? false))
+            }
             statistics.lastOperation = ServerNode.shortName(request.opCode)
             statistics.lastCxid = request.xid
         }
 
         /// Counts a frame sent; returns the channel to write it to and, for the reply to a
-        /// request (xid >= 0), its latency. (Mutating so that `connections[id]?.noteSent` runs in
-        /// place: reading `connections[id]?.channel` would copy the whole entry.)
-        mutating func noteSent(replyTo header: ReplyHeader?, nowMs: @autoclosure () -> Int64) -> (channel: any Channel, latencyMs: Int64?) {
+        /// request (xid >= 0), its latency and kind. (Mutating so that `connections[id]?.noteSent`
+        /// runs in place: reading `connections[id]?.channel` would copy the whole entry.)
+        mutating func noteSent(
+            replyTo header: ReplyHeader?, nowMicroseconds: @autoclosure () -> Int64
+        ) -> (channel: any Channel, reply: (latencyMicroseconds: Int64, isUpdate: Bool)?) {
             statistics.sent += 1
             guard let header, header.xid != SpecialXid.notification else { return (channel, nil) }
             awaitingReplies = max(0, awaitingReplies - 1)
-            guard header.xid >= 0, let received = receiveTimesMs.popFirst() else { return (channel, nil) }
-            let now = nowMs()
-            let latency = now - received
-            statistics.recordLatency(latency)
+            guard header.xid >= 0, let pending = pendingReplies.popFirst() else { return (channel, nil) }
+            let now = nowMicroseconds()
+            let latency = max(0, now - pending.receivedMicroseconds)
+            statistics.recordLatency(latency / 1000)
             statistics.lastZxid = header.zxid
-            statistics.lastResponseTimeMs = now
-            return (channel, latency)
+            statistics.lastResponseMonotonicMs = now / 1000
+            return (channel, (latency, pending.isUpdate))
         }
 
         /// Pauses reading past `limit` unanswered requests or with a full send buffer; returns
@@ -83,8 +88,20 @@ final class ServerNode: @unchecked Sendable {
         }
     }
 
+    /// A request awaiting its reply: when it arrived (monotonic) and whether it makes a txn
+    /// (ZooKeeper's updatelatency) or not (readlatency).
+    struct PendingReply {
+        var receivedMicroseconds: Int64
+        var isUpdate: Bool
+    }
+
     let loop: any EventLoop
     let configuration: ServerConfiguration
+    /// swift-metrics handles under ZooKeeper's names (ServerMetrics), and mntr's gauges by name.
+    let metrics: ServerMetrics
+    var gauges: [String: Gauge] = [:]
+    /// Wall-clock minus monotonic milliseconds at start: turns monotonic times into wall times for reports.
+    let wallMinusMonotonicMs = wallClockMs() - monotonicMs()
     let logger: Logger
     let log: LMDBTransactionLog
     let dataDirectory: DataDirectory
@@ -147,12 +164,17 @@ final class ServerNode: @unchecked Sendable {
     /// flight (`ZabLimits.proposalsInFlightMax`, set to members x this and more).
     static let outstandingWritesMax = 5000
     var pipelineFull = false
+    /// Stopping (SIGTERM): no client socket is read; `drainWaiters` hear when no txn is left in flight.
+    var draining = false
+    var drainWaiters: [EventLoopPromise<Void>] = []
 
     init(
         loop: any EventLoop, configuration: ServerConfiguration, dataDirectory: DataDirectory, log: LMDBTransactionLog,
-        tree: DataTree, recovery: RecoveryReport, logger: Logger, myId: Int64? = nil
+        tree: DataTree, recovery: RecoveryReport, logger: Logger, myId: Int64? = nil,
+        metrics: ServerMetrics = ServerMetrics()
     ) {
         self.myId = myId
+        self.metrics = metrics
         self.loop = loop
         self.configuration = configuration
         self.dataDirectory = dataDirectory
@@ -182,6 +204,7 @@ final class ServerNode: @unchecked Sendable {
             var ignored: [CoreOutput] = []
             self.core.changeReplication(to: .notServing, monotonicMs: monotonicMs(), into: &ignored)
         }
+        recordStartupMetrics()
     }
 
     func startTimers() {
@@ -189,6 +212,7 @@ final class ServerNode: @unchecked Sendable {
         loop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { [self] _ in
             core.tick(nowMs: wallClockMs(), monotonicMs: monotonicMs(), into: &outputs)
             runOutputs()
+            publishGauges()
         }
         let containerInterval = TimeAmount.milliseconds(Int64(max(configuration.containerCheckIntervalMs, 10)))
         // maxPerMinute scaled to one pass, at least one deletion per pass.
@@ -242,9 +266,10 @@ final class ServerNode: @unchecked Sendable {
 
     func receive(_ id: ConnectionID, _ request: ClientRequest) {
         let now = wallClockMs()
+        let monotonic = monotonicMicroseconds()
         statistics.packetsReceived += 1
-        connections[id]?.noteReceived(request, nowMs: now)
-        core.receive(id, request, nowMs: now, monotonicMs: monotonicMs(), into: &outputs)
+        connections[id]?.noteReceived(request, nowMicroseconds: monotonic)
+        core.receive(id, request, nowMs: now, monotonicMs: monotonic / 1000, into: &outputs)
         runOutputs(endOfReadCycle: false)
         pauseReadingIfBusy(id)
     }
@@ -264,7 +289,8 @@ final class ServerNode: @unchecked Sendable {
     /// Bounds each connection: too many queued requests, or replies the client does not read,
     /// stop reading its socket until it catches up.
     func pauseReadingIfBusy(_ id: ConnectionID) {
-        guard let autoRead = connections[id]?.updateReadingPaused(limit: Self.queuedRequestsPerConnectionMax, pipelineFull: pipelineFull),
+        guard let autoRead = connections[id]?.updateReadingPaused(
+                  limit: Self.queuedRequestsPerConnectionMax, pipelineFull: pipelineFull || draining),
               let channel = connections[id]?.channel
         else { return }
         channel.setOption(ChannelOptions.autoRead, value: autoRead).whenFailure { _ in }
@@ -339,6 +365,7 @@ final class ServerNode: @unchecked Sendable {
             flushWrites()
             submitBatchIfIdle()
         }
+        if draining { completeDrainIfIdle() }
     }
 
     func throttleIfPipelineFull() {
@@ -357,10 +384,11 @@ final class ServerNode: @unchecked Sendable {
     var allocator: ByteBufferAllocator { ByteBufferAllocator() }
 
     func send(_ id: ConnectionID, frame buffer: inout ByteBuffer, replyTo header: ReplyHeader?) {
-        guard let (channel, latency) = connections[id]?.noteSent(replyTo: header, nowMs: wallClockMs()) else { return }
+        guard let (channel, reply) = connections[id]?.noteSent(replyTo: header, nowMicroseconds: monotonicMicroseconds())
+        else { return }
         buffer.setInteger(Int32(buffer.readableBytes - 4), at: buffer.readerIndex)
         statistics.packetsSent += 1
-        if let latency { statistics.recordLatency(latency) }
+        if let reply { recordReply(latencyMicroseconds: reply.latencyMicroseconds, isUpdate: reply.isUpdate) }
         channel.write(buffer, promise: nil)
         toFlush.insert(id)
     }
@@ -414,6 +442,7 @@ final class ServerNode: @unchecked Sendable {
                 // Persist before you promise: a log that cannot write stops the node.
                 fail("transaction log append failed: \(error); inspect with `paddock data verify \(dataDirectory.dataDirectory)`")
             }
+            if draining { completeDrainIfIdle() }
         }
     }
 
@@ -426,6 +455,8 @@ final class ServerNode: @unchecked Sendable {
         statistics.batchSizeTotal += Int64(batchSize)
         statistics.fsyncTimeMs.record(Double(elapsed) / 1000)
         statistics.syncBatchSize.record(Double(batchSize))
+        metrics.fsyncTime.recordNanoseconds(elapsed * 1000)
+        metrics.syncProcessorBatchSize.record(batchSize)
         return elapsed
     }
 

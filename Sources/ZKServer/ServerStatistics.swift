@@ -39,6 +39,9 @@ struct ServerStatistics {
     var followerSyncTimeMs = Summary()
     var observerSyncTimeMs = Summary()
     var leaderSyncTimeMs = Summary()
+    /// ZooKeeper's readlatency / updatelatency: replies to requests without / with a txn.
+    var readLatencyMs = Summary()
+    var updateLatencyMs = Summary()
     var packetsReceived: Int64 = 0
     var packetsSent: Int64 = 0
     var latencyMinMs: Int64 = Int64.max
@@ -89,7 +92,8 @@ struct ConnectionStatistics {
     var lastOperation = "NA"
     var lastCxid: Int32 = -1
     var lastZxid: Int64 = -1
-    var lastResponseTimeMs: Int64 = 0
+    /// Monotonic milliseconds of the last reply (reports add the node's wall-clock offset).
+    var lastResponseMonotonicMs: Int64 = 0
     var establishedMs: Int64 = 0
 
     mutating func recordLatency(_ milliseconds: Int64) {

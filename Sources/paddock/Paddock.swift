@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Metrics
+import ServiceLifecycle
 import ZKConfig
 import ZKServer
 
@@ -47,8 +49,9 @@ struct ServerCommand: ParsableCommand {
             handler.logLevel = .info
             return handler
         }
-        // Block SIGTERM/SIGINT before any thread starts (threads inherit the mask), so one thread
-        // can take them with sigwait and stop the server in order.
+        // Block SIGTERM/SIGINT before any thread starts (threads inherit the mask): no thread
+        // takes them with the default action (exit 143 mid-batch); the ServiceGroup's signal
+        // sources (libdispatch, signalfd on Linux) receive them and stop the server in order.
         blockTerminationSignals()
         let logger = Logger(label: "paddock")
         let configuration: ServerConfiguration
@@ -69,9 +72,17 @@ struct ServerCommand: ParsableCommand {
             FileHandle.standardError.write(Data("paddock: configuration error: \(error)\n".utf8))
             throw ExitCode(2)
         }
+        // ZooKeeper's Prometheus provider: the process's swift-metrics backend is a
+        // ZooKeeperMetricsFactory, whose text /metrics serves.
+        var metricsFactory: ZooKeeperMetricsFactory?
+        if PrometheusEndpoint.isEnabled(configuration) {
+            let factory = ZooKeeperMetricsFactory()
+            MetricsSystem.bootstrap(factory)
+            metricsFactory = factory
+        }
         let server: PaddockServer
         do {
-            server = try PaddockServer.start(configuration: configuration, logger: logger)
+            server = try PaddockServer.start(configuration: configuration, logger: logger, metricsFactory: metricsFactory)
         } catch {
             FileHandle.standardError.write(Data("paddock: cannot start server: \(error)\n".utf8))
             throw ExitCode(1)
@@ -91,14 +102,19 @@ struct ServerCommand: ParsableCommand {
         if !configuration.forceSync {
             say("paddock: WARNING: forceSync=no: commits are not fsynced; acknowledged writes can be lost if the machine crashes (for benchmarks only)")
         }
-        waitForTerminationSignal {
-            say("paddock: stopping on signal")
-            server.requestStop()
+        // The parts run as a ServiceGroup; SIGTERM or SIGINT stops them in order (see
+        // PaddockServer.serviceConfigurations) and the process exits 0.
+        let group = ServiceGroup(configuration: ServiceGroupConfiguration(
+            services: server.serviceConfigurations(), gracefulShutdownSignals: [.sigterm, .sigint], logger: logger))
+        var failure: (any Error)?
+        do {
+            try runBlocking { try await group.run() }
+        } catch {
+            failure = error
         }
-        let fatal = try server.waitUntilClosed()
         server.stop()
-        if let fatal {
-            FileHandle.standardError.write(Data("paddock: stopped: \(fatal)\n".utf8))
+        if let failure {
+            FileHandle.standardError.write(Data("paddock: stopped: \(failure)\n".utf8))
             throw ExitCode(1)
         }
         say("paddock: stopped")
@@ -121,15 +137,4 @@ func terminationSignals() -> sigset_t {
 func blockTerminationSignals() {
     var set = terminationSignals()
     pthread_sigmask(SIG_BLOCK, &set, nil)
-}
-
-/// Runs `body` on a dedicated thread once SIGTERM or SIGINT arrives.
-func waitForTerminationSignal(_ body: @escaping @Sendable () -> Void) {
-    let thread = Thread {
-        var set = terminationSignals()
-        var received: Int32 = 0
-        sigwait(&set, &received)
-        body()
-    }
-    thread.start()
 }

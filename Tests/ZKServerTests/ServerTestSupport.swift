@@ -2,6 +2,7 @@ import ZKTestSupport
 import Foundation
 import Glibc
 import Logging
+import Metrics
 import NIOCore
 import ZKBase
 import ZKConfig
@@ -30,6 +31,7 @@ final class TestServer: Sendable {
     /// default: ZooKeeper's default, 0.0.0.0:8080, would have every test server compete for one port).
     init(whitelist: FourLetterWordWhitelist = .only(["ruok", "srvr"]), adminServer: Bool = false,
          logger: Logger = Logger(label: "paddock-test") { _ in SwiftLogNoOpLogHandler() },
+         metricsFactory: (any MetricsFactory)? = nil,
          configure: (inout ServerConfiguration) -> Void = { _ in }) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("paddock-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
@@ -43,7 +45,7 @@ final class TestServer: Sendable {
         configuration.adminServerAddress = "127.0.0.1"
         configuration.adminServerPort = 0
         configure(&configuration)
-        server = try PaddockServer.start(configuration: configuration, logger: logger)
+        server = try PaddockServer.start(configuration: configuration, logger: logger, metricsFactory: metricsFactory)
         dataDirectory = directory
     }
 
