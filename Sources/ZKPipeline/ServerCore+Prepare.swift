@@ -185,7 +185,11 @@ extension ServerCore {
         let newVersion = try Self.checkAndIncrementVersion(current: node.stat.aversion, expected: version)
         node.zxid = zxid
         node.stat.aversion = newVersion
-        node.acl = fixed
+        // As ZooKeeper 3.8's PrepRequestProcessor: the pending record of a setACL takes the new
+        // aversion but keeps the old ACL (it duplicates the record without setting the ACL), so
+        // requests pipelined behind it are checked against the ACL the tree has until it is
+        // applied: a second setACL after one that removed ADMIN fails on its version, not NoAuth.
+        // The differential test's pipelined bursts found this.
         pending.set(path, node, in: tree)
         return .setACL(path: path, acl: fixed, version: newVersion)
     }

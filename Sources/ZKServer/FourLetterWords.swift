@@ -41,10 +41,11 @@ enum FourLetterWords {
         case "isro": return node.myId != nil && node.ensembleModeName == nil ? "null" : "rw"
         case "dump": return dump(node)
         case "wchs":
-            let tree = node.core.tree
-            let watchers = Set(tree.dataWatches.allWatchers).union(tree.childWatches.allWatchers)
-            let paths = Set(tree.dataWatches.allPaths).union(tree.childWatches.allPaths)
-            return "\(watchers.count) connections watching \(paths.count) paths\nTotal watches:\(tree.dataWatches.watchCount + tree.childWatches.watchCount)\n"
+            // ZooKeeper 3.8's wchs, wchc and wchp report the data-watch manager only (DataTree's
+            // dumpWatchesSummary, dumpWatches): a child watch alone does not show (mntr's
+            // zk_watch_count does count both).
+            let watches = node.core.tree.dataWatches
+            return "\(watches.watcherCount) connections watching \(watches.pathCount) paths\nTotal watches:\(watches.watchCount)\n"
         case "wchc": return watchesByConnection(node)
         case "wchp": return watchesByPath(node)
         case "hash":
@@ -204,9 +205,12 @@ enum FourLetterWords {
             let sessions = node.core.sessions.sessions.values.sorted { $0.id < $1.id }
             let byExpiry = Dictionary(grouping: sessions, by: { $0.expirationMs })
             text += "Session Sets (\(byExpiry.count))/(\(sessions.count)):\n"
+            // Deadlines run on the monotonic clock; ZooKeeper prints them as wall-clock dates
+            // (Time.elapsedTimeToDate).
+            let wallOffsetMs = wallClockMs() - monotonicMs()
             for expiry in byExpiry.keys.sorted() {
                 let group = byExpiry[expiry] ?? []
-                text += "\(group.count) expire at \(expiry):\n"
+                text += "\(group.count) expire at \(javaDate(wallMs: expiry + wallOffsetMs)):\n"
                 for session in group { text += "\t\(hex(session.id))\n" }
             }
         }
@@ -216,31 +220,54 @@ enum FourLetterWords {
             text += "\(hex(session)):\n"
             for path in (ephemerals[session]?.elements ?? []).sorted() { text += "\t\(path)\n" }
         }
-        text += "Connections with Ephemerals (\(ephemerals.count)):\n"
+        text += "Connections dump:\n" + connectionsDump(node)
         return text
+    }
+
+    /// NIOServerCnxnFactory.dumpConnections: the connections by expiry. Paddock keeps no
+    /// connection expiry queue, so all are one set, due when the soonest session is.
+    static func connectionsDump(_ node: ServerNode) -> String {
+        let entries = node.connections.sorted { $0.key < $1.key }
+        guard !entries.isEmpty else { return "Connections Sets (0)/(0):\n" }
+        let soonestMs = node.core.sessions.sessions.values.map(\.expirationMs).min() ?? monotonicMs()
+        var text = "Connections Sets (1)/(\(entries.count)):\n"
+        text += "\(entries.count) expire at \(javaDate(wallMs: soonestMs + wallClockMs() - monotonicMs())):\n"
+        for (id, entry) in entries {
+            text += "\tip: /\(entry.address):\(entry.port) sessionId: \(hex(node.core.sessionId(of: id) ?? 0))\n"
+        }
+        return text
+    }
+
+    /// java.util.Date.toString() in the local time zone, as the JVM prints it:
+    /// "Fri Dec 04 21:39:27 UTC 2026" (the C locale's English day and month names).
+    static func javaDate(wallMs: Int64) -> String {
+        var seconds = time_t(wallMs / 1000)
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        var buffer = [CChar](repeating: 0, count: 64)
+        let length = strftime(&buffer, buffer.count, "%a %b %d %H:%M:%S %Z %Y", &parts)
+        return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func watchesByConnection(_ node: ServerNode) -> String {
         let tree = node.core.tree
         var text = ""
-        for watcher in Set(tree.dataWatches.allWatchers).union(tree.childWatches.allWatchers).sorted() {
+        for watcher in tree.dataWatches.allWatchers {
             text += "\(hex(node.core.sessionId(of: watcher) ?? 0))\n"
-            for path in Set(tree.dataWatches.paths(of: watcher)).union(tree.childWatches.paths(of: watcher)).sorted() {
-                text += "\t\(path)\n"
-            }
+            for path in tree.dataWatches.paths(of: watcher) { text += "\t\(path)\n" }
         }
-        return text
+        return text + "\n"   // WatchManager.dumpWatches ends with an empty line
     }
 
     static func watchesByPath(_ node: ServerNode) -> String {
         let tree = node.core.tree
         var text = ""
-        for path in Set(tree.dataWatches.allPaths).union(tree.childWatches.allPaths).sorted() {
+        for path in tree.dataWatches.allPaths {
             text += "\(path)\n"
-            for watcher in Set(tree.dataWatches.watchers(of: path)).union(tree.childWatches.watchers(of: path)).sorted() {
+            for watcher in tree.dataWatches.watchers(of: path) {
                 text += "\t\(hex(node.core.sessionId(of: watcher) ?? 0))\n"
             }
         }
-        return text
+        return text + "\n"   // WatchManager.dumpWatches ends with an empty line
     }
 }
