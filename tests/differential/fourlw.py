@@ -45,8 +45,8 @@ def pairs(side, text, by_path):
     """wchc/wchp: key lines, each followed by tab-indented items -> sorted (session, path)."""
     out, key = [], None
     for line in text.split('\n'):
-        if not line:
-            continue
+        # An empty line is a key too: a watch on the path "" (ZooKeeper's alias of the root,
+        # which exists("") watches) prints as one. The trailing empty lines carry no items.
         if line.startswith('\t'):
             item = line[1:]
             out.append((label(side, item), key) if by_path else (label(side, key), item))
@@ -119,4 +119,6 @@ def normalise(side, word, text):
 
 
 def ask(side, word):
-    return normalise(side, word, four_letter(side.host, side.port, word))
+    text = four_letter(side.host, side.port, word)
+    side.last_raw = ('4lw %s' % word, text)   # printed with a mismatch
+    return normalise(side, word, text)

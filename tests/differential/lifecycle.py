@@ -244,7 +244,12 @@ class LifecycleOps:
             reaped[side.name] = pending
             return not pending
         start = time.monotonic()
-        self.wait_both('containers and expired TTL nodes reaped', settled, self.args.reap_wait, together=True)
+        try:
+            self.wait_both('containers and expired TTL nodes reaped', settled, self.args.reap_wait, together=True)
+        except Exception as e:
+            details = ['%s still has %r' % (name, [(p, self.model.reapable.get(p)) for p in paths])
+                       for name, paths in sorted(reaped.items())]
+            raise type(e)('%s\n  %s' % (e, '\n  '.join(details)))
         self.reap_seconds += time.monotonic() - start
         self.end_probes(probes)
         self.restart_servers(kills[1], CONTAINER_CHECK_MS)

@@ -240,6 +240,14 @@ class Model:
         self.slots = [SlotModel(i) for i in range(nslots)]
         self.quotas = set()   # paths given a quota by setQuota
         self.reapable = {}    # containers and TTL nodes: path -> ('container',) or ('ttl', ms)
+        # Quotas on paths with a blank component ("/ /b/b"): ZooKeeper 3.8.0 files them under
+        # the path without it (PathTrie.split drops components that trim() empties), so their
+        # own stats node is never updated; Paddock matches that. But after a restart its value
+        # is whatever setupQuota computed when ZooKeeper last loaded a snapshot (the one it
+        # takes at every startup), then left alone through the log replay: it depends on when
+        # each server snapshotted, which cannot sensibly be copied. So these quotas are only
+        # set in runs without restarts (--restarts 0 --reaps 0).
+        self.blank_quota_paths = True
 
     # -- state tracking from (identical) replies
     def note_stat(self, path, st):
@@ -444,7 +452,8 @@ def gen_op(m, slot, kinds=None):
         # As zkCli's setquota: no quota under or above another one (it refuses those).
         def nested(p):
             return any(p == q or p.startswith(q + '/') or q.startswith(p + '/') for q in m.quotas)
-        targets = [p for p in sorted(m.known) if p != '/' and not p.startswith('/zookeeper') and not nested(p)]
+        targets = [p for p in sorted(m.known) if p != '/' and not p.startswith('/zookeeper') and not nested(p)
+                   and (m.blank_quota_paths or all(c.strip() for c in p.split('/')[1:]))]
         target = r.choice(targets) if targets else m.child_of('/')
         template, is_count = r.choice(QUOTA_LIMITS)
         op.update(path=target, limits=template % (r.randint(1, 12) if is_count else r.randint(10, 300)))
@@ -1043,6 +1052,7 @@ def main(argv=None):
         side_a = Side('A:' + a.kind, a, args.sessions, args.session_timeout)
         side_b = Side('B:' + b.kind, b, args.sessions, args.session_timeout)
         runner = Runner(args, side_a, side_b)
+        runner.model.blank_quota_paths = args.restarts == 0 and args.reaps == 0
         try:
             runner.run()
         except Mismatch as e:
