@@ -174,6 +174,26 @@ import ZKWire
         #expect(txnTypes == ["create", "create"])
     }
 
+    /// ZooKeeper picks the create txn by the opcode: a top-level create with the container flag
+    /// makes a plain node, which is never reaped; in a multi the flags decide (differential test,
+    /// seeds 303 and 505: Paddock had reaped such a node).
+    @Test func theContainerFlagMakesAContainerOnlyThroughCreateContainerOrAMulti() {
+        var harness = CoreHarness()
+        _ = harness.session(1)
+        let plain = harness.call(1, 1, create("/p", mode: .container, opCode: .create))
+        #expect(plain.persisted.first.map { if case .create = $0.body { true } else { false } } == true)
+        _ = harness.call(1, 2, create("/c", mode: .persistent, opCode: .createContainer))
+        _ = harness.call(1, 3, .multi([createOp("/m", mode: .container)]))
+        #expect(harness.core.tree.containers == ["/c", "/m"])
+        for (xid, parent) in [(Int32(4), "/p"), (6, "/c"), (8, "/m")] {
+            _ = harness.call(1, xid, create(parent + "/x"))
+            _ = harness.call(1, xid + 1, .delete(path: parent + "/x", version: -1))
+        }
+        _ = harness.reap() + harness.commit()
+        #expect(harness.core.tree.node("/p") != nil, "a plain node is not reaped")
+        #expect(harness.core.tree.node("/c") == nil && harness.core.tree.node("/m") == nil)
+    }
+
     @Test func persistedTxnsSurviveTheLogCodec() throws {
         // What the shell writes to the log must read back as the same Txn (replay, followers, checkers).
         var harness = CoreHarness()

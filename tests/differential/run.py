@@ -744,7 +744,9 @@ class Runner(LifecycleOps):
             return
         if name in ('create', 'create2', 'createTTL', 'createContainer') and rep.err == 0:
             m.add(rep.resp['path'], slot, ephemeral=op['flags'] in (1, 3) and name in ('create', 'create2'),
-                  reapable=('container',) if op['flags'] == 4 else ('ttl', op.get('ttl', 0)) if op['flags'] in (5, 6) else None)
+                  # ZooKeeper picks the txn by the opcode: only createContainer makes a container.
+                  reapable=('container',) if name == 'createContainer' else
+                  ('ttl', op['ttl']) if name == 'createTTL' and op['flags'] in (5, 6) else None)
             if 'stat' in rep.resp:
                 m.note_stat(rep.resp['path'], rep.resp['stat'])
         elif name == 'delete' and rep.err == 0:
@@ -758,7 +760,8 @@ class Runner(LifecycleOps):
                 for sub, (kind, err, body) in zip(op['ops'], results):
                     if kind in ('create', 'create2'):
                         flags = sub[4] if len(sub) > 4 else None
-                        kind = (('container',) if sub[0] == 'createContainer' or flags == 4 else
+                        # In a multi ZooKeeper rebuilds each create from its flags (Op.create).
+                        kind = (('container',) if flags == 4 or (sub[0] == 'createContainer' and flags is None) else
                                 ('ttl', sub[5]) if sub[0] == 'createTTL' and flags in (5, 6) else None)
                         m.add(body['path'], slot, ephemeral=sub[0] in ('create', 'create2') and flags in (1, 3),
                               reapable=kind)
