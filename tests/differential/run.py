@@ -20,6 +20,14 @@ After every op that can fire watches, a barrier (exists "/" on every live
 session) guarantees all notifications queued before it were received, so the
 per-session event streams are compared at every op.
 
+Besides the random ops (which include pipelined bursts, see run_pipeline, and
+four-letter words, see fourlw.py), each run places a few lifecycle ops at
+seeded indices (lifecycle.py): restarts of both servers (SIGKILL and SIGTERM
+alternate; sessions resume, trees compared), sessions left to expire, and a
+container/TTL reaping round.  Every wait is a bounded poll of a condition on
+both servers (--close-wait, --close-wait-max, --expire-wait, --reap-wait), so
+a slow machine makes a run slower, not a false mismatch.
+
 First mismatch: prints seed, op index, op, both replies; exit 1.  Success:
 summary, exit 0.  The seed is always printed first.
 """
