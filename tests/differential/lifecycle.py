@@ -231,6 +231,7 @@ class LifecycleOps:
         """Both servers reap with a short check interval while no client is connected; the
         slots resume afterwards, so the watch events of reaped nodes come from setWatches2's
         catch-up (deterministic), and the trees are compared."""
+        self.seed_reapable_nodes()
         self.barrier_and_compare_events(True)
         before = self.reap_pending(self.sides[0].sessions[0])
         self.restart_servers(kills[0], REAP_CHECK_MS)
@@ -255,6 +256,25 @@ class LifecycleOps:
         self.restart_servers(kills[1], CONTAINER_CHECK_MS)
         self.resume_all_slots()
         self.counts['(nodes-reaped)'] += sum(1 for p in before if p not in self.model.known)
+
+    def seed_reapable_nodes(self):
+        """So that every reap round has work: a container that had a child, and a TTL node of
+        1 ms, made by ordinary (compared) ops of a live slot."""
+        slot = next(slot for slot in range(self.args.sessions)
+                    if not any(side.sessions[slot].closed for side in self.sides))
+        base = '/reap%d' % (self.counts['reap'])
+        ops = [{'op': 'createContainer', 'path': base + 'c', 'flags': 4},
+               {'op': 'create', 'path': base + 'c/x', 'flags': 0},
+               {'op': 'delete', 'path': base + 'c/x', 'version': -1},
+               {'op': 'createTTL', 'path': base + 't', 'flags': 5, 'ttl': 1}]
+        for op in ops:
+            op.update(slot=slot)
+            if op['op'] != 'delete':
+                op.update(data=b'r', acl=('open', OPEN_ACL_UNSAFE))
+            ra, rep_a = self.run_on(self.sides[0], op)
+            rb, _ = self.run_on(self.sides[1], op)
+            self.compare('reap setup: %s %s' % (op['op'], op['path']), ra, rb)
+            self.update_model(op, rep_a)
 
     def reap_pending(self, s):
         """Paths ContainerManager would still delete (or may delete soon) on this server: empty
