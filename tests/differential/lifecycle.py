@@ -138,8 +138,10 @@ class LifecycleOps:
                 res.append(('resume-failed', type(e).__name__, str(e)))
         self.compare('session of slot %d resumed after the restart' % slot, res[0], res[1])
         # A session reconnecting well within its timeout survives a restart in ZooKeeper: losing it
-        # on both sides would compare equal but is still wrong (and flags a driver bug).
-        if not all(survived):
+        # on both sides would compare equal but is still wrong (and flags a driver bug). A reap
+        # round leaves the sessions unattended while the servers reap; past half the timeout
+        # (a slow machine) they may expire, on both, and that is not required.
+        if not all(survived) and self.unattended_s < self.args.session_timeout / 2000.0:
             self.fail('session of slot %d did not survive the restart' % slot, res[0], res[1])
         self.counts['(sessions-resumed)'] += 1
 
@@ -235,6 +237,7 @@ class LifecycleOps:
         self.barrier_and_compare_events(True)
         before = self.reap_pending(self.sides[0].sessions[0])
         self.restart_servers(kills[0], REAP_CHECK_MS)
+        unattended_from = time.monotonic()
         probes = [Session(side.host, side.port, timeout_ms=self.args.session_timeout) for side in self.sides]
         self.compare('reap probe sessions', probes[0].closed, probes[1].closed)
         reaped = {}
@@ -253,8 +256,10 @@ class LifecycleOps:
             raise type(e)('%s\n  %s' % (e, '\n  '.join(details)))
         self.reap_seconds += time.monotonic() - start
         self.end_probes(probes)
+        self.unattended_s = time.monotonic() - unattended_from
         self.restart_servers(kills[1], CONTAINER_CHECK_MS)
         self.resume_all_slots()
+        self.unattended_s = 0.0
         self.counts['(nodes-reaped)'] += sum(1 for p in before if p not in self.model.known)
 
     def seed_reapable_nodes(self):

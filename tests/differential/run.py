@@ -520,6 +520,7 @@ class Runner(LifecycleOps):
         self.index = -1
         self.cur_op = None
         self.expiries_done = 0
+        self.unattended_s = 0.0   # how long the slots' sessions were left alone (lifecycle.do_reap)
         self.reap_seconds = 0.0
 
     # -- comparison helpers
@@ -1015,7 +1016,9 @@ def main(argv=None):
     ap.add_argument('--paddock-bin', default=os.environ.get('PADDOCK_BIN', os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '.build', 'debug', 'paddock')))
     ap.add_argument('--against-apache-twice', action='store_true',
                     help='side B is a second, independent Apache ZooKeeper (validates the driver)')
-    ap.add_argument('--session-timeout', type=int, default=30000)
+    # 60 s (servers.MAX_SESSION_TIMEOUT_MS): the slots' sessions outlive a reap round (two
+    # restarts with no client attached) on a slow machine.
+    ap.add_argument('--session-timeout', type=int, default=60000)
     ap.add_argument('--time-limit', type=float, default=1800.0, help='overall bound in seconds')
     ap.add_argument('--ready-timeout', type=float, default=60.0)
     ap.add_argument('--close-wait', type=float, default=3.0,
@@ -1030,7 +1033,7 @@ def main(argv=None):
                     help='sessions left to expire (default: one per 3000 ops, at least one)')
     ap.add_argument('--expire-wait', type=float, default=60.0,
                     help='bound (s) on waiting for an expired session\'s ephemerals to go')
-    ap.add_argument('--reap-wait', type=float, default=60.0,
+    ap.add_argument('--reap-wait', type=float, default=40.0,
                     help='bound (s) on waiting for containers and TTL nodes to be reaped')
     ap.add_argument('--audit-every', type=int, default=2500, help='full tree comparison every N ops (0=only at end)')
     ap.add_argument('--sort-auth', action='store_true',
