@@ -185,7 +185,11 @@ extension ServerCore {
         let newVersion = try Self.checkAndIncrementVersion(current: node.stat.aversion, expected: version)
         node.zxid = zxid
         node.stat.aversion = newVersion
-        node.acl = fixed
+        // As ZooKeeper 3.8's PrepRequestProcessor: the pending record of a setACL takes the new
+        // aversion but keeps the old ACL (it duplicates the record without setting the ACL), so
+        // requests pipelined behind it are checked against the ACL the tree has until it is
+        // applied: a second setACL after one that removed ADMIN fails on its version, not NoAuth.
+        // The differential test's pipelined bursts found this.
         pending.set(path, node, in: tree)
         return .setACL(path: path, acl: fixed, version: newVersion)
     }
@@ -214,9 +218,14 @@ extension ServerCore {
         try checkQuota(path, bytesDiff: Int64(request.data?.count ?? 0), countDiff: 1)
         let newCVersion = parent.stat.cversion &+ 1
         // The owner the applied node will have, which follows the txn type (as DataTree applies
-        // it), not the mode: a container mode sent with a plain create opcode makes a plain node.
-        // A container mode makes a container whatever the create opcode (as in ZooKeeper).
-        let txnType: OpCode = mode.isContainer ? .createContainer : opCode
+        // it), not the mode. ZooKeeper 3.8.0's pRequest2TxnCreate picks the txn by the opcode
+        // alone: only createContainer logs a CreateContainerTxn, so a top-level create or create2
+        // with the container flag makes a plain persistent node (never reaped), and createContainer
+        // with other flags makes a container. Inside a multi the opcode was already rebuilt from
+        // the flags (`asZooKeeperRebuildsIt`), so there the container flag does make a container.
+        // (ZooKeeper's pending record takes its owner from the mode; Paddock's follows the txn,
+        // which the digest it predicts needs.) The differential test's reap op found this.
+        let txnType: OpCode = opCode
         var owner: Int64 = 0
         let txn: CreateTxn
         if txnType == .createContainer {

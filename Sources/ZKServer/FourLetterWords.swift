@@ -42,6 +42,9 @@ enum FourLetterWords {
         case "isro": return node.isServing ? "rw" : "null"
         case "dump": return dump(node)
         case "wchs":
+            // ZooKeeper 3.8's wchs, wchc and wchp report the data-watch manager only (DataTree's
+            // dumpWatchesSummary, dumpWatches): a child watch alone does not show (mntr's
+            // zk_watch_count does count both).
             let summary = node.watchSummary
             return "\(summary.connections) connections watching \(summary.paths) paths\nTotal watches:\(summary.watches)\n"
         case "wchc": return watchesByConnection(node)
@@ -192,8 +195,11 @@ enum FourLetterWords {
         } else {
             let groups = node.sessionExpiryGroups
             text += "Session Sets (\(groups.count))/(\(groups.reduce(0) { $0 + $1.sessionIds.count })):\n"
+            // Deadlines run on the monotonic clock; ZooKeeper prints them as wall-clock dates
+            // (Time.elapsedTimeToDate).
+            let wallOffsetMs = wallClockMs() - monotonicMs()
             for group in groups {
-                text += "\(group.sessionIds.count) expire at \(group.expiryMs):\n"
+                text += "\(group.sessionIds.count) expire at \(javaDate(wallMs: group.expiryMs + wallOffsetMs)):\n"
                 for id in group.sessionIds { text += "\t\(hex(id))\n" }
             }
         }
@@ -203,19 +209,44 @@ enum FourLetterWords {
             text += "\(hex(entry.sessionId)):\n"
             for path in entry.paths { text += "\t\(path)\n" }
         }
-        text += "Connections with Ephemerals (\(ephemerals.count)):\n"
+        text += "Connections dump:\n" + connectionsDump(node)
         return text
+    }
+
+    /// NIOServerCnxnFactory.dumpConnections: the connections by expiry. Paddock keeps no
+    /// connection expiry queue, so all are one set, due when the soonest session is.
+    static func connectionsDump(_ node: ServerNode) -> String {
+        let entries = node.connections.sorted { $0.key < $1.key }
+        guard !entries.isEmpty else { return "Connections Sets (0)/(0):\n" }
+        let soonestMs = node.core.sessions.sessions.values.map(\.expirationMs).min() ?? monotonicMs()
+        var text = "Connections Sets (1)/(\(entries.count)):\n"
+        text += "\(entries.count) expire at \(javaDate(wallMs: soonestMs + wallClockMs() - monotonicMs())):\n"
+        for (id, entry) in entries {
+            text += "\tip: /\(entry.address):\(entry.port) sessionId: \(hex(node.core.sessionId(of: id) ?? 0))\n"
+        }
+        return text
+    }
+
+    /// java.util.Date.toString() in the local time zone, as the JVM prints it:
+    /// "Fri Dec 04 21:39:27 UTC 2026" (the C locale's English day and month names).
+    static func javaDate(wallMs: Int64) -> String {
+        var seconds = time_t(wallMs / 1000)
+        var parts = tm()
+        localtime_r(&seconds, &parts)
+        var buffer = [CChar](repeating: 0, count: 64)
+        let length = strftime(&buffer, buffer.count, "%a %b %d %H:%M:%S %Z %Y", &parts)
+        return String(decoding: buffer.prefix(length).map { UInt8(bitPattern: $0) }, as: UTF8.self)
     }
 
     static func watchesByConnection(_ node: ServerNode) -> String {
         node.watchedPathsBySession.map { entry in
             "\(hex(entry.sessionId))\n" + entry.paths.map { "\t\($0)\n" }.joined()
-        }.joined()
+        }.joined() + "\n"   // WatchManager.dumpWatches ends with an empty line
     }
 
     static func watchesByPath(_ node: ServerNode) -> String {
         node.watchingSessionsByPath.map { entry in
             "\(entry.path)\n" + entry.sessionIds.map { "\t\(hex($0))\n" }.joined()
-        }.joined()
+        }.joined() + "\n"   // WatchManager.dumpWatches ends with an empty line
     }
 }

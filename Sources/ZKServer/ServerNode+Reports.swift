@@ -86,30 +86,28 @@ extension ServerNode {
         return ephemerals.keys.sorted().map { ($0, (ephemerals[$0]?.elements ?? []).sorted()) }
     }
 
-    /// Watched paths (data and child watches together) by the watching connection's session.
+    /// Watched paths by watching session, both sorted. Data watches only, as ZooKeeper 3.8's
+    /// wchc/wchp and their admin commands (DataTree.dumpWatches reads the data-watch manager).
     var watchedPathsBySession: [(sessionId: Int64, paths: [String])] {
-        let tree = core.tree
-        return Set(tree.dataWatches.allWatchers).union(tree.childWatches.allWatchers).sorted().map { watcher in
-            let paths = Set(tree.dataWatches.paths(of: watcher)).union(tree.childWatches.paths(of: watcher)).sorted()
-            return (core.sessionId(of: watcher) ?? 0, paths)
+        let watches = core.tree.dataWatches
+        return watches.allWatchers.sorted().map { watcher in
+            (core.sessionId(of: watcher) ?? 0, watches.paths(of: watcher).sorted())
         }
     }
 
-    /// Watching sessions by watched path.
+    /// Watching sessions by watched path (data watches only, as above).
     var watchingSessionsByPath: [(path: String, sessionIds: [Int64])] {
-        let tree = core.tree
-        return Set(tree.dataWatches.allPaths).union(tree.childWatches.allPaths).sorted().map { path in
-            let watchers = Set(tree.dataWatches.watchers(of: path)).union(tree.childWatches.watchers(of: path)).sorted()
-            return (path, watchers.map { core.sessionId(of: $0) ?? 0 })
+        let watches = core.tree.dataWatches
+        return watches.allPaths.sorted().map { path in
+            (path, watches.watchers(of: path).sorted().map { core.sessionId(of: $0) ?? 0 })
         }
     }
 
+    /// wchs: ZooKeeper's dumpWatchesSummary over the data-watch manager; a connection counts
+    /// until it closes, even after its watches fired (WatchManager.watcherCount).
     var watchSummary: WatchSummary {
-        let tree = core.tree
-        return WatchSummary(
-            connections: Set(tree.dataWatches.allWatchers).union(tree.childWatches.allWatchers).count,
-            paths: Set(tree.dataWatches.allPaths).union(tree.childWatches.allPaths).count,
-            watches: tree.dataWatches.watchCount + tree.childWatches.watchCount)
+        let watches = core.tree.dataWatches
+        return WatchSummary(connections: watches.watcherCount, paths: watches.pathCount, watches: watches.watchCount)
     }
 
     /// `hash`: the current state's zxid and ZooKeeper-compatible tree digest.

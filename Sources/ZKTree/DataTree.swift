@@ -396,7 +396,12 @@ public struct DataTree: Sendable {
             // A limits node puts its path under quota; a stats node gets the subtree's usage.
             let prefix = Quotas.trimQuotaPath(parentPath)
             if !prefix.isEmpty {
-                if childName == Quotas.limitNode { quotaPrefixes.insert(prefix) } else { updateQuotaForPath(prefix) }
+                // The quota is filed under its trie key; the stats node counts the real subtree.
+                if childName == Quotas.limitNode {
+                    insertQuotaPrefix(prefix)
+                } else {
+                    updateQuotaForPath(prefix)
+                }
             }
         }
         if let prefix = quotaPrefix(of: path) { updateQuotaStat(prefix, bytesDiff: Int64(data?.count ?? 0), countDiff: 1) }
@@ -429,7 +434,9 @@ public struct DataTree: Sendable {
         }
         if parentPath.hasPrefix(Self.quotaPath) && childName == Quotas.limitNode {
             let prefix = Quotas.trimQuotaPath(parentPath)
-            if !prefix.isEmpty { quotaPrefixes.remove(prefix) }
+            // ZooKeeper 3.8.0's PathTrie.deletePath throws (NullPointerException) for an all-blank
+            // prefix, whose key is the root; nothing is filed under "/", so there is nothing to drop.
+            if !prefix.isEmpty { quotaPrefixes.remove(Quotas.trieKey(prefix)) }
         }
         if let prefix = quotaPrefix(of: path) { updateQuotaStat(prefix, bytesDiff: -Int64(node.data?.count ?? 0), countDiff: -1) }
         let fired = dataWatches.trigger(path: path, type: .nodeDeleted, acl: node.acl, into: &notifications)
@@ -488,7 +495,14 @@ public struct DataTree: Sendable {
             let prefix = String(path[path.index(path.startIndex, offsetBy: Self.quotaPath.count)..<end.lowerBound])
             guard !prefix.isEmpty else { continue }
             updateQuotaForPath(prefix)
-            quotaPrefixes.insert(prefix)
+            insertQuotaPrefix(prefix)
         }
+    }
+
+    /// Files a quota under its trie key, as PathTrie.addPath; an all-blank path's key is the root,
+    /// which ZooKeeper marks but never matches, so it is not filed at all.
+    private mutating func insertQuotaPrefix(_ prefix: String) {
+        let key = Quotas.trieKey(prefix)
+        if key != "/" { quotaPrefixes.insert(key) }
     }
 }

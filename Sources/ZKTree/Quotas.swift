@@ -16,6 +16,22 @@ public enum Quotas {
     static func trimQuotaPath(_ path: String) -> String {
         String(path.dropFirst(DataTree.quotaPath.count))
     }
+
+    /// The key under which ZooKeeper 3.8.0 files a quota'd path, and the form of every path it
+    /// matches against quotas: the path's components without those that are empty or whitespace
+    /// only, joined by "/". Its PathTrie.split keeps a component only when Java's `trim()` leaves
+    /// something, and `trim()` drops every char up to U+0020. So a quota on "/ /b/b" is looked up,
+    /// counted and limited as "/b/b": creates under "/ /b/b" update the stats node of "/b/b" (if
+    /// there is one), not "/zookeeper/quota/ /b/b/zookeeper_stats", which only ever holds the usage
+    /// computed when it was created or when the tree was loaded. An all-blank path keys to "/",
+    /// which matches nothing (getMaxPrefixWithQuota ignores the root). The differential test found
+    /// this (seed 1873722807); Tests/ZKTreeTests/QuotaTests.swift keeps it.
+    public static func trieKey(_ path: String) -> String {
+        let kept = path.split(separator: "/").filter { component in
+            component.unicodeScalars.contains { $0.value > 0x20 }
+        }
+        return "/" + kept.joined(separator: "/")
+    }
 }
 
 /// The text of a limits or stats node: `count=N,bytes=M`, then, only when other keys are
@@ -73,10 +89,11 @@ public enum QuotaVerdict: Sendable, Equatable {
 
 extension DataTree {
     /// The deepest path with a quota that `path` is in (itself or an ancestor), as ZooKeeper's
-    /// getMaxPrefixWithQuota; nil when none.
+    /// getMaxPrefixWithQuota; nil when none. Both sides are compared as `Quotas.trieKey`s, and the
+    /// key is what is returned (its stats and limits nodes are the ones ZooKeeper reads and writes).
     public func quotaPrefix(of path: String) -> String? {
         guard !quotaPrefixes.isEmpty else { return nil }
-        var candidate = path
+        var candidate = Quotas.trieKey(path)
         while candidate != "/" && !candidate.isEmpty {
             if quotaPrefixes.contains(candidate) { return candidate }
             candidate = PathValidation.parent(of: candidate)

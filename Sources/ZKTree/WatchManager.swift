@@ -40,6 +40,9 @@ public struct WatchManager: Sendable {
 
     public var watchCount: Int { table.values.reduce(0) { $0 + $1.count } }
     public var pathCount: Int { table.count }
+    /// Watchers that have had a watch here since their connection opened, including those whose
+    /// watches all fired or were removed (ZooKeeper's watch2Paths keeps them until the connection
+    /// closes; its wchs counts them).
     public var watcherCount: Int { pathsByWatcher.count }
 
     public mutating func add(path: String, watcher: WatcherID, mode: WatcherMode = .standard) {
@@ -85,8 +88,9 @@ public struct WatchManager: Sendable {
         guard let mode = table[path]?.removeValue(forKey: watcher) else { return false }
         if mode == .persistentRecursive { recursiveCount -= 1 }
         if table[path]?.isEmpty == true { table[path] = nil }
+        // The watcher keeps its (now perhaps empty) entry until its connection goes, as in
+        // ZooKeeper 3.8's WatchManager (watch2Paths): wchs counts it and wchc lists it.
         pathsByWatcher[watcher]?.remove(path)
-        if pathsByWatcher[watcher]?.isEmpty == true { pathsByWatcher[watcher] = nil }
         return true
     }
 
@@ -120,8 +124,7 @@ public struct WatchManager: Sendable {
                         if !atParent {
                             fired.insert(watcher)
                             watchers[watcher] = nil
-                            pathsByWatcher[watcher]?.remove(current)
-                            if pathsByWatcher[watcher]?.isEmpty == true { pathsByWatcher[watcher] = nil }
+                            pathsByWatcher[watcher]?.remove(current)   // the entry stays, see remove
                         }
                     }
                 }

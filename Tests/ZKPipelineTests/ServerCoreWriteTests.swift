@@ -88,6 +88,27 @@ import ZKWire
         #expect(harness.core.queuedRequestCount(of: 1) == 0)
     }
 
+    /// ZooKeeper's pending setACL record keeps the old ACL: a request pipelined behind a setACL
+    /// that took ADMIN away is still checked against the open ACL (differential test, seed 7).
+    @Test func aPipelinedSetACLIsCheckedAgainstTheACLBeforeThePendingOne() throws {
+        var harness = CoreHarness()
+        _ = harness.session(1)
+        _ = harness.call(1, 1, create("/n"))
+        let noPerms = [ACL(perms: Perms(rawValue: 0), id: Id(scheme: "world", id: "anyone"))]
+        let first = harness.send(1, 2, .setACL(path: "/n", acl: noPerms, version: -1))
+        let second = harness.send(1, 3, .setACL(path: "/n", acl: ACL.openUnsafe, version: 0))
+        let third = harness.send(1, 4, .setACL(path: "/n", acl: ACL.openUnsafe, version: 1))
+        let outputs = first + second + third + harness.commit()
+        #expect(outputs.error(1, xid: 2) == .ok)
+        #expect(outputs.error(1, xid: 3) == .badVersion, "checked against the open ACL, with the pending aversion 1")
+        #expect(outputs.error(1, xid: 4) == .ok, "still the open ACL: allowed")
+        #expect(harness.core.tree.node("/n")?.acl == ACL.openUnsafe)
+        #expect(harness.core.tree.node("/n")?.stat.aversion == 2)
+        // Once applied, the tree's ACL is what counts.
+        _ = harness.call(1, 5, .setACL(path: "/n", acl: noPerms, version: -1))
+        #expect(harness.call(1, 6, .setACL(path: "/n", acl: ACL.openUnsafe, version: -1)).error(1, xid: 6) == .noAuth)
+    }
+
     @Test func repliesFollowRequestOrderAcrossSeveralWrites() {
         var harness = CoreHarness()
         _ = harness.session(1)
@@ -151,6 +172,26 @@ import ZKWire
             return bodies.map { if case .create = $0 { "create" } else { "\($0)" } }
         }
         #expect(txnTypes == ["create", "create"])
+    }
+
+    /// ZooKeeper picks the create txn by the opcode: a top-level create with the container flag
+    /// makes a plain node, which is never reaped; in a multi the flags decide (differential test,
+    /// seeds 303 and 505: Paddock had reaped such a node).
+    @Test func theContainerFlagMakesAContainerOnlyThroughCreateContainerOrAMulti() {
+        var harness = CoreHarness()
+        _ = harness.session(1)
+        let plain = harness.call(1, 1, create("/p", mode: .container, opCode: .create))
+        #expect(plain.persisted.first.map { if case .create = $0.body { true } else { false } } == true)
+        _ = harness.call(1, 2, create("/c", mode: .persistent, opCode: .createContainer))
+        _ = harness.call(1, 3, .multi([createOp("/m", mode: .container)]))
+        #expect(harness.core.tree.containers == ["/c", "/m"])
+        for (xid, parent) in [(Int32(4), "/p"), (6, "/c"), (8, "/m")] {
+            _ = harness.call(1, xid, create(parent + "/x"))
+            _ = harness.call(1, xid + 1, .delete(path: parent + "/x", version: -1))
+        }
+        _ = harness.reap() + harness.commit()
+        #expect(harness.core.tree.node("/p") != nil, "a plain node is not reaped")
+        #expect(harness.core.tree.node("/c") == nil && harness.core.tree.node("/m") == nil)
     }
 
     @Test func persistedTxnsSurviveTheLogCodec() throws {

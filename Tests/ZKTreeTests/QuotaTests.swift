@@ -120,4 +120,76 @@ import ZKWire
         #expect(mismatches.count == 1)
         #expect(mismatches.first?.path == "/app" && mismatches.first?.stored == "count=1,bytes=1" && mismatches.first?.actual == "count=2,bytes=5")
     }
+
+    /// ZooKeeper 3.8.0 matches quotas through a PathTrie that drops blank components, so a quota
+    /// on "/ /b/b" counts as one on "/b/b" (differential seed 1873722807: Apache's
+    /// /zookeeper/quota/ /b/b/zookeeper_stats said count=1,bytes=4 after the subtree changed).
+    @Test func aQuotaOnAPathWithABlankComponentIsFiledWithoutIt() {
+        #expect(Quotas.trieKey("/ /b/b") == "/b/b")
+        #expect(Quotas.trieKey("/  /b/ /c") == "/b/c")
+        #expect(Quotas.trieKey("/ a/b ") == "/ a/b ", "only all-blank components go")
+        #expect(Quotas.trieKey("/ ") == "/")
+        var tree = DataTree()
+        tree.applyAll([
+            txn(1, .create(createTxn("/ ", parentCVersion: 1))),
+            txn(2, .create(createTxn("/ /b", parentCVersion: 1))),
+            txn(3, .create(createTxn("/ /b/b", "abcd", parentCVersion: 1))),
+            txn(4, .create(createTxn("/zookeeper/quota/ ", parentCVersion: 1))),
+            txn(5, .create(createTxn("/zookeeper/quota/ /b", parentCVersion: 1))),
+            txn(6, .create(createTxn("/zookeeper/quota/ /b/b", parentCVersion: 1))),
+            txn(7, .create(createTxn("/zookeeper/quota/ /b/b/zookeeper_stats", "count=0,bytes=0", parentCVersion: 1))),
+            txn(8, .create(createTxn("/zookeeper/quota/ /b/b/zookeeper_limits", "count=1,bytes=-1", parentCVersion: 2))),
+        ])
+        let blankStats = "/zookeeper/quota/ /b/b/zookeeper_stats"
+        func text(_ path: String, in tree: DataTree) -> String {
+            String(decoding: tree.node(path)?.data ?? [], as: UTF8.self)
+        }
+        #expect(tree.quotaPrefixes == ["/b/b"])
+        #expect(text(blankStats, in: tree) == "count=1,bytes=4", "the real subtree, counted when the stats node is made")
+        tree.applyAll([txn(9, .create(createTxn("/ /b/b/x", "12", parentCVersion: 1)))])
+        #expect(text(blankStats, in: tree) == "count=1,bytes=4", "a create under it updates the stats of /b/b, which has none")
+        #expect(tree.quotaVerdict(for: "/ /b/b/y", bytesDiff: 0, countDiff: 1) == .within, "no limits node at /b/b")
+        // A quota on the real /b/b now also takes the creates under "/ /b/b".
+        tree.applyAll([
+            txn(10, .create(createTxn("/b", parentCVersion: 2))),
+            txn(11, .create(createTxn("/b/b", "z", parentCVersion: 1))),
+            txn(12, .create(createTxn("/zookeeper/quota/b", parentCVersion: 2))),
+            txn(13, .create(createTxn("/zookeeper/quota/b/b", parentCVersion: 1))),
+            txn(14, .create(createTxn("/zookeeper/quota/b/b/zookeeper_stats", "count=0,bytes=0", parentCVersion: 1))),
+            txn(15, .create(createTxn("/zookeeper/quota/b/b/zookeeper_limits", "count=2,bytes=-1", parentCVersion: 2))),
+            txn(16, .create(createTxn("/ /b/b/y", "123", parentCVersion: 2))),
+        ])
+        #expect(text("/zookeeper/quota/b/b/zookeeper_stats", in: tree) == "count=2,bytes=4")
+        #expect(text(blankStats, in: tree) == "count=1,bytes=4")
+        #expect(tree.quotaVerdict(for: "/ /b/b/z", bytesDiff: 0, countDiff: 1)
+            == .pastSoftLimit("Quota exceeded: /b/b [current count=3, softCountLimit=2]"))
+        // Deleting either limits node unfiles the shared key, as PathTrie.deletePath does.
+        tree.applyAll([txn(17, .delete(path: "/zookeeper/quota/ /b/b/zookeeper_limits"))])
+        #expect(tree.quotaPrefixes.isEmpty)
+    }
+
+    @Test func loadingFilesBlankComponentQuotasByKeyAndCountsTheRealSubtree() {
+        var tree = DataTree()
+        tree.applyAll([
+            txn(1, .create(createTxn("/ ", parentCVersion: 1))),
+            txn(2, .create(createTxn("/ /b", "xy", parentCVersion: 1))),
+            txn(3, .create(createTxn("/zookeeper/quota/ ", parentCVersion: 1))),
+            txn(4, .create(createTxn("/zookeeper/quota/ /b", parentCVersion: 1))),
+            txn(5, .create(createTxn("/zookeeper/quota/ /b/zookeeper_stats", "count=0,bytes=0", parentCVersion: 1))),
+            txn(6, .create(createTxn("/zookeeper/quota/ /b/zookeeper_limits", "count=9,bytes=-1", parentCVersion: 2))),
+            txn(7, .create(createTxn("/ /b/c", "abc", parentCVersion: 1))),
+        ])
+        #expect(String(decoding: tree.node("/zookeeper/quota/ /b/zookeeper_stats")?.data ?? [], as: UTF8.self) == "count=1,bytes=2")
+        var loaded = DataTree.emptyForLoading()
+        var stack = ["/"]
+        while let path = stack.popLast() {
+            let node = tree.node(path)!
+            #expect(loaded.loadNode(path: path, data: node.data, acl: node.acl, stat: node.stat) == nil)
+            for child in node.children.sorted().reversed() { stack.append(PathValidation.join(path, child)) }
+        }
+        loaded.finishLoading(lastProcessedZxid: 8)
+        #expect(loaded.quotaPrefixes == ["/b"])
+        #expect(String(decoding: loaded.node("/zookeeper/quota/ /b/zookeeper_stats")?.data ?? [], as: UTF8.self) == "count=2,bytes=5",
+                "setupQuota recounts the real subtree of \"/ /b\"")
+    }
 }

@@ -128,6 +128,22 @@ import ZKWire
         #expect(manager.allWatchers == [1])
     }
 
+    /// ZooKeeper's watch2Paths keeps a watcher whose watches fired or were removed until its
+    /// connection closes (differential test, seed 707: its wchs counted 4 connections, Paddock 3).
+    @Test func aWatcherWithNoWatchesLeftIsCountedUntilItsConnectionGoes() {
+        var manager = WatchManager()
+        manager.add(path: "/a", watcher: 1)
+        manager.add(path: "/b", watcher: 2)
+        var notifications: [WatchNotification] = []
+        _ = manager.trigger(path: "/a", type: .nodeDataChanged, into: &notifications)
+        manager.remove(path: "/b", watcher: 2)
+        #expect(manager.watchCount == 0 && manager.pathCount == 0)
+        #expect(manager.watcherCount == 2)
+        #expect(manager.allWatchers == [1, 2] && manager.paths(of: 1).isEmpty)
+        manager.removeWatcher(1)
+        #expect(manager.allWatchers == [2])
+    }
+
     @Test func lastModeAddedWins() {
         var manager = WatchManager()
         manager.add(path: "/a", watcher: 1, mode: .persistentRecursive)

@@ -20,6 +20,14 @@ After every op that can fire watches, a barrier (exists "/" on every live
 session) guarantees all notifications queued before it were received, so the
 per-session event streams are compared at every op.
 
+Besides the random ops (which include pipelined bursts, see run_pipeline, and
+four-letter words, see fourlw.py), each run places a few lifecycle ops at
+seeded indices (lifecycle.py): restarts of both servers (SIGKILL and SIGTERM
+alternate; sessions resume, trees compared), sessions left to expire, and a
+container/TTL reaping round.  Every wait is a bounded poll of a condition on
+both servers (--close-wait, --close-wait-max, --expire-wait, --reap-wait), so
+a slow machine makes a run slower, not a false mismatch.
+
 First mismatch: prints seed, op index, op, both replies; exit 1.  Success:
 summary, exit 0.  The seed is always printed first.
 """
@@ -40,6 +48,8 @@ import zkwire  # noqa: E402
 from zkwire import (Session, Op, ERR_NAMES, ConnectionClosed, ZKWireError, four_letter,  # noqa: E402
                     OPEN_ACL_UNSAFE, READ_ACL_UNSAFE, digest_id)
 from servers import ApacheServer, PaddockServer  # noqa: E402
+from lifecycle import LifecycleOps  # noqa: E402
+import fourlw  # noqa: E402
 
 # ---------------------------------------------------------------- constants
 
@@ -90,10 +100,16 @@ OP_WEIGHTS = [
     ('checkWatches', 18), ('setWatches', 6), ('setWatches2', 6), ('auth', 14),
     ('whoAmI', 8), ('ping', 5), ('closeSession', 4), ('reconnect', 5),
     ('authBadScheme', 2), ('unknownOp', 1), ('badPassword', 1),
-    # Quota ops are off until Apache's PathTrie matching of unusual names (a quota on '/ /b/b' counted
-    # differently; seed 1873722807) is matched (issue 11).
-    ('setQuota', 0), ('quotaStats', 0),
+    ('setQuota', 8), ('quotaStats', 14),
+    ('pipeline', 10), ('fourLetter', 4),
 ]
+
+# Ops a pipeline burst is made of: one request and one reply each, on the slot's own
+# connection, none closing it (auth, ping and setWatches use fixed xids; left out).
+PIPELINE_OPS = {'create', 'create2', 'createTTL', 'createContainer', 'delete', 'exists',
+                'getData', 'setData', 'getACL', 'setACL', 'getChildren', 'getChildren2', 'sync',
+                'multi', 'multiRead', 'getEphemerals', 'getAllChildrenNumber', 'addWatch',
+                'removeWatches', 'checkWatches', 'whoAmI'}
 
 # Quota limits as zkCli's setquota writes them (soft -n/-b, hard -N/-B; one limit per call in 3.8.0).
 # (template, limits a count?)
@@ -102,7 +118,11 @@ QUOTA_LIMITS = [('count=%d,bytes=-1', True), ('count=-1,bytes=%d', False),
 
 WRITE_OPS = {'create', 'create2', 'createTTL', 'createContainer', 'delete', 'setData',
              'setACL', 'multi', 'closeSession', 'reconnect', 'authBadScheme', 'unknownOp',
-             'badPassword', 'setWatches', 'setWatches2', 'setQuota'}
+             'badPassword', 'setWatches', 'setWatches2', 'setQuota', 'pipeline'}
+
+
+class _Recorded(Exception):
+    """Raised by a recording Session.call: the request was queued for a pipelined burst."""
 
 
 class Mismatch(Exception):
@@ -227,19 +247,35 @@ class Model:
         self.known = {'/': None, '/zookeeper': None}   # path -> (version, cversion, aversion)
         self.slots = [SlotModel(i) for i in range(nslots)]
         self.quotas = set()   # paths given a quota by setQuota
+        self.reapable = {}    # containers and TTL nodes: path -> ('container',) or ('ttl', ms)
+        # Quotas on paths with a blank component ("/ /b/b"): ZooKeeper 3.8.0 files them under
+        # the path without it (PathTrie.split drops components that trim() empties), so their
+        # own stats node is never updated; Paddock matches that. But after a restart its value
+        # is whatever setupQuota computed when ZooKeeper last loaded a snapshot (the one it
+        # takes at every startup), then left alone through the log replay: it depends on when
+        # each server snapshotted, which cannot sensibly be copied. So these quotas are only
+        # set in runs without restarts (--restarts 0 --reaps 0). Nodes under a blank component
+        # alias the same way (creates under "/ /a/c" count in the stats of a quota on "/a/c",
+        # which a reload recounts from the real /a/c), so such runs do not create them either.
+        self.blank_quota_paths = True
 
     # -- state tracking from (identical) replies
     def note_stat(self, path, st):
         if st is not None:
             self.known[path] = (st.version, st.cversion, st.aversion)
 
-    def add(self, path, slot=None, ephemeral=False):
+    def add(self, path, slot=None, ephemeral=False, reapable=None):
         self.known.setdefault(path, (0, 0, 0))
+        if reapable is not None:
+            # ('container',) or ('ttl', ms): a client's stat shows ephemeralOwner 0 for both
+            # (DataNode.copyStat), so the reap op learns them from the creates.
+            self.reapable[path] = reapable
         if ephemeral and slot is not None:
             self.slots[slot].ephemerals.add(path)
 
     def remove(self, path):
         self.known.pop(path, None)
+        self.reapable.pop(path, None)
         for sm in self.slots:
             sm.ephemerals.discard(path)
 
@@ -264,7 +300,10 @@ class Model:
     def path(self, purpose='any'):
         x = self.r.random()
         if x < 0.04:
-            return self.r.choice(INVALID_PATHS)
+            bad = self.r.choice(INVALID_PATHS)
+            # '/ ' is accepted by both servers and is the one source of a blank component
+            # (see blank_quota_paths): its subtree would alias quotas, so not with restarts.
+            return bad if bad != '/ ' or self.blank_quota_paths else '/ x'
         if x < 0.08:
             base = self.existing()
             return (base.rstrip('/') or '') + '/nope/' + self.r.choice(NAMES)
@@ -344,9 +383,10 @@ def gen_multi_ops(m, n_max=5):
     return ops
 
 
-def gen_op(m, slot):
+def gen_op(m, slot, kinds=None):
     r = m.r
-    name = r.choices([n for n, _ in OP_WEIGHTS], [w for _, w in OP_WEIGHTS])[0]
+    weights = [(n, w) for n, w in OP_WEIGHTS if kinds is None or n in kinds]
+    name = r.choices([n for n, _ in weights], [w for _, w in weights])[0]
     sm = m.slots[slot]
     op = {'op': name, 'slot': slot}
     if name in ('create', 'create2'):
@@ -425,12 +465,25 @@ def gen_op(m, slot):
         # As zkCli's setquota: no quota under or above another one (it refuses those).
         def nested(p):
             return any(p == q or p.startswith(q + '/') or q.startswith(p + '/') for q in m.quotas)
-        targets = [p for p in sorted(m.known) if p != '/' and not p.startswith('/zookeeper') and not nested(p)]
+        targets = [p for p in sorted(m.known) if p != '/' and not p.startswith('/zookeeper') and not nested(p)
+                   and (m.blank_quota_paths or all(c.strip() for c in p.split('/')[1:]))]
+        # The fallback (no known node fits) must not nest either: with nested quotas ZooKeeper's
+        # stats node counts only the nodes whose deepest quota it is, while a reload
+        # (setupQuota) counts the whole subtree, so after a restart each server's value depends
+        # on when it last loaded a snapshot (seed 707 found this at op 5100).
         target = r.choice(targets) if targets else m.child_of('/')
+        if nested(target):
+            op.update(op='quotaStats', path=target)
+            return op
         template, is_count = r.choice(QUOTA_LIMITS)
         op.update(path=target, limits=template % (r.randint(1, 12) if is_count else r.randint(10, 300)))
     elif name == 'quotaStats':
         op.update(path=r.choice(sorted(m.quotas)) if m.quotas and r.random() < 0.9 else m.path('existing'))
+    elif name == 'pipeline':
+        # A burst written before any reply is read; the ops are drawn as usual, all up front.
+        op.update(ops=[gen_op(m, slot, PIPELINE_OPS) for _ in range(r.randint(2, 12))])
+    elif name == 'fourLetter':
+        op.update(words=r.sample(fourlw.WORDS, r.randint(1, 4)))
     return op
 
 
@@ -455,7 +508,7 @@ def op_repr(op):
     return repr(d)
 
 
-class Runner:
+class Runner(LifecycleOps):
     def __init__(self, args, side_a, side_b):
         self.args = args
         self.sides = [side_a, side_b]
@@ -466,6 +519,9 @@ class Runner:
         self.events_compared = 0
         self.index = -1
         self.cur_op = None
+        self.expiries_done = 0
+        self.unattended_s = 0.0   # how long the slots' sessions were left alone (lifecycle.do_reap)
+        self.reap_seconds = 0.0
 
     # -- comparison helpers
     def fail(self, what, a, b):
@@ -496,6 +552,7 @@ class Runner:
         sm = self.model.slots[slot]
         sm.users = []
         res = []
+        fresh = []
         for side in self.sides:
             old = side.sessions[slot]
             try:
@@ -508,11 +565,21 @@ class Runner:
                             session_id=old.session_id, passwd=old.passwd,
                             last_zxid_seen=old.last_zxid)
                 s.xid = old.xid
-                old_closed = old.expect_close(self.args.close_wait)
+                fresh.append(s)
+            except (ConnectionClosed, OSError, ZKWireError) as e:
+                fresh.append(('reattach-failed', type(e).__name__, str(e)))
+        if not all(isinstance(s, Session) for s in fresh):
+            # A connect that failed on either side: compare the failures (and what succeeded).
+            self.compare('reattach slot %d' % slot, *[s if not isinstance(s, Session) else 'connected' for s in fresh])
+        # Both old connections: the server closes each once the session moved (bounded wait).
+        old_closed = self.wait_closed([tuple(side.sessions[slot] for side in self.sides)])[0]
+        for side, s, closed in zip(self.sides, fresh, old_closed):
+            old = side.sessions[slot]
+            try:
                 stray_events = [e.key() for e in old.take_events()]
                 old.close()
                 side.sessions[slot] = s
-                out = [side.nconnect(s, sm.label()), ('old-closed', old_closed, stray_events)]
+                out = [side.nconnect(s, sm.label()), ('old-closed', closed, stray_events)]
                 if sm.has_watches() and not s.closed:
                     rep = s.set_watches2(s.last_zxid, sorted(sm.w_data), sorted(sm.w_exist),
                                          sorted(sm.w_child), sorted(sm.w_pers), sorted(sm.w_rec))
@@ -523,6 +590,60 @@ class Runner:
         self.compare('reattach slot %d' % slot, res[0], res[1])
         if any(side.sessions[slot].closed for side in self.sides):
             self.open_slot(slot)
+
+    # -- a pipelined burst on one slot
+    def run_pipeline(self, op):
+        """Every request of the burst is written (one sendall) before any reply is read; the
+        replies must come back in request order (xids compared) and match one by one."""
+        slot = op['slot']
+        outs, reps_a = [], []
+        for side in self.sides:
+            s = side.sessions[slot]
+            frames = self.record_requests(side, s, op['ops'])
+            out = []
+            try:
+                s.send_burst([frame for _, _, frame in frames])
+                opcodes = {xid: opcode for xid, opcode, _ in frames}
+                first_xid = frames[0][0]
+                for _ in frames:
+                    rep = s.next_reply(opcodes)
+                    # xids as offsets in the burst: the order of the replies is what is compared
+                    # (a slot's xid counter itself may differ between the sides after polls).
+                    out.append((rep.xid - first_xid, side.nreply(rep, self.args.sort_auth)))
+                    if side is self.sides[0]:
+                        reps_a.append(rep)
+            except ConnectionClosed:
+                out.append(('connection-closed', len(out)))
+            outs.append(out)
+        self.compare('pipelined replies of %d requests' % len(op['ops']), outs[0], outs[1])
+        for sub, rep in zip(op['ops'], reps_a):
+            self.counts['pipeline:' + sub['op']] += 1
+            self.errs[ERR_NAMES.get(rep.err, str(rep.err))] += 1
+            self.update_model(sub, rep)
+        if any(side.sessions[slot].closed for side in self.sides):
+            self.reattach(slot)
+
+    def record_requests(self, side, s, ops):
+        """The frames run_on would send for `ops`, one call each, without sending them."""
+        frames = []
+
+        def record(opcode, body=b'', xid=None, timeout=None):
+            if xid is None:
+                s.xid += 1
+                xid = s.xid
+            frames.append((xid, opcode, zkwire.Writer().int(xid).int(opcode).bytes() + body))
+            raise _Recorded()
+        s.call = record
+        try:
+            for sub in ops:
+                try:
+                    self.run_on(side, sub)
+                except _Recorded:
+                    continue
+                raise AssertionError('pipelined op %r sent no request' % sub['op'])
+        finally:
+            del s.call
+        return frames
 
     # -- one op on one side
     def run_on(self, side, op):
@@ -588,20 +709,17 @@ class Runner:
                     rep = s.add_auth(op['scheme'], op['auth'])
                 else:
                     rep = s.call(op['opcode'], b'')
-                closed = s.expect_close(self.args.close_wait)
-                return (side.nreply(rep, sa), ('closed-after', closed)), rep
+                # Whether the server then closes is added by run() (wait_closed, both sides).
+                return (side.nreply(rep, sa),), rep
             elif name == 'badPassword':
                 bad = Session(side.host, side.port, timeout_ms=side.timeout_ms,
                               session_id=s.session_id, passwd=bytes(16), last_zxid_seen=0)
-                out = ('badpw', bad.protocol_version, bad.negotiated_timeout, bad.session_id,
-                       len(bad.passwd or b''), bad.read_only)
-                # wait for the server to close the refused connection itself: in
-                # 3.8 its close removes sessionMap[sessionId] (by key), racing
+                side.bad_session = bad
+                # run() waits (both sides) for the server to close the refused connection
+                # itself: in 3.8 its close removes sessionMap[sessionId] (by key), racing
                 # with a later re-attach if we closed it from the client side.
-                out += (bad.expect_close(self.args.close_wait),)
-                bad.close()
-                closed = s.expect_close(self.args.close_wait)
-                return (out, ('old-closed', closed)), None
+                return ('badpw', bad.protocol_version, bad.negotiated_timeout, bad.session_id,
+                        len(bad.passwd or b''), bad.read_only), None
             elif name == 'reconnect':
                 return ('reconnect',), None
             elif name == 'setQuota':
@@ -641,7 +759,10 @@ class Runner:
                 m.quotas.add(op['path'])
             return
         if name in ('create', 'create2', 'createTTL', 'createContainer') and rep.err == 0:
-            m.add(rep.resp['path'], slot, ephemeral=op['flags'] in (1, 3) and name in ('create', 'create2'))
+            m.add(rep.resp['path'], slot, ephemeral=op['flags'] in (1, 3) and name in ('create', 'create2'),
+                  # ZooKeeper picks the txn by the opcode: only createContainer makes a container.
+                  reapable=('container',) if name == 'createContainer' else
+                  ('ttl', op['ttl']) if name == 'createTTL' and op['flags'] in (5, 6) else None)
             if 'stat' in rep.resp:
                 m.note_stat(rep.resp['path'], rep.resp['stat'])
         elif name == 'delete' and rep.err == 0:
@@ -654,7 +775,12 @@ class Runner:
             if all(k != 'error' for k, _, _ in results):
                 for sub, (kind, err, body) in zip(op['ops'], results):
                     if kind in ('create', 'create2'):
-                        m.add(body['path'], slot, ephemeral=sub[0] in ('create', 'create2') and sub[4] in (1, 3))
+                        flags = sub[4] if len(sub) > 4 else None
+                        # In a multi ZooKeeper rebuilds each create from its flags (Op.create).
+                        kind = (('container',) if flags == 4 or (sub[0] == 'createContainer' and flags is None) else
+                                ('ttl', sub[5]) if sub[0] == 'createTTL' and flags in (5, 6) else None)
+                        m.add(body['path'], slot, ephemeral=sub[0] in ('create', 'create2') and flags in (1, 3),
+                              reapable=kind)
                     elif kind == 'delete':
                         m.remove(sub[1])
         elif name == 'auth' and rep.err == 0:
@@ -693,7 +819,13 @@ class Runner:
                 sm.w_rec.update(op['recursive'])
 
     # -- events
-    def barrier_and_compare_events(self, all_sessions):
+    def barrier_and_compare_events(self, all_sessions, unordered=False):
+        """`unordered`: compare each slot's events as a multiset. Only for the deletions of a
+        session's ephemerals (closeSession, expiry) once the servers have restarted: ZooKeeper
+        deletes them in the iteration order of its HashSet for the session, which after a
+        restart depends on how it rebuilt the set (full log replay, or its startup snapshot
+        and the log after it), and Paddock's recovery rebuilds it in another order (a known
+        difference, not fixed: seed 1873722807 OPS=3000 shows it at op 2601)."""
         evs = []
         for side in self.sides:
             per = []
@@ -711,7 +843,10 @@ class Runner:
             evs.append(per)
         for slot in range(len(evs[0])):
             a, b = evs[0][slot], evs[1][slot]
-            self.compare('watch events of slot %d' % slot, a, b)
+            if unordered and isinstance(a, list) and isinstance(b, list):
+                self.compare('watch events of slot %d (in any order)' % slot, sorted(a), sorted(b))
+            else:
+                self.compare('watch events of slot %d' % slot, a, b)
             if a and a != 'closed':
                 self.events_compared += len(a)
                 for t, st, p in a:
@@ -759,18 +894,54 @@ class Runner:
                 known[p] = self.model.known.get(p) or (0, 0, 0)
         known.setdefault('/', self.model.known.get('/'))
         self.model.known = known
+        self.model.reapable = {p: k for p, k in self.model.reapable.items() if p in known}
 
     # -- main loop
+    def schedule(self):
+        """Op index -> lifecycle op (restart, reap, expire) for this run, from the seed. They
+        are few and slow, so they are placed rather than drawn, and every run has each kind.
+        Restarts alternate SIGKILL and SIGTERM (the first drawn), so a run with two has both."""
+        args = self.args
+        sched = random.Random(args.seed * 7919 + 17)
+        special = {}
+        for kind, n in (('restart', args.restarts), ('reap', args.reaps), ('expire', args.expiries)):
+            for _ in range(n):
+                i = sched.randrange(args.ops // 10, args.ops) if args.ops > 10 else 0
+                while i in special:
+                    i += 1
+                special[i] = kind
+        first = sched.random() < 0.5
+        kills = [(k % 2 == 0) == first for k in range(args.restarts + 2 * args.reaps)]
+        return special, kills
+
+    def run_lifecycle(self, kind, kills):
+        self.cur_op = {'op': kind}
+        self.counts[kind] += 1
+        if kind == 'restart':
+            kill = kills.pop(0)
+            self.cur_op = {'op': kind, 'kill': kill}
+            self.do_restart(kill)
+        elif kind == 'reap':
+            pair = (kills.pop(0), kills.pop(0))
+            self.cur_op = {'op': kind, 'kills': pair}
+            self.do_reap(pair)
+        else:
+            self.do_expire()
+
     def run(self):
         args = self.args
         for slot in range(args.sessions):
             self.open_slot(slot)
+        special, kills = self.schedule()
         deadline = time.monotonic() + args.time_limit
         for i in range(args.ops):
             self.index = i
             if time.monotonic() > deadline:
                 raise TimeoutError('time limit %ss reached after %d ops' % (args.time_limit, i))
             self.keepalive()
+            if i in special:
+                self.run_lifecycle(special[i], kills)
+                continue
             slot = self.r.randrange(args.sessions)
             op = gen_op(self.model, slot)
             self.cur_op = op
@@ -780,8 +951,30 @@ class Runner:
                 self.reattach(slot)
                 self.barrier_and_compare_events(True)
                 continue
+            if name == 'pipeline':
+                self.run_pipeline(op)
+                self.barrier_and_compare_events(True)
+                continue
+            if name == 'fourLetter':
+                self.barrier_and_compare_events(True)
+                for word in op['words']:
+                    self.compare('four-letter word %s' % word, fourlw.ask(self.sides[0], word),
+                                 fourlw.ask(self.sides[1], word))
+                    self.counts['(4lw-%s)' % word] += 1
+                continue
             ra, rep_a = self.run_on(self.sides[0], op)
             rb, _ = self.run_on(self.sides[1], op)
+            if name in ('closeSession', 'authBadScheme', 'unknownOp') and ra[0][0] == 'reply':
+                closed = self.wait_closed([tuple(side.sessions[slot] for side in self.sides)])[0]
+                ra, rb = ra + (('closed-after', closed[0]),), rb + (('closed-after', closed[1]),)
+            elif name == 'badPassword' and ra != ('connection-closed',):
+                bads = tuple(side.bad_session for side in self.sides)
+                bad_closed = self.wait_closed([bads])[0]
+                for bad in bads:
+                    bad.close()
+                old_closed = self.wait_closed([tuple(side.sessions[slot] for side in self.sides)])[0]
+                ra = (ra + (bad_closed[0],), ('old-closed', old_closed[0]))
+                rb = (rb + (bad_closed[1],), ('old-closed', old_closed[1]))
             self.compare('reply', ra, rb)
             for one in (rep_a if isinstance(rep_a, list) else [rep_a] if rep_a is not None else []):
                 self.errs[ERR_NAMES.get(one.err, str(one.err))] += 1
@@ -799,11 +992,16 @@ class Runner:
                     self.reattach(slot)
             elif ra == ('connection-closed',):
                 self.reattach(slot)
-            self.barrier_and_compare_events(name in WRITE_OPS)
+            self.barrier_and_compare_events(name in WRITE_OPS,
+                                            unordered=name == 'closeSession' and self.counts['(restart-kill)'] + self.counts['(restart-term)'] > 0)
             if args.audit_every and (i + 1) % args.audit_every == 0:
                 self.audit()
         self.index = args.ops
         self.cur_op = {'op': '(final audit)'}
+        self.barrier_and_compare_events(True)
+        for word in fourlw.WORDS:
+            self.compare('four-letter word %s at the end' % word, fourlw.ask(self.sides[0], word),
+                         fourlw.ask(self.sides[1], word))
         self.barrier_and_compare_events(True)
         self.audit()
 
@@ -818,17 +1016,37 @@ def main(argv=None):
     ap.add_argument('--paddock-bin', default=os.environ.get('PADDOCK_BIN', os.path.join(os.path.dirname(os.path.abspath(__file__)), '..', '..', '.build', 'debug', 'paddock')))
     ap.add_argument('--against-apache-twice', action='store_true',
                     help='side B is a second, independent Apache ZooKeeper (validates the driver)')
-    ap.add_argument('--session-timeout', type=int, default=30000)
+    # 60 s (servers.MAX_SESSION_TIMEOUT_MS): the slots' sessions outlive a reap round (two
+    # restarts with no client attached) on a slow machine.
+    ap.add_argument('--session-timeout', type=int, default=60000)
     ap.add_argument('--time-limit', type=float, default=1800.0, help='overall bound in seconds')
     ap.add_argument('--ready-timeout', type=float, default=60.0)
     ap.add_argument('--close-wait', type=float, default=3.0,
-                    help='seconds to wait for a server-side close after closing ops')
+                    help='seconds both servers get to close a connection before "stays open" is accepted')
+    ap.add_argument('--close-wait-max', type=float, default=30.0,
+                    help='seconds the slower server gets to close a connection the other one closed')
+    ap.add_argument('--restarts', type=int, default=None,
+                    help='restarts of both servers (default: one per 5000 ops, at least one)')
+    ap.add_argument('--reaps', type=int, default=None,
+                    help='container/TTL reaping rounds, two restarts each (default: 1)')
+    ap.add_argument('--expiries', type=int, default=None,
+                    help='sessions left to expire (default: one per 3000 ops, at least one)')
+    ap.add_argument('--expire-wait', type=float, default=60.0,
+                    help='bound (s) on waiting for an expired session\'s ephemerals to go')
+    ap.add_argument('--reap-wait', type=float, default=40.0,
+                    help='bound (s) on waiting for containers and TTL nodes to be reaped')
     ap.add_argument('--audit-every', type=int, default=2500, help='full tree comparison every N ops (0=only at end)')
     ap.add_argument('--sort-auth', action='store_true',
                     help='sort whoAmI lists and ACLs (ZK returns auth ids in ConcurrentHashMap order)')
     ap.add_argument('--io-timeout', type=float, default=15.0, help='seconds to wait for any single reply')
     ap.add_argument('--keep-dirs', action='store_true', help='keep server data dirs and logs (/tmp/zkdiff-*)')
     args = ap.parse_args(argv)
+    if args.restarts is None:
+        args.restarts = max(1, args.ops // 5000)
+    if args.reaps is None:
+        args.reaps = 1
+    if args.expiries is None:
+        args.expiries = max(1, args.ops // 3000)
     zkwire.DEFAULT_IO_TIMEOUT = args.io_timeout
 
     def _term(signum, frame):
@@ -860,6 +1078,7 @@ def main(argv=None):
         side_a = Side('A:' + a.kind, a, args.sessions, args.session_timeout)
         side_b = Side('B:' + b.kind, b, args.sessions, args.session_timeout)
         runner = Runner(args, side_a, side_b)
+        runner.model.blank_quota_paths = args.restarts == 0 and args.reaps == 0
         try:
             runner.run()
         except Mismatch as e:
@@ -891,8 +1110,12 @@ def main(argv=None):
                 return 1
         dt = time.monotonic() - t0
         total = sum(v for k, v in runner.counts.items() if not k.startswith('('))
-        print('PASS seed=%d ops=%d sessions=%d time=%.1fs events_compared=%d audits=%d' % (
-            args.seed, total, args.sessions, dt, runner.events_compared, runner.counts['(audit)']))
+        print('PASS seed=%d ops=%d sessions=%d time=%.1fs events_compared=%d audits=%d '
+              'restarts=%d reaps=%d (%.1fs waiting for reaping) expiries=%d' % (
+                  args.seed, total, args.sessions, dt, runner.events_compared, runner.counts['(audit)'],
+                  runner.counts['restart'], runner.counts['reap'], runner.reap_seconds, runner.counts['expire']))
+        print('lifecycle: nodes reaped=%d, ephemerals of expired sessions=%d' % (
+            runner.counts['(nodes-reaped)'], runner.counts['(ephemerals-expired)']))
         print('per-op counts: ' + ', '.join('%s=%d' % kv for kv in sorted(runner.counts.items())))
         print('per-error counts: ' + ', '.join('%s=%d' % kv for kv in sorted(runner.errs.items())))
         return rc

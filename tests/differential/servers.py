@@ -24,8 +24,19 @@ ZK_JARS = ['/usr/share/java/zookeeper.jar', '/usr/share/java/zookeeper-jute.jar'
            '/usr/share/java/slf4j-api.jar', '/usr/share/java/slf4j-simple.jar']
 
 # ContainerManager (containers + TTL reaping) runs on a timer; a huge interval
-# keeps runs deterministic (reaping would depend on wall-clock time).
+# keeps runs deterministic (reaping would depend on wall-clock time).  The
+# differential test's reap op restarts both servers with REAP_CHECK_MS, waits
+# until both have reaped, and restarts them with CONTAINER_CHECK_MS again.
 CONTAINER_CHECK_MS = 3600000
+REAP_CHECK_MS = 200
+# ContainerManager's rate limit (Apache's default), set explicitly on both.
+CONTAINER_MAX_PER_MINUTE = 10000
+
+# tickTime 500 ms makes the session timeout floor (2 ticks) 1 s, so a session
+# left to expire goes within a second or two; maxSessionTimeout keeps the
+# driver's 30 s sessions at 30 s (the default ceiling would be 20 ticks, 10 s).
+TICK_MS = 500
+MAX_SESSION_TIMEOUT_MS = 60000
 
 
 def free_port():
@@ -36,11 +47,12 @@ def free_port():
     return port
 
 
-def write_cfg(workdir, port, extra=None):
+def write_cfg(workdir, port, extra=None, container_check_ms=CONTAINER_CHECK_MS):
     data = os.path.join(workdir, 'data')
     os.makedirs(data, exist_ok=True)
     lines = [
-        'tickTime=2000',
+        'tickTime=%d' % TICK_MS,
+        'maxSessionTimeout=%d' % MAX_SESSION_TIMEOUT_MS,
         'initLimit=10',
         'syncLimit=5',
         'dataDir=%s' % data,
@@ -50,7 +62,8 @@ def write_cfg(workdir, port, extra=None):
         '4lw.commands.whitelist=*',
         'admin.enableServer=false',
         'extendedTypesEnabled=true',
-        'znode.container.checkIntervalMs=%d' % CONTAINER_CHECK_MS,
+        'znode.container.checkIntervalMs=%d' % container_check_ms,
+        'znode.container.maxPerMinute=%d' % CONTAINER_MAX_PER_MINUTE,
         'autopurge.purgeInterval=0',
     ]
     for k, v in (extra or {}).items():
@@ -69,6 +82,7 @@ class Server:
         self.workdir = tempfile.mkdtemp(prefix='zkdiff-%s-' % name)
         self.port = free_port()
         self.extra_cfg = dict(extra_cfg or {})
+        self.container_check_ms = CONTAINER_CHECK_MS
         self.cfg = write_cfg(self.workdir, self.port, extra_cfg)
         self.proc = None
         self.keep_dir = keep_dir
@@ -79,10 +93,16 @@ class Server:
         raise NotImplementedError
 
     def start(self, ready_timeout=60.0):
-        self.logf = open(self.log_path, 'wb')
+        self.spawn()
+        return self.wait_ready(ready_timeout)
+
+    def spawn(self):
+        self.logf = open(self.log_path, 'ab')
         self.proc = subprocess.Popen(self.command(), cwd=self.workdir, stdout=self.logf,
                                      stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                      start_new_session=True)
+
+    def wait_ready(self, ready_timeout=60.0):
         deadline = time.monotonic() + ready_timeout
         last = ''
         while True:
@@ -108,6 +128,27 @@ class Server:
                 return b'\n'.join(f.read().splitlines()[-n:]).decode('utf-8', 'replace')
         except OSError:
             return ''
+
+    def halt(self, kill):
+        """Stop the process, keeping its data dir: SIGKILL (a crash) or SIGTERM (a clean stop)."""
+        if self.proc is not None and self.proc.poll() is None:
+            try:
+                os.killpg(self.proc.pid, signal.SIGKILL if kill else signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+            try:
+                self.proc.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait(timeout=30)
+        if self.logf:
+            self.logf.close()
+            self.logf = None
+
+    def reconfigure(self, container_check_ms):
+        """Rewrite zoo.cfg (same port and data dir) for the next spawn."""
+        self.container_check_ms = container_check_ms
+        self.cfg = write_cfg(self.workdir, self.port, self.extra_cfg, container_check_ms)
 
     def stop(self):
         if self.proc is not None and self.proc.poll() is None:
@@ -150,7 +191,8 @@ class ApacheServer(Server):
                 '-Dzookeeper.extendedTypesEnabled=true',
                 '-Dzookeeper.admin.enableServer=false',
                 '-Dzookeeper.4lw.commands.whitelist=*',
-                '-Dznode.container.checkIntervalMs=%d' % CONTAINER_CHECK_MS,
+                '-Dznode.container.checkIntervalMs=%d' % self.container_check_ms,
+                '-Dznode.container.maxPerMinute=%d' % CONTAINER_MAX_PER_MINUTE,
                 '-Dorg.slf4j.simpleLogger.defaultLogLevel=warn',
                 # zoo.cfg's enforceQuota as the system property ZooKeeperServer reads.
                 '-Dzookeeper.enforceQuota=%s' % self.extra_cfg.get('enforceQuota', 'false'),
@@ -169,3 +211,16 @@ class PaddockServer(Server):
         if not os.path.exists(self.binary):
             raise RuntimeError('paddock binary not found: %s' % self.binary)
         return [self.binary, 'server', '--config', self.cfg]
+
+
+def restart_all(servers, kill, ready_timeout=60.0, container_check_ms=None):
+    """Stop every server (SIGKILL or SIGTERM), then start them all again on their data dirs and
+    ports, in parallel, and wait until each is serving (bounded by ready_timeout)."""
+    for srv in servers:
+        srv.halt(kill)
+    for srv in servers:
+        if container_check_ms is not None:
+            srv.reconfigure(container_check_ms)
+        srv.spawn()
+    for srv in servers:
+        srv.wait_ready(ready_timeout)

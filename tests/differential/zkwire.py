@@ -530,6 +530,44 @@ class Session:
                 resp = None
             return Reply(rxid, zxid, err, opcode, resp, payload)
 
+    # -- pipelining
+    def send_burst(self, requests):
+        """Write several request payloads (RequestHeader + body each) in one sendall."""
+        if self.closed:
+            raise ConnectionClosed('session closed')
+        try:
+            self.sock.sendall(b''.join(struct.pack('>i', len(p)) + p for p in requests))
+        except OSError as e:
+            self.closed = True
+            raise ConnectionClosed(str(e))
+        self.last_send = time.monotonic()
+
+    def next_reply(self, opcodes, timeout=None):
+        """The next reply, whatever its xid (decoded with opcodes[xid]); notifications are kept
+        in self.events and stray ping replies skipped, as in _read_until."""
+        while True:
+            payload = self._recv_frame(timeout)
+            r = Reader(payload)
+            rxid, zxid, err = r.int(), r.long(), r.int()
+            body = payload[16:]
+            if rxid == XID_NOTIFICATION:
+                self._handle_notification(zxid, body)
+                continue
+            if rxid == XID_PING and XID_PING not in opcodes:
+                continue
+            if zxid > 0:
+                self.last_zxid = max(self.last_zxid, zxid)
+            opcode = opcodes.get(rxid)
+            resp = None
+            if body:
+                try:
+                    resp = decode_response(opcode, body) if opcode is not None else {'undecodable': body.hex()}
+                except ZKWireError:
+                    if err == 0:
+                        raise
+                    resp = {'undecodable': body.hex()}
+            return Reply(rxid, zxid, err, opcode, resp, payload)
+
     # -- generic request
     def call(self, opcode, body=b'', xid=None, timeout=None):
         """Send RequestHeader{xid, opcode} + body; wait for the reply with that xid."""
