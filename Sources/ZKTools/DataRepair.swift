@@ -256,13 +256,7 @@ public struct JournalSalvagePlan: Sendable {
     public func apply(dataLogDirectory: String?, nowMs: Int64) throws(ToolError) -> ChangeReport {
         try backup.create()
         let copy = backup.path + "/" + FileJournalDevice.fileName
-        let bytes = try ToolFiles.readWhole(journalPath)
-        let descriptor = open(copy, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw ToolFiles.error("create", copy) }
-        defer { close(descriptor) }
-        try ToolFiles.writeAll(descriptor, bytes, path: copy)
-        guard fsync(descriptor) == 0 else { throw ToolFiles.error("fsync", copy) }
-        try ToolFiles.syncDirectory(backup.path)
+        try ToolFiles.writeDurably(copy, try ToolFiles.readWhole(journalPath))
         let directory = try ToolDataDirectory.openSalvagingJournal(dataDirectory, dataLogDirectory: dataLogDirectory, forChange: true)
         defer { directory.close() }
         let log = try directory.requireLog()
