@@ -95,7 +95,7 @@ public enum DataRepair {
                 plan.cutAfter = try predecessor(of: first, log: log, anchor: summary.anchor.zxid)
             }
         }
-        plan.snapshots = removals(snapshots, cutAfter: plan.cutAfter)
+        plan.snapshots = removals(snapshots, cutAfter: plan.cutAfter, logLast: summary.lastZxid)
         if let cutAfter = plan.cutAfter { plan.removed = try RecordRange.of(log, after: cutAfter) }
         predict(&plan, log: log, summary: summary, snapshots: snapshots)
         return plan
@@ -112,12 +112,19 @@ public enum DataRepair {
         }
     }
 
-    static func removals(_ snapshots: [SnapshotInfo], cutAfter: Int64?) -> [SnapshotRemoval] {
+    /// `logLast`: the log's last zxid now. A snapshot ending past it holds txns the log no longer
+    /// has (the records a damaged commit journal lost after its damage, which repair's journal
+    /// stage dropped): no start can replay up to it, so it is set aside like one the cut empties.
+    static func removals(_ snapshots: [SnapshotInfo], cutAfter: Int64?, logLast: Int64) -> [SnapshotRemoval] {
         snapshots.compactMap { snapshot in
             if !snapshot.isValid { return SnapshotRemoval(snapshot: snapshot, reason: "corrupt (\(snapshot.problem ?? ""))") }
             if let cutAfter, let end = snapshot.endZxid, end > cutAfter {
                 return SnapshotRemoval(snapshot: snapshot, reason: "it holds txns after \(ZxidMath.hex(cutAfter)) "
                     + "(zxids \(ZxidMath.hex(snapshot.startZxid))..\(ZxidMath.hex(end))), which the cut removes")
+            }
+            if let end = snapshot.endZxid, end > logLast {
+                return SnapshotRemoval(snapshot: snapshot, reason: "it holds txns after \(ZxidMath.hex(logLast)), the log's last "
+                    + "(zxids \(ZxidMath.hex(snapshot.startZxid))..\(ZxidMath.hex(end))), which the log no longer has")
             }
             return nil
         }
