@@ -408,6 +408,15 @@ import ZKTree
     /// Seeds of the negative control (it is caught in about one seed of 13).
     static let controlSeedCount = 250
 
+    /// Regression, found by this harness: a damaged journal whose frames after the damage held
+    /// txns a snapshot covers. Repair's journal stage dropped those frames, then its next stage
+    /// refused ("the newest valid snapshot ... holds txns up to 0x1d but the log ends at 0x16"):
+    /// a directory that neither started nor repaired. Repair now sets such a snapshot aside.
+    @Test func aSnapshotPastWhatTheJournalStageKeptIsSetAside() {
+        let outcome = Self.run(seed: 10_222_729_562_012_214_317)
+        #expect(outcome.journalDamage && outcome.failure == nil, "\(outcome)")
+    }
+
     /// PADDOCK_REPAIR_SEED=<seed> replays one run and prints what it did.
     @Test func replayOneSeed() throws {
         guard let text = ProcessInfo.processInfo.environment["PADDOCK_REPAIR_SEED"], let seed = UInt64(text) else { return }
