@@ -64,7 +64,8 @@ public struct RepairPlan: Sendable {
 
 /// `paddock data repair DIR`: cuts the log back to the last record before the first damaged
 /// one (an invalid record, a broken CRC link, a gap) and moves corrupt snapshots — and the
-/// snapshots that hold txns the cut removes — into the backup. Nothing else is touched. It
+/// snapshots that hold txns the cut removes, or that the log no longer has (the journal stage
+/// dropped a damaged journal's frames after its damage) — into the backup. Nothing else is touched. It
 /// refuses (changing nothing) when the result would still not start: e.g. when what is left no
 /// longer reaches back to a usable snapshot, or the records are intact but a replay disagrees
 /// with their digests (not damage a cut can fix; see `truncate`).

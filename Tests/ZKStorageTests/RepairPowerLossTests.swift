@@ -98,6 +98,7 @@ import ZKTree
             return
         }
         let before = available(disk, logDirectory: logDirectory)
+        let snapshotsBefore = snapshotFiles(disk)
         // The cut: any operation of the repair (or none: past its last one).
         let lmdb = LMDBStates(data: logDirectory + "/data.mdb")
         lmdb.record(durable: true)
@@ -127,7 +128,7 @@ import ZKTree
             outcome.failure = "restoring data.mdb: \(error)"
             return
         }
-        if let lost = lostRecords(before, available(disk, logDirectory: logDirectory)) {
+        if let lost = lostRecords(before, available(disk, logDirectory: logDirectory)) ?? lostSnapshots(snapshotsBefore, disk) {
             outcome.failure = "after the cut (at operation \(outcome.crashAt)) \(lost)"
             return
         }
@@ -161,7 +162,7 @@ import ZKTree
                 return
             }
         }
-        if let lost = lostRecords(before, available(disk, logDirectory: logDirectory)) {
+        if let lost = lostRecords(before, available(disk, logDirectory: logDirectory)) ?? lostSnapshots(snapshotsBefore, disk) {
             outcome.failure = "after the second repair \(lost)"
             return
         }
@@ -363,6 +364,23 @@ import ZKTree
             }
         }
         return found
+    }
+
+    /// The snapshot files (name and bytes) there are: repair moves some into a backup, never
+    /// loses one.
+    static func snapshotFiles(_ disk: SimulatedDisk) -> [String: [UInt8]] {
+        var files: [String: [UInt8]] = [:]
+        for path in disk.fileNames() {
+            let name = ToolFilesPath.name(path)
+            if SnapshotFiles.zxid(fromName: name) != nil, let bytes = disk.durableContents(path) { files[name] = bytes }
+        }
+        return files
+    }
+
+    static func lostSnapshots(_ before: [String: [UInt8]], _ disk: SimulatedDisk) -> String? {
+        let after = snapshotFiles(disk)
+        guard let lost = before.keys.sorted().first(where: { after[$0] != before[$0] }) else { return nil }
+        return "snapshot \(lost) is gone or changed"
     }
 
     static func lostRecords(_ before: Set<Stored>, _ after: Set<Stored>) -> String? {

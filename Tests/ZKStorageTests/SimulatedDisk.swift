@@ -278,6 +278,10 @@ final class SimulatedDisk: SimulatedFileSystem, @unchecked Sendable {
 }
 
 enum ToolFilesPath {
+    static func name(_ path: String) -> String {
+        path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
+    }
+
     static func parent(_ path: String) -> String {
         guard let slash = path.lastIndex(of: "/") else { return "." }
         return slash == path.startIndex ? "/" : String(path[..<slash])
