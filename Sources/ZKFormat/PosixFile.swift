@@ -18,6 +18,17 @@ public protocol SimulatedFileSystem: AnyObject, Sendable {
     func move(_ from: String, _ to: String) throws(SnapshotError)
     func remove(_ path: String) throws(SnapshotError)
     func names(in directory: String) -> [String]
+    /// `open(path, flags)` of a file that may exist (O_CREAT honoured; O_DSYNC: each write is
+    /// durable when it returns).
+    func openExisting(_ path: String, flags: Int32) throws(SnapshotError) -> Int32
+    /// Whether the simulated disk holds `path` (a file or a directory it made); nil: not its
+    /// path (the real file system answers, e.g. for LMDB's files, which it cannot hold).
+    func exists(_ path: String) -> Bool?
+    func isDirectory(_ path: String) -> Bool?
+    /// Size of the file at `path`; nil: not its path.
+    func fileSize(_ path: String) -> Int?
+    /// mkdir (durable only after `syncDirectory` of the parent).
+    func makeDirectory(_ path: String) throws(SnapshotError)
 }
 
 /// Thin POSIX wrappers: retry EINTR and short transfers, turn errno into a `SnapshotError.io`.
@@ -31,14 +42,14 @@ public enum PosixFile {
         "\(operation) \(target): \(String(cString: strerror(errno)))"
     }
 
-    static func openForWriting(_ path: String) throws(SnapshotError) -> Int32 {
+    public static func openForWriting(_ path: String) throws(SnapshotError) -> Int32 {
         if let simulated { return try simulated.openForWriting(path) }
         let fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SnapshotError(path: path, kind: .io(errorText("open", path))) }
         return fd
     }
 
-    static func openForReading(_ path: String) throws(SnapshotError) -> Int32 {
+    public static func openForReading(_ path: String) throws(SnapshotError) -> Int32 {
         if let simulated { return try simulated.openForReading(path) }
         let fd = open(path, O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { throw SnapshotError(path: path, kind: .io(errorText("open", path))) }
@@ -52,7 +63,8 @@ public enum PosixFile {
         return Int(status.st_size)
     }
 
-    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SnapshotError) {
+    /// Writes all of `bytes` at the descriptor's position, retrying EINTR and short writes.
+    public static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, path: String) throws(SnapshotError) {
         if let simulated { return try simulated.write(fd, bytes, at: nil, path: path) }
         var offset = 0
         while offset < bytes.count {
@@ -90,6 +102,7 @@ public enum PosixFile {
 
     /// Opens an existing file with `flags` (O_CLOEXEC added).
     public static func openExisting(_ path: String, flags: Int32) throws(SnapshotError) -> Int32 {
+        if let simulated { return try simulated.openExisting(path, flags: flags) }
         let fd = Glibc.open(path, flags | O_CLOEXEC, 0o644)
         guard fd >= 0 else { throw SnapshotError(path: path, kind: .io(errorText("open", path))) }
         return fd
@@ -111,7 +124,8 @@ public enum PosixFile {
         return done
     }
 
-    static func sync(_ fd: Int32, path: String) throws(SnapshotError) {
+    /// fsync: the file's data and metadata.
+    public static func sync(_ fd: Int32, path: String) throws(SnapshotError) {
         if let simulated { return try simulated.sync(fd, path: path) }
         while fsync(fd) != 0 {
             if errno == EINTR { continue }
@@ -147,6 +161,32 @@ public enum PosixFile {
         guard unlink(path) == 0 || errno == ENOENT else {
             throw SnapshotError(path: path, kind: .io(errorText("unlink", path)))
         }
+    }
+
+    /// Whether `path` exists (lstat; a simulated disk answers for the paths it holds).
+    public static func exists(_ path: String) -> Bool {
+        if let simulated, let answer = simulated.exists(path) { return answer }
+        var info = stat()
+        return lstat(path, &info) == 0
+    }
+
+    public static func isDirectory(_ path: String) -> Bool {
+        if let simulated, let answer = simulated.isDirectory(path) { return answer }
+        var info = stat()
+        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
+    }
+
+    /// Size in bytes of the file at `path`, nil when it does not exist.
+    public static func fileSize(_ path: String) -> Int? {
+        if let simulated, let answer = simulated.fileSize(path) { return answer }
+        var info = stat()
+        return stat(path, &info) == 0 ? Int(info.st_size) : nil
+    }
+
+    /// mkdir (an existing directory is not an error); durable only after `syncDirectory` of its parent.
+    public static func makeDirectory(_ path: String) throws(SnapshotError) {
+        if let simulated { return try simulated.makeDirectory(path) }
+        guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw SnapshotError(path: path, kind: .io(errorText("mkdir", path))) }
     }
 
     /// Closes a descriptor `PosixFile` opened.

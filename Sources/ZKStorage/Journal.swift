@@ -22,6 +22,9 @@ public final class FileJournalDevice: JournalDevice, @unchecked Sendable {
     public let path: String
     public let capacity: Int
     private let descriptor: Int32
+    /// The simulated disk the file was opened on (tests; nil: the real one): closing goes there
+    /// too, wherever `close` runs.
+    private let fileSystem: (any SimulatedFileSystem)?
     private let closeLock = NSLockLike()
     private var closed = false
 
@@ -30,7 +33,7 @@ public final class FileJournalDevice: JournalDevice, @unchecked Sendable {
     /// `readOnly`. Nil when it is missing and may not be created.
     public static func open(directory: String, capacity: Int, create: Bool, readOnly: Bool) throws(LogError) -> FileJournalDevice? {
         let path = directory + "/" + fileName
-        if access(path, F_OK) != 0 {
+        if !PosixFile.exists(path) {
             guard create, !readOnly else { return nil }
             try createZeroFilled(path: path, directory: directory, capacity: capacity)
         }
@@ -39,6 +42,7 @@ public final class FileJournalDevice: JournalDevice, @unchecked Sendable {
 
     private init(path: String, readOnly: Bool) throws(LogError) {
         self.path = path
+        fileSystem = PosixFile.simulated
         do {
             descriptor = try PosixFile.openExisting(path, flags: readOnly ? O_RDONLY : (O_RDWR | O_DSYNC))
         } catch {
@@ -48,11 +52,11 @@ public final class FileJournalDevice: JournalDevice, @unchecked Sendable {
         do {
             size = try PosixFile.size(descriptor, path: path)
         } catch {
-            Glibc.close(descriptor)
+            PosixFile.close(descriptor)
             throw LogError(kind: .io("\(error)"), detail: path)
         }
         guard size >= JournalFrame.alignment * 2, size % JournalFrame.alignment == 0 else {
-            Glibc.close(descriptor)
+            PosixFile.close(descriptor)
             throw LogError(kind: .journalCorrupt("the journal file is \(size) bytes, not a multiple of \(JournalFrame.alignment) of at least two frames"), detail: path)
         }
         capacity = size
@@ -64,7 +68,7 @@ public final class FileJournalDevice: JournalDevice, @unchecked Sendable {
         closeLock.withLock {
             guard !closed else { return }
             closed = true
-            Glibc.close(descriptor)
+            if let fileSystem { fileSystem.close(descriptor) } else { Glibc.close(descriptor) }
         }
     }
 
@@ -101,7 +105,7 @@ public final class FileJournalDevice: JournalDevice, @unchecked Sendable {
         let temporary = path + ".tmp"
         do throws(SnapshotError) {
             let fd = try PosixFile.openExisting(temporary, flags: O_WRONLY | O_CREAT | O_TRUNC)
-            defer { Glibc.close(fd) }
+            defer { PosixFile.close(fd) }
             let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: min(capacity, 1 << 20), alignment: JournalFrame.alignment)
             defer { chunk.deallocate() }
             chunk.initializeMemory(as: UInt8.self, repeating: 0)

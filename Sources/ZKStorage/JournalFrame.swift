@@ -74,7 +74,8 @@ public struct JournalFrame: Sendable, Equatable {
         bytes[45] = UInt8(truncatingIfNeeded: crc >> 16)
         bytes[46] = UInt8(truncatingIfNeeded: crc >> 8)
         bytes[47] = UInt8(truncatingIfNeeded: crc)
-        bytes.append(contentsOf: repeatElement(0, count: frameBytes(payloadBytes: payload) - bytes.count))
+        // An array, not repeatElement: unspecialized (debug builds), that appends byte by byte.
+        bytes.append(contentsOf: [UInt8](repeating: 0, count: frameBytes(payloadBytes: payload) - bytes.count))
         return (bytes, crc)
     }
 

@@ -100,6 +100,9 @@ public final class LMDBEnvironment: @unchecked Sendable {
     /// Tests: called after every commit (with whether the commit is durable when it returns) and
     /// after every forced sync (true), so a crash test can keep the states a crash may leave.
     nonisolated(unsafe) var commitObserver: ((_ durable: Bool) -> Void)?
+    /// Tests: an environment opened in a task that set this gets it as its `commitObserver` (with
+    /// its path), for crash tests of code that opens its own environment (`paddock data repair`).
+    @TaskLocal static var commitObserverForTests: (@Sendable (_ path: String, _ durable: Bool) -> Void)?
     /// Guarded by `resizeLock`: true after close, or after a failed remap left no usable map.
     private var unusableReason: String?
     let pageBytes: Int
@@ -118,6 +121,7 @@ public final class LMDBEnvironment: @unchecked Sendable {
         self.configuration = configuration
         self.pageBytes = max(4096, sysconf(Int32(_SC_PAGESIZE)))
         environment = try Self.open(path: path, configuration: configuration, pageBytes: pageBytes)
+        if let observer = Self.commitObserverForTests { commitObserver = { durable in observer(path, durable) } }
     }
 
     /// Creates, configures and opens the LMDB environment; closes it again on any failure.

@@ -111,7 +111,7 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
         (txnsDatabase, metaDatabase, state, format, lap) = opened
         // A lap is recorded (≥ 1) once a journal existed: from then on its file must be there.
         let journalFile = environment.path + "/" + FileJournalDevice.fileName
-        if format >= 2 && lap > 0 && injected == nil && configuration.readsJournal && access(journalFile, F_OK) != 0 {
+        if format >= 2 && lap > 0 && injected == nil && configuration.readsJournal && !PosixFile.exists(journalFile) {
             throw LogError(kind: .journalCorrupt("the log is format 2 and names journal lap \(lap), but its journal file \(journalFile) is missing"),
                            detail: environment.path)
         }

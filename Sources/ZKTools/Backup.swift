@@ -123,13 +123,7 @@ public struct Backup: Sendable {
 
     /// Writes MANIFEST.txt (fsynced).
     func writeManifest(_ lines: [String]) throws(ToolError) {
-        let target = path + "/" + Self.manifestName
-        let descriptor = open(target, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw ToolFiles.error("create", target) }
-        defer { close(descriptor) }
-        try ToolFiles.writeAll(descriptor, Array((lines.joined(separator: "\n") + "\n").utf8), path: target)
-        guard fsync(descriptor) == 0 else { throw ToolFiles.error("fsync", target) }
-        try ToolFiles.syncDirectory(path)
+        try ToolFiles.writeDurably(path + "/" + Self.manifestName, Array((lines.joined(separator: "\n") + "\n").utf8))
     }
 }
 

@@ -64,7 +64,8 @@ public struct RepairPlan: Sendable {
 
 /// `paddock data repair DIR`: cuts the log back to the last record before the first damaged
 /// one (an invalid record, a broken CRC link, a gap) and moves corrupt snapshots — and the
-/// snapshots that hold txns the cut removes — into the backup. Nothing else is touched. It
+/// snapshots that hold txns the cut removes, or that the log no longer has (the journal stage
+/// dropped a damaged journal's frames after its damage) — into the backup. Nothing else is touched. It
 /// refuses (changing nothing) when the result would still not start: e.g. when what is left no
 /// longer reaches back to a usable snapshot, or the records are intact but a replay disagrees
 /// with their digests (not damage a cut can fix; see `truncate`).
@@ -95,7 +96,7 @@ public enum DataRepair {
                 plan.cutAfter = try predecessor(of: first, log: log, anchor: summary.anchor.zxid)
             }
         }
-        plan.snapshots = removals(snapshots, cutAfter: plan.cutAfter)
+        plan.snapshots = removals(snapshots, cutAfter: plan.cutAfter, logLast: summary.lastZxid)
         if let cutAfter = plan.cutAfter { plan.removed = try RecordRange.of(log, after: cutAfter) }
         predict(&plan, log: log, summary: summary, snapshots: snapshots)
         return plan
@@ -112,12 +113,19 @@ public enum DataRepair {
         }
     }
 
-    static func removals(_ snapshots: [SnapshotInfo], cutAfter: Int64?) -> [SnapshotRemoval] {
+    /// `logLast`: the log's last zxid now. A snapshot ending past it holds txns the log no longer
+    /// has (the records a damaged commit journal lost after its damage, which repair's journal
+    /// stage dropped): no start can replay up to it, so it is set aside like one the cut empties.
+    static func removals(_ snapshots: [SnapshotInfo], cutAfter: Int64?, logLast: Int64) -> [SnapshotRemoval] {
         snapshots.compactMap { snapshot in
             if !snapshot.isValid { return SnapshotRemoval(snapshot: snapshot, reason: "corrupt (\(snapshot.problem ?? ""))") }
             if let cutAfter, let end = snapshot.endZxid, end > cutAfter {
                 return SnapshotRemoval(snapshot: snapshot, reason: "it holds txns after \(ZxidMath.hex(cutAfter)) "
                     + "(zxids \(ZxidMath.hex(snapshot.startZxid))..\(ZxidMath.hex(end))), which the cut removes")
+            }
+            if let end = snapshot.endZxid, end > logLast {
+                return SnapshotRemoval(snapshot: snapshot, reason: "it holds txns after \(ZxidMath.hex(logLast)), the log's last "
+                    + "(zxids \(ZxidMath.hex(snapshot.startZxid))..\(ZxidMath.hex(end))), which the log no longer has")
             }
             return nil
         }
@@ -256,13 +264,7 @@ public struct JournalSalvagePlan: Sendable {
     public func apply(dataLogDirectory: String?, nowMs: Int64) throws(ToolError) -> ChangeReport {
         try backup.create()
         let copy = backup.path + "/" + FileJournalDevice.fileName
-        let bytes = try ToolFiles.readWhole(journalPath)
-        let descriptor = open(copy, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw ToolFiles.error("create", copy) }
-        defer { close(descriptor) }
-        try ToolFiles.writeAll(descriptor, bytes, path: copy)
-        guard fsync(descriptor) == 0 else { throw ToolFiles.error("fsync", copy) }
-        try ToolFiles.syncDirectory(backup.path)
+        try ToolFiles.writeDurably(copy, try ToolFiles.readWhole(journalPath))
         let directory = try ToolDataDirectory.openSalvagingJournal(dataDirectory, dataLogDirectory: dataLogDirectory, forChange: true)
         defer { directory.close() }
         let log = try directory.requireLog()

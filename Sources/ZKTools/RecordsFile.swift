@@ -40,12 +40,14 @@ public final class RecordsFileWriter {
     private var crc: UInt32 = 0
     public private(set) var recordCount: UInt64 = 0
     public private(set) var byteCount = 0
+    /// Negative control for the repair power-loss test only: renames the file into place without
+    /// its fsync (so a power cut after the log changed may leave a torn backup). Never set it.
+    @TaskLocal public static var unsafeSkipsSyncBeforeRename = false
 
     public init(path: String, previous: LogChainLink) throws(ToolError) {
         self.path = path
         temporaryPath = path + ".tmp"
-        descriptor = Glibc.open(temporaryPath, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-        guard descriptor >= 0 else { throw ToolFiles.error("create", temporaryPath) }
+        descriptor = try ToolFiles.createFile(temporaryPath)
         var header = Self.headerMagic
         BigEndianBytes.append(Self.version, to: &header)
         BigEndianBytes.append(UInt32(0), to: &header)
@@ -57,8 +59,8 @@ public final class RecordsFileWriter {
 
     deinit {
         if descriptor >= 0 {
-            Glibc.close(descriptor)
-            unlink(temporaryPath)
+            ToolFiles.close(descriptor)
+            ToolFiles.remove(temporaryPath)
         }
     }
 
@@ -82,10 +84,10 @@ public final class RecordsFileWriter {
         BigEndianBytes.append(crc, to: &fileCRC)
         buffer = fileCRC
         try flush()
-        guard fsync(descriptor) == 0 else { throw ToolFiles.error("fsync", temporaryPath) }
-        Glibc.close(descriptor)
+        if !Self.unsafeSkipsSyncBeforeRename { try ToolFiles.sync(descriptor, path: temporaryPath) }
+        ToolFiles.close(descriptor)
         descriptor = -1
-        guard rename(temporaryPath, path) == 0 else { throw ToolFiles.error("rename", temporaryPath + " to " + path) }
+        do { try PosixFile.move(temporaryPath, path) } catch { throw ToolFiles.error(error) }
         try ToolFiles.syncDirectory(ToolFiles.parent(path))
     }
 

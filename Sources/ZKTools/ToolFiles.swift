@@ -30,23 +30,42 @@ enum ToolFiles {
         path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
     }
 
+    /// A `SnapshotError` from `PosixFile` as the tools report it.
+    static func error(_ failure: SnapshotError) -> ToolError { .io("\(failure)") }
+
+    // The helpers below go through `PosixFile`, so a crash test can put a simulated disk under
+    // a tool (`paddock data repair`'s power-loss test); nothing else ever sets one.
+
+    /// Writes all of `bytes` at the descriptor's position (a descriptor from `createFile`).
     static func writeAll(_ descriptor: Int32, _ bytes: [UInt8], path: String) throws(ToolError) {
-        var offset = 0
-        while offset < bytes.count {
-            let written = bytes.withUnsafeBytes { write(descriptor, $0.baseAddress! + offset, $0.count - offset) }
-            if written < 0 {
-                if errno == EINTR { continue }
-                throw error("write", path)
-            }
-            offset += written
+        let result = bytes.withUnsafeBytes { raw in
+            Result { () throws(SnapshotError) in try PosixFile.writeAll(descriptor, raw, path: path) }
         }
+        if case .failure(let failure) = result { throw Self.error(failure) }
+    }
+
+    /// Creates (or truncates) `path` for writing.
+    static func createFile(_ path: String) throws(ToolError) -> Int32 {
+        do { return try PosixFile.openForWriting(path) } catch { throw Self.error(error) }
+    }
+
+    static func sync(_ descriptor: Int32, path: String) throws(ToolError) {
+        do { try PosixFile.sync(descriptor, path: path) } catch { throw Self.error(error) }
+    }
+
+    static func close(_ descriptor: Int32) { PosixFile.close(descriptor) }
+
+    /// Writes a whole file, fsyncs it and its directory.
+    static func writeDurably(_ path: String, _ bytes: [UInt8]) throws(ToolError) {
+        let descriptor = try createFile(path)
+        defer { close(descriptor) }
+        try writeAll(descriptor, bytes, path: path)
+        try sync(descriptor, path: path)
+        try syncDirectory(parent(path))
     }
 
     static func syncDirectory(_ path: String) throws(ToolError) {
-        let descriptor = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw error("open directory", path) }
-        defer { close(descriptor) }
-        guard fsync(descriptor) == 0 else { throw error("fsync directory", path) }
+        do { try PosixFile.syncDirectory(path, reportingAs: path) } catch { throw Self.error(error) }
     }
 
     /// Creates `path` (and missing parents), fsyncing each parent it changed.
@@ -54,25 +73,16 @@ enum ToolFiles {
         if isDirectory(path) { return }
         let parentPath = parent(path)
         if parentPath != path && !isDirectory(parentPath) { try makeDirectory(parentPath) }
-        guard mkdir(path, 0o755) == 0 || errno == EEXIST else { throw error("mkdir", path) }
+        do { try PosixFile.makeDirectory(path) } catch { throw Self.error(error) }
         try syncDirectory(parentPath)
     }
 
-    static func isDirectory(_ path: String) -> Bool {
-        var info = stat()
-        return stat(path, &info) == 0 && info.st_mode & S_IFMT == S_IFDIR
-    }
+    static func isDirectory(_ path: String) -> Bool { PosixFile.isDirectory(path) }
 
-    static func exists(_ path: String) -> Bool {
-        var info = stat()
-        return lstat(path, &info) == 0
-    }
+    static func exists(_ path: String) -> Bool { PosixFile.exists(path) }
 
     /// Size in bytes, nil when the file does not exist.
-    static func size(_ path: String) -> Int? {
-        var info = stat()
-        return stat(path, &info) == 0 ? Int(info.st_size) : nil
-    }
+    static func size(_ path: String) -> Int? { PosixFile.fileSize(path) }
 
     /// Names in a directory, sorted, without "." and ".."; empty when it cannot be read.
     static func names(in directory: String) -> [String] {
@@ -82,9 +92,14 @@ enum ToolFiles {
     /// rename(2); both directories are fsynced afterwards so the move is durable.
     static func move(_ from: String, to: String) throws(ToolError) {
         guard !exists(to) else { throw .io("move \(from): \(to) already exists") }
-        guard rename(from, to) == 0 else { throw error("rename \(from) to", to) }
+        do { try PosixFile.move(from, to) } catch { throw Self.error(error) }
         try syncDirectory(parent(to))
         if parent(from) != parent(to) { try syncDirectory(parent(from)) }
+    }
+
+    /// Removes a file (no error when it is already gone); durable after `syncDirectory`.
+    static func remove(_ path: String) {
+        try? PosixFile.remove(path)
     }
 
     static func readWhole(_ path: String) throws(ToolError) -> [UInt8] {
@@ -101,33 +116,31 @@ final class BufferedFile {
 
     init(path: String) throws(ToolError) {
         self.path = path
-        descriptor = open(path, O_RDONLY | O_CLOEXEC)
-        guard descriptor >= 0 else { throw ToolFiles.error("open", path) }
-        var info = stat()
-        guard fstat(descriptor, &info) == 0 else {
-            let failure = ToolFiles.error("stat", path)
-            close(descriptor)
-            throw failure
+        do {
+            descriptor = try PosixFile.openForReading(path)
+        } catch {
+            throw ToolFiles.error(error)
         }
-        size = Int(info.st_size)
+        do {
+            size = try PosixFile.size(descriptor, path: path)
+        } catch {
+            PosixFile.close(descriptor)
+            throw ToolFiles.error(error)
+        }
     }
 
-    deinit { close(descriptor) }
+    deinit { PosixFile.close(descriptor) }
 
     /// Exactly `count` bytes at `offset` (fewer only past the end of the file).
     func read(at offset: Int, count: Int) throws(ToolError) -> [UInt8] {
         precondition(offset >= 0 && count >= 0, "negative read")
         var bytes = [UInt8](repeating: 0, count: count)
-        var done = 0
-        while done < count {
-            let got = bytes.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress! + done, count - done, off_t(offset + done)) }
-            if got < 0 {
-                if errno == EINTR { continue }
-                throw ToolFiles.error("read", path)
-            }
-            if got == 0 { break }
-            done += got
+        let result = bytes.withUnsafeMutableBytes { raw in
+            Result { () throws(SnapshotError) in try PosixFile.readAll(descriptor, into: raw, at: offset, path: path) }
         }
-        return Array(bytes.prefix(done))
+        switch result {
+        case .success(let done): return Array(bytes.prefix(done))
+        case .failure(let failure): throw ToolFiles.error(failure)
+        }
     }
 }

@@ -47,7 +47,8 @@ struct DataRepairCommand: ParsableCommand {
         discussion: """
             Finds the first damaged log record (a failed validity rule, a broken CRC link, a gap) and \
             every invalid snapshot, and shows exactly what will be lost: the records from the damage \
-            on, corrupt snapshots, and snapshots holding txns the cut removes. Nothing else is \
+            on, corrupt snapshots, and snapshots holding txns the cut removes (or that the log no \
+            longer has, after a damaged commit journal was cut back). Nothing else is \
             touched. Everything removed goes to backup/<time>-repair/ in the data directory. Refuses \
             (changing nothing) when the result still would not start. Refuses while a server holds \
             the lock. Exit 0 repaired or nothing to repair, 1 declined or cannot repair, 2 on errors.
