@@ -320,10 +320,7 @@ struct RecipeRun: Sendable {
                 for value in 1...last { try await ReadyConfiguration(client: writer, path: path).publish(publication(value)) }
                 try await Self.untilFirstError(&group)
             } catch {
-                Self.report(error, in: path)
-                group.cancelAll()
-                await sessions.closeAll()
-                throw error
+                throw await Self.endRound(at: error, &group, sessions, in: path)
             }
         }
         return 0
@@ -376,10 +373,7 @@ struct RecipeRun: Sendable {
             do {
                 try await Self.untilFirstError(&group)
             } catch {
-                Self.report(error, in: path)
-                group.cancelAll()
-                await sessions.closeAll()
-                throw error
+                throw await Self.endRound(at: error, &group, sessions, in: path)
             }
         }
     }
@@ -393,9 +387,15 @@ extension RecipeRun {
         while try await group.next() != nil {}
     }
 
-    /// What ended a round early, for whoever reads the run's log.
-    static func report(_ error: any Error, in path: String) {
+    /// The first error ends the round: logged, the other participants cancelled, the round's
+    /// sessions closed (so participants waiting on a node the failed one left fail at once).
+    static func endRound(
+        at error: any Error, _ group: inout ThrowingTaskGroup<Void, any Error>, _ sessions: Sessions, in path: String
+    ) async -> any Error {
         FileHandle.standardError.write(Data("round \(path) ends at a participant's error: \(error)\n".utf8))
+        group.cancelAll()
+        await sessions.closeAll()
+        return error
     }
 }
 
