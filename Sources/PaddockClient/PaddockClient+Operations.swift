@@ -59,14 +59,14 @@ extension PaddockClient {
 
     public func getData(_ path: String) async throws(ZooKeeperError) -> (data: [UInt8]?, stat: Stat) {
         let (reply, _) = try await call(.getData, .getData(path: try self.path(path), watch: false))
-        guard case .getData(let data, let stat) = reply.body else { throw unexpected(reply, "getData") }
+        guard let (data, stat) = reply.getData else { throw unexpected(reply, "getData") }
         return (data, stat)
     }
 
     public func getDataWatch(_ path: String) async throws(ZooKeeperError) -> (data: [UInt8]?, stat: Stat, watch: WatchEvents) {
         let server = try self.path(path)
         let (reply, events) = try await call(.getData, .getData(path: server, watch: true), watch: .data, watchPath: server)
-        guard case .getData(let data, let stat) = reply.body, let events else { throw unexpected(reply, "getData") }
+        guard let (data, stat) = reply.getData, let events else { throw unexpected(reply, "getData") }
         return (data, stat, events)
     }
 

@@ -256,6 +256,8 @@ final class ClientShell {
     var ticker: RepeatedTask?
     var closeWaiters: [CheckedContinuation<Void, Never>] = []
     var flushScheduled = false
+    /// The mailbox's other array (see `SubmissionMailbox.post`), empty with its capacity kept.
+    var spareSubmissions: [Submission] = []
     let metrics = ClientMetrics()
     /// What `snapshot` holds, so it is written only when something changed.
     var published: (ConnectionState, Int64, Int32, Int64) = (.connecting, 0, 0, 0)
@@ -488,11 +490,20 @@ final class SubmissionMailbox: Sendable {
         guard wake else { return }
         let shell = self.shell, waiting = self.waiting
         loop.execute {
-            let taken = waiting.withLockedValue { waiting in
-                defer { waiting = ([], false) }
-                return waiting.submissions
+            // Two arrays trade places (the loop's emptied one becomes the posters' next), so
+            // steady traffic allocates no array: one grown by the callers' threads and freed by
+            // the loop's contended malloc's arena lock.
+            let loopSide = shell.value
+            var taken: [Submission] = []
+            swap(&taken, &loopSide.spareSubmissions)
+            waiting.withLockedValue { waiting in
+                swap(&waiting.submissions, &taken)
+                waiting.scheduled = false
             }
-            shell.value.submit(taken)
+            loopSide.submit(taken)
+            guard taken.capacity <= loopSide.core.limits.reusedSubmissionCapacityMax else { return }
+            taken.removeAll(keepingCapacity: true)
+            loopSide.spareSubmissions = taken
         }
     }
 }

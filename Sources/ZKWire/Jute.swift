@@ -136,6 +136,14 @@ extension ByteBuffer {
         return bytes
     }
 
+    /// A jute buffer left where it is: the slice shares this buffer's storage (nil for a null
+    /// buffer), so whoever needs the bytes copies them out on its own thread.
+    public mutating func readJuteBufferSlice(_ field: String) throws -> ByteBuffer? {
+        guard let length = try readJuteLength(field) else { return nil }
+        guard let slice = readSlice(length: length) else { throw JuteDecodingError.truncated(field: field) }
+        return slice
+    }
+
     /// Reads a vector count; each element takes at least `minimumElementBytes`, which bounds the count.
     public mutating func readJuteVectorCount(_ field: String, minimumElementBytes: Int) throws -> Int? {
         let count = try readJuteInt(field)

@@ -134,6 +134,39 @@ func states(_ actions: [ClientAction]) -> [ConnectionState] {
         #expect(h.core.lastZxidSeen == 11)
     }
 
+    @Test func getDataValuesLeaveTheCoreInTheReadBufferAndCopyOutWhole() {
+        var h = CoreHarness()
+        _ = h.establish()
+        for id in 1...3 { _ = h.submit(RequestID(id), .getData, .getData(path: "/v\(id)", watch: false)) }
+        var stat = Stat()
+        stat.version = 7
+        let value = (0..<1500).map { UInt8(truncatingIfNeeded: $0) }
+        let done = completions(h.serverSends([
+            reply(xid: 1, zxid: 4, .getData(data: value, stat: stat)), reply(xid: 2, zxid: 5, .getData(data: nil, stat: stat)),
+            reply(xid: 3, zxid: 6, .getData(data: [], stat: stat)),
+        ]))
+        let read = done.map { if case .success(let reply) = $0.1 { return reply.getData } else { return nil } }
+        #expect(read.count == 3)
+        #expect(read[0]?.data == value && read[0]?.stat == stat)
+        #expect(read[1]?.data == nil && read[1]?.stat == stat)
+        #expect(read[2]?.data == [] && read[2]?.stat == stat)
+    }
+
+    @Test func aGetDataReplyWhoseValueOverrunsItsFrameIsAMarshallingErrorAndDropsTheConnection() {
+        var h = CoreHarness()
+        _ = h.establish()
+        _ = h.submit(1, .getData, .getData(path: "/v", watch: false))
+        var frame = ByteBuffer()
+        ReplyHeader(xid: 1, zxid: 4, err: 0).encode(into: &frame)
+        frame.writeInteger(Int32(100))  // a 100-byte value with 10 bytes after it
+        frame.writeBytes([UInt8](repeating: 1, count: 10))
+        let actions = h.serverSends([frame])
+        let done = completions(actions)
+        #expect(done.count == 1)
+        if case .failure(let error) = done.first?.1 { #expect(error.code == .marshallingError) } else { Issue.record("a truncated value was accepted") }
+        #expect(actions.contains { if case .closeConnection = $0 { return true } else { return false } })
+    }
+
     @Test func aReplyOutOfOrderDropsTheConnectionAndFailsWhatWasInFlight() {
         var h = CoreHarness()
         _ = h.establish()
