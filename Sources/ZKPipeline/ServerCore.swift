@@ -192,6 +192,8 @@ public struct ServerCore: Sendable {
     public internal(set) var digestMismatchCount = 0
     /// Authentication packets refused (ZooKeeper's auth_failed_count).
     public internal(set) var authFailedCount = 0
+    /// Sessions `tick` expired (each got a closeSession txn): ZooKeeper's stale_sessions_expired.
+    public internal(set) var sessionsExpiredCount = 0
     /// After a leader's snapshot (fuzzy: it may already hold some txns that follow it) the digest
     /// a txn carries is not compared until one matches: from then on the tree is exact.
     public internal(set) var inFuzzySnapshotWindow = false
@@ -210,6 +212,8 @@ public struct ServerCore: Sendable {
     public var forwardedWaitingCount: Int { waitingForwarded.count }
     /// The zxid of the oldest txn proposed and not yet applied.
     public var oldestProposedZxid: Int64? { proposedHead < proposed.count ? proposed[proposedHead].txn.zxid : nil }
+    /// The oldest txn proposed and not applied yet (the next `committed(through:)` applies it).
+    public var oldestProposedTxn: Txn? { proposedHead < proposed.count ? proposed[proposedHead].txn : nil }
     public var connectionCount: Int { connections.count }
 
     public func sessionId(of connection: ConnectionID) -> Int64? { connections[connection]?.sessionId }
@@ -603,6 +607,7 @@ public struct ServerCore: Sendable {
         // Only the leader (or a standalone server) owns expiry.
         guard replication == .standalone || replication == .leader else { return }
         for sessionId in sessions.expire(nowMs: monotonicMs ?? nowMs, limit: Self.expirationsPerTickMax) {
+            sessionsExpiredCount += 1
             let paths = pending.ephemerals(of: sessionId, in: tree)
             markEphemeralsDeleted(paths, zxid: lastProposedZxid + 1)
             propose(sessionId: sessionId, cxid: 0, body: .closeSession(pathsToDelete: paths), nowMs: nowMs, into: &outputs)
