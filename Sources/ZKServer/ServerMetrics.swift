@@ -109,6 +109,13 @@ public struct ServerMetrics: Sendable {
 
     // Request stages (Paddock's pipeline; each is documented where it is recorded).
     let syncProcessorRequestQueued: Counter
+    /// Bytes of the replies (response_bytes) and of the watch notifications (watch_bytes) sent,
+    /// each frame with its 4-byte length.
+    let responseBytes: Counter
+    let watchBytes: Counter
+    /// After prep, handing a txn on: a leader's proposal to ZAB (made and sent to the
+    /// learners), a standalone server's queueing for the log (ZooKeeper's proposal_process_time).
+    let proposalProcessTime: Timer
     let syncProcessorQueueTime: Timer
     let syncProcessorQueueFlushTime: Timer
     let syncProcessorQueueAndFlushTime: Timer
@@ -164,6 +171,9 @@ public struct ServerMetrics: Sendable {
         nodeChangedWatchCount = summary("node_changed_watch_count")
         nodeChildrenWatchCount = summary("node_children_watch_count")
         syncProcessorRequestQueued = counter("sync_processor_request_queued")
+        responseBytes = counter("response_bytes")
+        watchBytes = counter("watch_bytes")
+        proposalProcessTime = timer("proposal_process_time")
         syncProcessorQueueTime = timer("sync_processor_queue_time_ms")
         syncProcessorQueueFlushTime = timer("sync_processor_queue_flush_time_ms")
         syncProcessorQueueAndFlushTime = timer("sync_processor_queue_and_flush_time_ms")

@@ -348,7 +348,9 @@ extension ServerNode: ZabStore, ZabServerLayer {
             guard core.oldestProposedZxid.map({ $0 <= txn.zxid }) ?? false else { return }
             ownProposal = LoggedTxn(txn: txn, digest: digest)
             proposingZxid = txn.zxid
+            let started = monotonicMicroseconds()
             peer.input(.propose(entry))
+            metrics.proposalProcessTime.recordNanoseconds(max(0, monotonicMicroseconds() - started) &* 1000)
             proposingZxid = nil
             // Refused (persistFailed took it back) unless the core still counts it proposed.
             if core.lastProposedZxid >= txn.zxid {

@@ -378,7 +378,9 @@ final class ServerNode: @unchecked Sendable {
             switch output {
             case .persist(let txn, let digest):
                 flushWatchFanOut(&firedEvent)
+                let started = monotonicMicroseconds()
                 queueForLog(LoggedTxn(txn: txn, digest: digest))
+                metrics.proposalProcessTime.recordNanoseconds(max(0, monotonicMicroseconds() - started) &* 1000)
             case .replicate, .forward, .sessionActive, .revalidate:
                 runReplicationOutput(output)
             case .digestMismatch(let zxid, let expected, let actual):
@@ -404,6 +406,8 @@ final class ServerNode: @unchecked Sendable {
                 buffer.writeInteger(Int32(0))
                 ReplyHeader(xid: SpecialXid.notification, zxid: -1, err: 0).encode(into: &buffer)
                 event.encode(into: &buffer)
+                statistics.counters.watchBytes += Int64(buffer.readableBytes)
+                metrics.watchBytes.increment(by: Int64(buffer.readableBytes))
                 send(id, frame: &buffer, replyTo: nil)
             case .close(let id, let reason):
                 guard let entry = connections[id] else { continue }
@@ -444,6 +448,10 @@ final class ServerNode: @unchecked Sendable {
         else { return }
         buffer.setInteger(Int32(buffer.readableBytes - 4), at: buffer.readerIndex)
         statistics.packetsSent += 1
+        if header != nil {
+            statistics.counters.responseBytes += Int64(buffer.readableBytes)
+            metrics.responseBytes.increment(by: Int64(buffer.readableBytes))
+        }
         if let reply { recordReply(latencyMicroseconds: reply.latencyMicroseconds, isUpdate: reply.isUpdate) }
         channel.write(buffer, promise: nil)
         toFlush.insert(id)

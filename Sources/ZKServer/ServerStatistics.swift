@@ -42,7 +42,9 @@ struct Summary {
                     ("zk_max_\(name)", Self.whole(maximum)), ("zk_cnt_\(name)", "\(count)"), ("zk_sum_\(name)", Self.whole(sum))]
         if let bucketCounts {
             for (label, quantile) in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)] {
-                rows.append(("zk_\(label)_\(name)", Self.whole(Self.percentile(quantile, of: bucketCounts, count: count))))
+                // A bucket's middle, kept within what was recorded.
+                let value = min(max(Self.percentile(quantile, of: bucketCounts, count: count), minimum), maximum)
+                rows.append(("zk_\(label)_\(name)", Self.whole(value)))
             }
         }
         return rows
@@ -146,6 +148,8 @@ struct MonitorCounters {
     var unrecoverableErrorCount: Int64 = 0
     var unsuccessfulHandshake: Int64 = 0
     var syncProcessorRequestQueued: Int64 = 0
+    var responseBytes: Int64 = 0
+    var watchBytes: Int64 = 0
 
     var rows: [(String, String)] {
         [("zk_proposal_count", "\(proposalCount)"), ("zk_commit_count", "\(commitCount)"),
@@ -158,7 +162,8 @@ struct MonitorCounters {
          ("zk_bytes_received_count", "\(bytesReceivedCount)"), ("zk_stale_sessions_expired", "\(staleSessionsExpired)"),
          ("zk_unrecoverable_error_count", "\(unrecoverableErrorCount)"),
          ("zk_unsuccessful_handshake", "\(unsuccessfulHandshake)"),
-         ("zk_sync_processor_request_queued", "\(syncProcessorRequestQueued)")]
+         ("zk_sync_processor_request_queued", "\(syncProcessorRequestQueued)"),
+         ("zk_response_bytes", "\(responseBytes)"), ("zk_watch_bytes", "\(watchBytes)")]
     }
 
     /// The names (without `zk_`) of the rows: ZooKeeper's counters, not published as gauges.
