@@ -14,7 +14,7 @@ public struct ServerMetrics: Sendable {
     public static let advancedSummaryNames: Set<String> = [
         "readlatency", "updatelatency", "propagation_latency", "proposal_latency",
         "local_write_committed_time_ms", "server_write_committed_time_ms", "quorum_ack_latency",
-        "commit_propagation_latency", "proposal_ack_creation_latency", "ack_latency",
+        "commit_propagation_latency", "proposal_ack_creation_latency",
         "sync_processor_queue_time_ms", "sync_processor_queue_flush_time_ms", "sync_processor_queue_and_flush_time_ms",
         "read_final_proc_time_ms", "write_final_proc_time_ms", "close_session_prep_time",
     ]
@@ -181,11 +181,6 @@ public struct ServerMetrics: Sendable {
         closeSessionPrepTime = timer("close_session_prep_time")
         readFinalProcTime = timer("read_final_proc_time_ms")
         writeFinalProcTime = timer("write_final_proc_time_ms")
-    }
-
-    /// Leader: txn made -> the learner `sid` ACKed it (ZooKeeper's ack_latency, keyed by sid).
-    func ackLatency(serverId: Int64) -> Timer {
-        Timer(label: "ack_latency", dimensions: [("key", String(serverId))], factory: factory)
     }
 
     /// The per-namespace summaries of one top-level namespace (ZooKeeper's SummarySets, keyed

@@ -372,12 +372,9 @@ final class ServerNode: @unchecked Sendable {
         while index < outputs.count {
             let output = outputs[index]
             index += 1
-            if case .notify = output {} else if case .reply = output {} else if case .persist = output {} else {
-                flushWatchFanOut(&firedEvent)
-            }
+            if case .notify = output {} else { flushWatchFanOut(&firedEvent) }
             switch output {
             case .persist(let txn, let digest):
-                flushWatchFanOut(&firedEvent)
                 let started = monotonicMicroseconds()
                 queueForLog(LoggedTxn(txn: txn, digest: digest))
                 metrics.proposalProcessTime.recordNanoseconds(max(0, monotonicMicroseconds() - started) &* 1000)
@@ -393,8 +390,8 @@ final class ServerNode: @unchecked Sendable {
                 response.encode(into: &buffer)
                 send(id, frame: &buffer, replyTo: nil)
             case .reply(let id, let header, let body):
-                flushWatchFanOut(&firedEvent)
-                if header.err == 0 { recordRead(id, body) }
+                // Replies to xid >= 0 follow their requests' order (`pendingReplies`).
+                if header.err == 0 && header.xid >= 0 && !namespaceSummaries.isEmpty { recordRead(id, body) }
                 var buffer = allocator.buffer(capacity: 64)
                 buffer.writeInteger(Int32(0))
                 header.encode(into: &buffer)
