@@ -212,6 +212,10 @@ public struct ServerCore: Sendable {
     public var forwardedWaitingCount: Int { waitingForwarded.count }
     /// The zxid of the oldest txn proposed and not yet applied.
     public var oldestProposedZxid: Int64? { proposedHead < proposed.count ? proposed[proposedHead].txn.zxid : nil }
+    /// Prep's change records stored, and forgotten once applied (ZooKeeper's
+    /// outstanding_changes_queued / outstanding_changes_removed).
+    public var outstandingChangesQueued: Int { pending.queuedCount }
+    public var outstandingChangesRemoved: Int { pending.removedCount }
     /// The oldest txn proposed and not applied yet (the next `committed(through:)` applies it).
     public var oldestProposedTxn: Txn? { proposedHead < proposed.count ? proposed[proposedHead].txn : nil }
     public var connectionCount: Int { connections.count }
@@ -591,7 +595,7 @@ public struct ServerCore: Sendable {
         lastProposedZxid = proposedHead < proposed.count ? proposed[proposed.count - 1].txn.zxid : tree.lastProcessedZxid
         // A leader keeps numbering in its own epoch (ZAB refuses anything else).
         if replication == .leader { lastProposedZxid = max(lastProposedZxid, leaderEpochStartZxid) }
-        pending = PendingChanges(digest: tree.digest)
+        pending.reset(digest: tree.digest)
         for connectionId in touched.sorted() { drainReads(connectionId, into: &outputs) }
     }
 

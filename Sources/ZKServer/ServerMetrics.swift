@@ -109,6 +109,9 @@ public struct ServerMetrics: Sendable {
 
     // Request stages (Paddock's pipeline; each is documented where it is recorded).
     let syncProcessorRequestQueued: Counter
+    /// Prep's change records (ZooKeeper's outstandingChanges): stored, and forgotten once applied.
+    let outstandingChangesQueued: Counter
+    let outstandingChangesRemoved: Counter
     /// Bytes of the replies (response_bytes) and of the watch notifications (watch_bytes) sent,
     /// each frame with its 4-byte length.
     let responseBytes: Counter
@@ -171,6 +174,8 @@ public struct ServerMetrics: Sendable {
         nodeChangedWatchCount = summary("node_changed_watch_count")
         nodeChildrenWatchCount = summary("node_children_watch_count")
         syncProcessorRequestQueued = counter("sync_processor_request_queued")
+        outstandingChangesQueued = counter("outstanding_changes_queued")
+        outstandingChangesRemoved = counter("outstanding_changes_removed")
         responseBytes = counter("response_bytes")
         watchBytes = counter("watch_bytes")
         proposalProcessTime = timer("proposal_process_time")

@@ -252,6 +252,31 @@ extension ServerNode {
         }
     }
 
+    /// The core counts what happens inside it (a pure value, no handles): after each run of its
+    /// outputs the increase is published (stale_sessions_expired, outstanding_changes_queued,
+    /// outstanding_changes_removed).
+    @inline(__always)
+    func recordCoreCounts() {
+        let expired = core.sessionsExpiredCount, queued = core.outstandingChangesQueued
+        let removed = core.outstandingChangesRemoved
+        let published = coreCountsPublished
+        guard expired != published.sessionsExpired || queued != published.changesQueued
+            || removed != published.changesRemoved else { return }
+        coreCountsPublished = (expired, queued, removed)
+        if expired > published.sessionsExpired {
+            statistics.counters.staleSessionsExpired += Int64(expired - published.sessionsExpired)
+            metrics.staleSessionsExpired.increment(by: Int64(expired - published.sessionsExpired))
+        }
+        if queued > published.changesQueued {
+            statistics.counters.outstandingChangesQueued += Int64(queued - published.changesQueued)
+            metrics.outstandingChangesQueued.increment(by: Int64(queued - published.changesQueued))
+        }
+        if removed > published.changesRemoved {
+            statistics.counters.outstandingChangesRemoved += Int64(removed - published.changesRemoved)
+            metrics.outstandingChangesRemoved.increment(by: Int64(removed - published.changesRemoved))
+        }
+    }
+
     /// A client frame was read: its bytes with the 4-byte length (ZooKeeper's bytes_received_count).
     @inline(__always)
     func noteBytesReceived(_ bytes: Int) {

@@ -124,6 +124,8 @@ final class ServerNode: @unchecked Sendable {
     var closingAllConnections = false
     /// Monotonic microseconds at which each txn of `batch` was queued for the log, in order.
     var batchQueuedMicroseconds: [Int64] = []
+    /// The core's own counts (expired sessions, change records) as last published.
+    var coreCountsPublished = (sessionsExpired: 0, changesQueued: 0, changesRemoved: 0)
     /// Ensemble: since when the member has not been serving (ZooKeeper's unavailable_time).
     var unavailableSinceMicroseconds: Int64? = monotonicMicroseconds()
     /// Wall-clock minus monotonic milliseconds at start: turns monotonic times into wall times for reports.
@@ -236,12 +238,7 @@ final class ServerNode: @unchecked Sendable {
     func startTimers() {
         let tick = TimeAmount.milliseconds(Int64(configuration.tickTimeMs))
         loop.scheduleRepeatedTask(initialDelay: tick, delay: tick) { [self] _ in
-            let expiredBefore = core.sessionsExpiredCount
             core.tick(nowMs: wallClockMs(), monotonicMs: monotonicMs(), into: &outputs)
-            if core.sessionsExpiredCount > expiredBefore {
-                statistics.counters.staleSessionsExpired += Int64(core.sessionsExpiredCount - expiredBefore)
-                metrics.staleSessionsExpired.increment(by: Int64(core.sessionsExpiredCount - expiredBefore))
-            }
             runOutputs()
             publishGauges()
         }
@@ -416,6 +413,7 @@ final class ServerNode: @unchecked Sendable {
             }
         }
         flushWatchFanOut(&firedEvent)
+        recordCoreCounts()
         outputs.removeAll(keepingCapacity: true)
         throttleIfPipelineFull()
         if endOfReadCycle {

@@ -149,6 +149,8 @@ struct MonitorCounters {
     var unsuccessfulHandshake: Int64 = 0
     var syncProcessorRequestQueued: Int64 = 0
     var responseBytes: Int64 = 0
+    var outstandingChangesQueued: Int64 = 0
+    var outstandingChangesRemoved: Int64 = 0
     var watchBytes: Int64 = 0
 
     var rows: [(String, String)] {
@@ -163,7 +165,9 @@ struct MonitorCounters {
          ("zk_unrecoverable_error_count", "\(unrecoverableErrorCount)"),
          ("zk_unsuccessful_handshake", "\(unsuccessfulHandshake)"),
          ("zk_sync_processor_request_queued", "\(syncProcessorRequestQueued)"),
-         ("zk_response_bytes", "\(responseBytes)"), ("zk_watch_bytes", "\(watchBytes)")]
+         ("zk_response_bytes", "\(responseBytes)"), ("zk_watch_bytes", "\(watchBytes)"),
+         ("zk_outstanding_changes_queued", "\(outstandingChangesQueued)"),
+         ("zk_outstanding_changes_removed", "\(outstandingChangesRemoved)")]
     }
 
     /// The names (without `zk_`) of the rows: ZooKeeper's counters, not published as gauges.

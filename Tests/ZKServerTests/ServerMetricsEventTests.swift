@@ -93,6 +93,10 @@ import ZKZab
         #expect(Self.timerCount(metrics, "propagation_latency") == Int(queued))
         #expect(Self.timerCount(metrics, "prep_process_time") == 2)  // the creates (a connect is not a request)
         #expect(Self.timerCount(metrics, "read_final_proc_time_ms") == 2)  // the getData
+        // Prep's change records (a create stores its node's and its parent's), forgotten once applied.
+        let changes = Self.counter(metrics, "outstanding_changes_queued")
+        #expect(changes >= 2)
+        #expect(Self.counter(metrics, "outstanding_changes_removed") == changes)
         // ZooKeeper's per-namespace sizes: path + data written; path + data + 68 (stat) read.
         #expect(try metrics.expectRecorder("write_per_namespace", [("key", "metered0")]).values == [Double("/metered0".count + 7)])
         #expect(try metrics.expectRecorder("read_per_namespace", [("key", "metered1")]).values == [Double("/metered1".count + 7 + 68)])

@@ -55,8 +55,6 @@ NOT_EXPOSED = {
     'prep_processor_queue_size': 'no prep queue: a request is prepped in the loop turn that reads it',
     'prep_processor_queue_time_ms': 'no prep queue (as above)',
     'prep_processor_request_queued': 'no prep queue (as above)',
-    'outstanding_changes_queued': "prep's pending changes are not counted per record (not yet implemented)",
-    'outstanding_changes_removed': "prep's pending changes are not counted per record (not yet implemented)",
     'sync_processor_queue_size': 'the log takes its whole queue as one batch: sync_processor_batch_size',
     'sync_process_time': 'a batch is written in one call: sync_processor_queue_flush_time_ms',
     'commit_process_time': 'no commit processor: a commit is applied in the turn ZAB reports it',
