@@ -167,6 +167,7 @@ public final class ZabPeer: @unchecked Sendable {
             connectQuorum(link, to: to)
         case .send(let link, let message):
             guard let channel = quorumChannels[link] else { return }
+            serverLayer?.zabQuorumMessage(message, sent: true)
             if let mode = Self.syncMode(message) { logger.info("syncing the learner on \(link) by \(mode)") }
             if outgoingSnapshots[link] != nil {
                 return queueBehindSnapshot(ByteBuffer(bytes: message.wireBytes()), link: link)
@@ -381,6 +382,7 @@ public final class ZabPeer: @unchecked Sendable {
         // it alone, at the end of the read or before any other message from that learner.
         // Likewise a leader's COMMITs: each commits everything through its zxid (in every stage
         // of a learner), so the last of a burst stands for the burst.
+        serverLayer?.zabQuorumMessage(message, sent: false)
         switch message {
         case .ack(let zxid) where zxid.counter != 0:
             pendingAcks[link] = max(pendingAcks[link] ?? zxid, zxid)

@@ -87,6 +87,14 @@ public final class WholeSnapshotSink: ZabSnapshotSink {
 public protocol ZabServerLayer: AnyObject {
     func zabRoleChanged(_ role: ZabRole)
     func zabSessionAction(_ action: ZabAction)
+    /// A quorum message as it crosses the wire, for metrics: each one read (`sent` false; before
+    /// bursts of ACKs and COMMITs are folded into their last) and each one written to a learner
+    /// or the leader (`sent` true). Nothing may be changed in reply.
+    func zabQuorumMessage(_ message: ZabMessage, sent: Bool)
+}
+
+extension ZabServerLayer {
+    public func zabQuorumMessage(_ message: ZabMessage, sent: Bool) {}
 }
 
 /// A member's addresses from its `server.N` line.

@@ -38,7 +38,20 @@ struct PendingChanges: Sendable {
     /// Digest of the tree with every pending txn applied: what each new txn records in the log.
     private(set) var digest: UInt64
 
+    /// Records stored and records forgotten once applied, over the core's life (ZooKeeper's
+    /// outstanding_changes_queued / outstanding_changes_removed): `reset` keeps them.
+    private(set) var queuedCount = 0
+    private(set) var removedCount = 0
+
     init(digest: UInt64) { self.digest = digest }
+
+    /// Starts over from the tree (digest `digest`), keeping the counts.
+    mutating func reset(digest: UInt64) {
+        var fresh = PendingChanges(digest: digest)
+        fresh.queuedCount = queuedCount
+        fresh.removedCount = removedCount
+        self = fresh
+    }
 
     var isEmpty: Bool { records.isEmpty }
 
@@ -58,6 +71,7 @@ struct PendingChanges: Sendable {
         record.knownDigest = recordDigest
         records[path] = record
         stored.append((record.zxid, path))
+        queuedCount += 1
         digest &+= recordDigest
     }
 
@@ -65,6 +79,7 @@ struct PendingChanges: Sendable {
         if let old = record(for: path, in: tree) { digest &-= old.digest(path: path) }
         records[path] = ChangeRecord(zxid: zxid, stat: StatPersisted(), childCount: 0, acl: [], data: nil, exists: false)
         stored.append((zxid, path))
+        queuedCount += 1
     }
 
     /// Forgets records the tree has caught up with (a path changed again by a later pending txn
@@ -73,6 +88,7 @@ struct PendingChanges: Sendable {
         while storedHead < stored.count, stored[storedHead].zxid <= zxid {
             let path = stored[storedHead].path
             storedHead += 1
+            removedCount += 1
             if let record = records[path], record.zxid <= zxid { records.removeValue(forKey: path) }
         }
         if storedHead == stored.count {

@@ -34,7 +34,7 @@ extension ServerCore {
         proposedHead = 0
         waitingWrites.removeAll()
         waitingForwarded.removeAll()
-        pending = PendingChanges(digest: tree.digest)
+        pending.reset(digest: tree.digest)
         sessions.removeAll()
         replication = mode
         lastProposedZxid = tree.lastProcessedZxid
@@ -204,7 +204,7 @@ extension ServerCore {
             if let acl = notification.acl, !AccessControl.check(acl, .read, authInfo: watcher.authInfo) { continue }
             outputs.append(.notify(notification.watcher, notification.event))
         }
-        pending = PendingChanges(digest: tree.digest)
+        pending.reset(digest: tree.digest)
         lastProposedZxid = max(lastProposedZxid, tree.lastProcessedZxid)
         let sessionId = txn.header.clientId
         let key = ForwardKey(sessionId: sessionId, cxid: txn.header.cxid)

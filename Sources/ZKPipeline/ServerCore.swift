@@ -192,6 +192,8 @@ public struct ServerCore: Sendable {
     public internal(set) var digestMismatchCount = 0
     /// Authentication packets refused (ZooKeeper's auth_failed_count).
     public internal(set) var authFailedCount = 0
+    /// Sessions `tick` expired (each got a closeSession txn): ZooKeeper's stale_sessions_expired.
+    public internal(set) var sessionsExpiredCount = 0
     /// After a leader's snapshot (fuzzy: it may already hold some txns that follow it) the digest
     /// a txn carries is not compared until one matches: from then on the tree is exact.
     public internal(set) var inFuzzySnapshotWindow = false
@@ -210,6 +212,12 @@ public struct ServerCore: Sendable {
     public var forwardedWaitingCount: Int { waitingForwarded.count }
     /// The zxid of the oldest txn proposed and not yet applied.
     public var oldestProposedZxid: Int64? { proposedHead < proposed.count ? proposed[proposedHead].txn.zxid : nil }
+    /// Prep's change records stored, and forgotten once applied (ZooKeeper's
+    /// outstanding_changes_queued / outstanding_changes_removed).
+    public var outstandingChangesQueued: Int { pending.queuedCount }
+    public var outstandingChangesRemoved: Int { pending.removedCount }
+    /// The oldest txn proposed and not applied yet (the next `committed(through:)` applies it).
+    public var oldestProposedTxn: Txn? { proposedHead < proposed.count ? proposed[proposedHead].txn : nil }
     public var connectionCount: Int { connections.count }
 
     public func sessionId(of connection: ConnectionID) -> Int64? { connections[connection]?.sessionId }
@@ -587,7 +595,7 @@ public struct ServerCore: Sendable {
         lastProposedZxid = proposedHead < proposed.count ? proposed[proposed.count - 1].txn.zxid : tree.lastProcessedZxid
         // A leader keeps numbering in its own epoch (ZAB refuses anything else).
         if replication == .leader { lastProposedZxid = max(lastProposedZxid, leaderEpochStartZxid) }
-        pending = PendingChanges(digest: tree.digest)
+        pending.reset(digest: tree.digest)
         for connectionId in touched.sorted() { drainReads(connectionId, into: &outputs) }
     }
 
@@ -603,6 +611,7 @@ public struct ServerCore: Sendable {
         // Only the leader (or a standalone server) owns expiry.
         guard replication == .standalone || replication == .leader else { return }
         for sessionId in sessions.expire(nowMs: monotonicMs ?? nowMs, limit: Self.expirationsPerTickMax) {
+            sessionsExpiredCount += 1
             let paths = pending.ephemerals(of: sessionId, in: tree)
             markEphemeralsDeleted(paths, zxid: lastProposedZxid + 1)
             propose(sessionId: sessionId, cxid: 0, body: .closeSession(pathsToDelete: paths), nowMs: nowMs, into: &outputs)

@@ -15,10 +15,16 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     /// On the secure port: the client certificate's subject, announced before channelActive.
     private var certificateSubject: String?
 
-    init(node: ServerNode) { self.node = node }
+    /// On the secure client port (TLS) or the plain one.
+    private let secure: Bool
+
+    init(node: ServerNode, secure: Bool = false) {
+        self.node = node
+        self.secure = secure
+    }
 
     func channelActive(context: ChannelHandlerContext) {
-        connectionId = node.open(channel: context.channel, certificateSubject: certificateSubject)
+        connectionId = node.open(channel: context.channel, certificateSubject: certificateSubject, secure: secure)
         if connectionId == nil { context.close(promise: nil) }
         context.fireChannelActive()
     }
@@ -41,12 +47,14 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         guard let connectionId else { return }
         switch unwrapInboundIn(data) {
         case .fourLetterWord(let word):
+            node.noteClosingByServer(connectionId)
             let text = FourLetterWords.respond(word, node: node, connection: connectionId)
             var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)
             buffer.writeString(text)
             context.writeAndFlush(wrapOutboundOut(buffer), promise: nil)
             context.close(mode: .output, promise: nil)
         case .frame(var frame):
+            node.noteBytesReceived(frame.readableBytes + 4)
             do {
                 if !handshakeDone {
                     let request = try ConnectRequest(from: &frame)
@@ -57,6 +65,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
                     node.receive(connectionId, request)
                 }
             } catch {
+                node.noteClosingByServer(connectionId)
                 node.logger.warning("closing connection from \(context.remoteAddress?.description ?? "?"): undecodable \(handshakeDone ? "request" : "connect request"): \(error)")
                 context.close(promise: nil)
             }
@@ -74,6 +83,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: any Error) {
+        if let connectionId { node.noteClosingByServer(connectionId) }
         node.logger.warning("closing connection from \(context.remoteAddress?.description ?? "?"): \(error)")
         context.close(promise: nil)
     }

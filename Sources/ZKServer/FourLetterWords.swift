@@ -159,11 +159,13 @@ enum FourLetterWords {
             ("zk_startup_txns_loaded", "\(node.recovery.txnsReplayed)"),
             ("zk_startup_txns_load_time", "\(node.recovery.replayMs)"),
             ("zk_startup_snap_load_time", "\(node.recovery.snapshotLoadMs)"),
-            ("zk_snap_count", "\(statistics.snapshotCount)"),
+            ("zk_outstanding_tls_handshake", "\(node.tlsHandshakesInProgress)"),
+            ("zk_non_mtls_local_conn_count", "\(node.plainConnectionsLocal)"),
+            ("zk_non_mtls_remote_conn_count", "\(node.plainConnectionsRemote)"),
             // Paddock's own: LMDB reader slots of processes that died mid-read, cleared while serving.
             ("zk_paddock_stale_readers_cleared", "\(node.log.environment.staleReadersCleared)"),
         ]
-        return rows
+        return rows + statistics.counters.rows
     }
 
     static func connectionsReport(_ node: ServerNode) -> String {

@@ -228,10 +228,10 @@ public final class PaddockServer: Sendable {
                 channel.eventLoop.makeCompletedFuture {
                     if let tls {
                         try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: tls))
-                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeHandler(settings: settings, logger: logger))
+                        try channel.pipeline.syncOperations.addHandler(TLSHandshakeHandler(settings: settings, logger: logger, node: node))
                     }
                     try channel.pipeline.syncOperations.addHandler(ByteToMessageHandler(FrameDecoder(frameBytesMax: frameBytesMax)))
-                    try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(node: node))
+                    try channel.pipeline.syncOperations.addHandler(ClientConnectionHandler(node: node, secure: tls != nil))
                 }
             }
         do {

@@ -15,6 +15,8 @@ public struct ServerMetrics: Sendable {
         "readlatency", "updatelatency", "propagation_latency", "proposal_latency",
         "local_write_committed_time_ms", "server_write_committed_time_ms", "quorum_ack_latency",
         "commit_propagation_latency", "proposal_ack_creation_latency",
+        "sync_processor_queue_time_ms", "sync_processor_queue_flush_time_ms", "sync_processor_queue_and_flush_time_ms",
+        "read_final_proc_time_ms", "write_final_proc_time_ms", "close_session_prep_time",
     ]
 
     /// The quantiles ZooKeeper 3.8's PrometheusMetricsProvider gives the summary `name`.
@@ -22,8 +24,13 @@ public struct ServerMetrics: Sendable {
         advancedSummaryNames.contains(name) ? [0.5, 0.9, 0.99] : [0.5]
     }
 
-    /// Names ZooKeeper registers as counters (the rest of mntr's scalar rows are its gauges).
-    static let counterNames: Set<String> = ["snap_count"]
+    /// mntr's scalar rows that ZooKeeper registers as counters: recorded where they happen, not
+    /// published as gauges (the rest of mntr's scalar rows are its gauges).
+    static var counterNames: Set<String> { MonitorCounters.names }
+    /// At most this many top-level namespaces get their own write_per_namespace /
+    /// read_per_namespace summaries (ZooKeeper has no bound); later ones are not recorded. A
+    /// namespace's handles are made once, the first time it is read or written.
+    static let namespacesMax = 1000
     /// mntr scalar rows that ZooKeeper registers as summaries: recorded once, at startup.
     static let startupSummaryNames: Set<String> = ["startup_txns_loaded", "startup_txns_load_time", "startup_snap_load_time"]
 
@@ -42,7 +49,83 @@ public struct ServerMetrics: Sendable {
     let startupTxnsLoaded: Recorder
     let startupTxnsLoadTime: Timer
     let startupSnapLoadTime: Timer
+    /// Leader: SNAP syncs of learners (ZooKeeper's LearnerHandler counts each SNAP it sends).
     let snapCount: Counter
+    /// Leader: DIFF and TRUNC syncs of learners (ZooKeeper counts every sync that is not a SNAP).
+    let diffCount: Counter
+
+    // Quorum (ZooKeeper's Leader, Follower, Observer, QuorumPeer). Latencies run from the txn's
+    // header time (the leader's wall clock when it made the txn) to now, as ZooKeeper's
+    // Request.logLatency; a negative one (clock drift between members) is not recorded.
+    /// Leader: proposals made (one per txn handed to ZAB).
+    let proposalCount: Counter
+    /// Leader: txns committed by a quorum's ACKs (ZooKeeper's Leader.commit, once per zxid).
+    let commitCount: Counter
+    /// Leader: txn made -> a quorum has ACKed it.
+    let quorumAckLatency: Timer
+    /// Learner: txn made -> its PROPOSAL arrives.
+    let proposalLatency: Timer
+    /// Follower: txn made -> its COMMIT is applied here (observer: its INFORM).
+    let commitPropagationLatency: Timer
+    /// Every server (standalone too): txn made -> applied to this server's tree.
+    let propagationLatency: Timer
+    /// Every ensemble member: txn made -> durable in this member's log, when its ACK is made.
+    let proposalAckCreationLatency: Timer
+    /// Learner: PROPOSAL messages read from the leader.
+    let learnerProposalReceivedCount: Counter
+    /// Learner: COMMIT (follower) and INFORM (observer) messages read from the leader.
+    let learnerCommitReceivedCount: Counter
+    /// Leader: a learner asked whether a session is valid (REVALIDATE).
+    let revalidateCount: Counter
+    /// Elections started (ZooKeeper's QuorumPeer: each time the member is LOOKING).
+    let lookingCount: Counter
+    /// From the start of an election until serving again (broadcast); also as leader.
+    let unavailableTime: Timer
+    let leaderUnavailableTime: Timer
+
+    // Connections (ZooKeeper's ServerCnxn, NIOServerCnxn, ZooKeeperServer, SessionTrackerImpl).
+    /// ConnectRequests read.
+    let connectionRequestCount: Counter
+    /// ConnectRequests naming an existing session (a client reconnecting).
+    let connectionRevalidateCount: Counter
+    /// Connections refused: over maxClientCnxns for their address.
+    let connectionRejected: Counter
+    /// Connections the client closed (ZooKeeper: a read that found the socket closed).
+    let connectionDropCount: Counter
+    /// Bytes of the client frames read (each with its 4-byte length).
+    let bytesReceivedCount: Counter
+    /// Sessions the server expired (their timeout passed without a ping or request).
+    let staleSessionsExpired: Counter
+    /// The node stopped on an error it cannot recover from (ZooKeeper's critical threads).
+    let unrecoverableErrorCount: Counter
+    /// secureClientPort: TLS handshakes that failed or were refused.
+    let unsuccessfulHandshake: Counter
+
+    // Watches: how many watchers one event fired (ZooKeeper's WatchManager.triggerWatch).
+    let nodeCreatedWatchCount: Recorder
+    let nodeDeletedWatchCount: Recorder
+    let nodeChangedWatchCount: Recorder
+    let nodeChildrenWatchCount: Recorder
+
+    // Request stages (Paddock's pipeline; each is documented where it is recorded).
+    let syncProcessorRequestQueued: Counter
+    /// Prep's change records (ZooKeeper's outstandingChanges): stored, and forgotten once applied.
+    let outstandingChangesQueued: Counter
+    let outstandingChangesRemoved: Counter
+    /// Bytes of the replies (response_bytes) and of the watch notifications (watch_bytes) sent,
+    /// each frame with its 4-byte length.
+    let responseBytes: Counter
+    let watchBytes: Counter
+    /// After prep, handing a txn on: a leader's proposal to ZAB (made and sent to the
+    /// learners), a standalone server's queueing for the log (ZooKeeper's proposal_process_time).
+    let proposalProcessTime: Timer
+    let syncProcessorQueueTime: Timer
+    let syncProcessorQueueFlushTime: Timer
+    let syncProcessorQueueAndFlushTime: Timer
+    let prepProcessTime: Timer
+    let closeSessionPrepTime: Timer
+    let readFinalProcTime: Timer
+    let writeFinalProcTime: Timer
     let factory: any MetricsFactory
 
     public init(factory: any MetricsFactory = MetricsSystem.factory) {
@@ -61,6 +144,61 @@ public struct ServerMetrics: Sendable {
         startupTxnsLoadTime = Timer(label: "startup_txns_load_time", dimensions: [], factory: factory)
         startupSnapLoadTime = Timer(label: "startup_snap_load_time", dimensions: [], factory: factory)
         snapCount = Counter(label: "snap_count", dimensions: [], factory: factory)
+        diffCount = Counter(label: "diff_count", dimensions: [], factory: factory)
+        func timer(_ name: String) -> Timer { Timer(label: name, dimensions: [], factory: factory) }
+        func counter(_ name: String) -> Counter { Counter(label: name, dimensions: [], factory: factory) }
+        func summary(_ name: String) -> Recorder { Recorder(label: name, dimensions: [], aggregate: true, factory: factory) }
+        proposalCount = counter("proposal_count")
+        commitCount = counter("commit_count")
+        quorumAckLatency = timer("quorum_ack_latency")
+        proposalLatency = timer("proposal_latency")
+        commitPropagationLatency = timer("commit_propagation_latency")
+        propagationLatency = timer("propagation_latency")
+        proposalAckCreationLatency = timer("proposal_ack_creation_latency")
+        learnerProposalReceivedCount = counter("learner_proposal_received_count")
+        learnerCommitReceivedCount = counter("learner_commit_received_count")
+        revalidateCount = counter("revalidate_count")
+        lookingCount = counter("looking_count")
+        unavailableTime = timer("unavailable_time")
+        leaderUnavailableTime = timer("leader_unavailable_time")
+        connectionRequestCount = counter("connection_request_count")
+        connectionRevalidateCount = counter("connection_revalidate_count")
+        connectionRejected = counter("connection_rejected")
+        connectionDropCount = counter("connection_drop_count")
+        bytesReceivedCount = counter("bytes_received_count")
+        staleSessionsExpired = counter("stale_sessions_expired")
+        unrecoverableErrorCount = counter("unrecoverable_error_count")
+        unsuccessfulHandshake = counter("unsuccessful_handshake")
+        nodeCreatedWatchCount = summary("node_created_watch_count")
+        nodeDeletedWatchCount = summary("node_deleted_watch_count")
+        nodeChangedWatchCount = summary("node_changed_watch_count")
+        nodeChildrenWatchCount = summary("node_children_watch_count")
+        syncProcessorRequestQueued = counter("sync_processor_request_queued")
+        outstandingChangesQueued = counter("outstanding_changes_queued")
+        outstandingChangesRemoved = counter("outstanding_changes_removed")
+        responseBytes = counter("response_bytes")
+        watchBytes = counter("watch_bytes")
+        proposalProcessTime = timer("proposal_process_time")
+        syncProcessorQueueTime = timer("sync_processor_queue_time_ms")
+        syncProcessorQueueFlushTime = timer("sync_processor_queue_flush_time_ms")
+        syncProcessorQueueAndFlushTime = timer("sync_processor_queue_and_flush_time_ms")
+        prepProcessTime = timer("prep_process_time")
+        closeSessionPrepTime = timer("close_session_prep_time")
+        readFinalProcTime = timer("read_final_proc_time_ms")
+        writeFinalProcTime = timer("write_final_proc_time_ms")
+    }
+
+    /// The per-namespace summaries of one top-level namespace (ZooKeeper's SummarySets, keyed
+    /// by the namespace): bytes written (path + data) and read (path + data + 68 bytes of stat).
+    func namespaceSummaries(_ namespace: String) -> NamespaceSummaries {
+        NamespaceSummaries(
+            write: Recorder(label: "write_per_namespace", dimensions: [("key", namespace)], aggregate: true, factory: factory),
+            read: Recorder(label: "read_per_namespace", dimensions: [("key", namespace)], aggregate: true, factory: factory))
+    }
+
+    struct NamespaceSummaries {
+        let write: Recorder
+        let read: Recorder
     }
 
     /// A gauge handle for mntr's scalar row `name` (made once per name by the node).

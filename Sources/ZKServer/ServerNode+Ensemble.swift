@@ -67,12 +67,12 @@ extension ServerNode: ZabStore, ZabServerLayer {
         guard let last = entries.last else { return }
         for entry in entries {
             if let own = ownProposal, own.txn.zxid == entry.zxid.rawValue {
-                batch.append(own)
+                queueForLog(own)
                 ownProposal = nil
                 continue
             }
             if let decoded = decodedEntries.removeValue(forKey: entry.zxid.rawValue) {
-                batch.append(LoggedTxn(txn: decoded.txn, digest: decoded.digest ?? 0))
+                queueForLog(LoggedTxn(txn: decoded.txn, digest: decoded.digest ?? 0))
                 if appendedTxns.count > ServerNode.outstandingWritesMax * 4 { appendedTxns.removeAll() }  // a bound; apply decodes again
                 appendedTxns[decoded.txn.zxid] = decoded  // for `apply`, once committed
                 continue
@@ -81,7 +81,7 @@ extension ServerNode: ZabStore, ZabServerLayer {
             guard let (txn, digest) = try? ZooKeeperTxnDecoding.decode(entry.payload), txn.zxid == entry.zxid.rawValue else {
                 return fail("txn \(entry.zxid) to log does not decode; inspect with `paddock data verify \(dataDirectory.dataDirectory)`")
             }
-            batch.append(LoggedTxn(txn: txn, digest: digest?.value ?? 0))
+            queueForLog(LoggedTxn(txn: txn, digest: digest?.value ?? 0))
         }
         appendCompletions.append((zxid: last.zxid, generation: logGeneration, completion: completion))
         // Appends arrive in a read cycle of the quorum socket; the batch goes out at once (the
@@ -150,17 +150,21 @@ extension ServerNode: ZabStore, ZabServerLayer {
     func apply(_ entries: [ZabEntry]) {
         for entry in entries {
             let zxid = entry.zxid.rawValue
-            if core.oldestProposedZxid == zxid {
+            let started = monotonicMicroseconds()
+            if let own = core.oldestProposedTxn, own.zxid == zxid {
                 core.committed(through: zxid, into: &outputs)
+                recordApplied(own, finalProcessingSince: started)
                 continue
             }
             if let logged = appendedTxns.removeValue(forKey: zxid) {
                 core.applyCommitted(logged.txn, zooKeeperDigest: logged.digest, into: &outputs)
+                recordApplied(logged.txn, finalProcessingSince: started)
                 continue
             }
             do {
                 let (txn, digest) = try ZooKeeperTxnDecoding.decode(entry.payload)
                 core.applyCommitted(txn, zooKeeperDigest: digest?.value, into: &outputs)
+                recordApplied(txn, finalProcessingSince: started)
             } catch {
                 // It was decoded when it was logged; this cannot happen.
                 preconditionFailure("committed txn \(entry.zxid) no longer decodes: \(error.reason)")
@@ -179,6 +183,7 @@ extension ServerNode: ZabStore, ZabServerLayer {
     func dropPendingAppends() {
         logGeneration += 1
         batch.removeAll()
+        batchQueuedMicroseconds.removeAll()
         appendCompletions.removeAll()
         ownProposal = nil
         decodedEntries.removeAll()
@@ -223,10 +228,14 @@ extension ServerNode: ZabStore, ZabServerLayer {
     func zabSessionAction(_ action: ZabAction) {
         switch action {
         case .prepare(let request, _):
+            let started = monotonicMicroseconds()
             core.prepareForwarded(
                 ForwardedClientRequest(sessionId: request.sessionId, cxid: request.cxid, type: request.type, body: request.body,
                                        authInfo: request.authInfo ?? []),
                 nowMs: wallClockMs(), monotonicMs: monotonicMs(), into: &outputs)
+            if let opCode = OpCode(rawValue: request.type) {
+                recordPrep(opCode, nanoseconds: max(0, monotonicMicroseconds() - started) &* 1000)
+            }
         case .syncDone(let request):
             core.syncDone(sessionId: request.sessionId, cxid: request.cxid, into: &outputs)
         case .requestRefused(let request, let reason):
@@ -234,6 +243,8 @@ extension ServerNode: ZabStore, ZabServerLayer {
         case .sessionsTouched(let touches, _):
             core.sessionsTouched(touches.map { ($0.sessionId, $0.timeoutMs) }, monotonicMs: monotonicMs())
         case .revalidateSession(let touch, let link, _):
+            statistics.counters.revalidateCount += 1
+            metrics.revalidateCount.increment()
             let valid = core.revalidate(sessionId: touch.sessionId, timeoutMs: touch.timeoutMs, monotonicMs: monotonicMs())
             peer?.input(.revalidationAnswer(link: link, sessionId: touch.sessionId, valid: valid))
         case .revalidationDone(let sessionId, let valid):  // valid nil: the leader could not be asked
@@ -257,6 +268,11 @@ extension ServerNode: ZabStore, ZabServerLayer {
         case .looking:
             lookingSinceMicroseconds = now
             syncingSinceMicroseconds = nil
+            // ZooKeeper's QuorumPeer counts each election (looking_count), and the member is
+            // unavailable from the first one until it serves again (unavailable_time).
+            statistics.counters.lookingCount += 1
+            metrics.lookingCount.increment()
+            if unavailableSinceMicroseconds == nil { unavailableSinceMicroseconds = now }
         case .leading(_, false), .following(_, false), .observing(_, false):
             if let since = lookingSinceMicroseconds {
                 statistics.electionTimeMs.record(Double(now - since) / 1000)
@@ -265,6 +281,11 @@ extension ServerNode: ZabStore, ZabServerLayer {
             lookingSinceMicroseconds = nil
             syncingSinceMicroseconds = now
         case .leading(_, true), .following(_, true), .observing(_, true):
+            if let since = unavailableSinceMicroseconds {
+                metrics.unavailableTime.recordNanoseconds((now - since) &* 1000)
+                if case .leading = role { metrics.leaderUnavailableTime.recordNanoseconds((now - since) &* 1000) }
+                unavailableSinceMicroseconds = nil
+            }
             guard let since = syncingSinceMicroseconds else { return }
             let elapsed = Double(now - since) / 1000
             let nanoseconds = (now - since) &* 1000
@@ -327,8 +348,15 @@ extension ServerNode: ZabStore, ZabServerLayer {
             guard core.oldestProposedZxid.map({ $0 <= txn.zxid }) ?? false else { return }
             ownProposal = LoggedTxn(txn: txn, digest: digest)
             proposingZxid = txn.zxid
+            let started = monotonicMicroseconds()
             peer.input(.propose(entry))
+            metrics.proposalProcessTime.recordNanoseconds(max(0, monotonicMicroseconds() - started) &* 1000)
             proposingZxid = nil
+            // Refused (persistFailed took it back) unless the core still counts it proposed.
+            if core.lastProposedZxid >= txn.zxid {
+                statistics.counters.proposalCount += 1
+                metrics.proposalCount.increment()
+            }
         case .forward(let request):
             peer.input(.request(ForwardedRequest(
                 sessionId: request.sessionId, cxid: request.cxid, type: request.type, body: request.body, authInfo: request.authInfo)))

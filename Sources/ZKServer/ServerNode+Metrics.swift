@@ -1,4 +1,10 @@
 import Metrics
+import NIOCore
+import ZKBase
+import ZKPipeline
+import ZKStorage
+import ZKWire
+import ZKZab
 
 /// Where the node's figures reach swift-metrics (`ServerMetrics`): each is recorded where it is
 /// produced, beside the mntr statistics of the same figure. Everything runs on the node loop.
@@ -44,5 +50,297 @@ extension ServerNode {
             }
             gauge.record(number)
         }
+    }
+}
+
+// MARK: - Request stages (ZooKeeper's processor metrics, mapped onto Paddock's pipeline)
+
+extension ServerNode {
+    /// A txn goes to the log queue (`batch`): ZooKeeper's sync_processor_request_queued. The
+    /// queue is Paddock's counterpart of SyncRequestProcessor's: it waits there while the
+    /// previous batch is written (group commit).
+    @inline(__always)
+    func queueForLog(_ logged: LoggedTxn) {
+        batch.append(logged)
+        batchQueuedMicroseconds.append(monotonicMicroseconds())
+        statistics.counters.syncProcessorRequestQueued += 1
+        metrics.syncProcessorRequestQueued.increment()
+    }
+
+    /// The log thread takes a batch: sync_processor_queue_time_ms is, per txn, the time from
+    /// being queued to its batch being handed to the log thread.
+    func recordLogQueueTimes(_ queued: [Int64], takenAt taken: Int64) {
+        for queuedAt in queued { metrics.syncProcessorQueueTime.recordNanoseconds(max(0, taken - queuedAt) &* 1000) }
+    }
+
+    /// A batch is durable: sync_processor_queue_flush_time_ms is the batch's write and fsync
+    /// (once per batch, as ZooKeeper's flush), sync_processor_queue_and_flush_time_ms per txn the
+    /// time from being queued to durable.
+    func recordLogFlushed(_ queued: [Int64], flushStartedAt started: Int64) {
+        let now = monotonicMicroseconds()
+        metrics.syncProcessorQueueFlushTime.recordNanoseconds(max(0, now - started) &* 1000)
+        for queuedAt in queued { metrics.syncProcessorQueueAndFlushTime.recordNanoseconds(max(0, now - queuedAt) &* 1000) }
+    }
+
+    /// A request was handled by the core's `receive` (`since`: just before). A write's is its
+    /// prep (ZooKeeper's prep_process_time; close_session_prep_time for a closeSession) where
+    /// this server preps (standalone, leader); a read's is its execution and reply
+    /// (read_final_proc_time_ms: Paddock runs a read in the call that receives it, or, queued
+    /// behind this session's writes, when they are applied).
+    @inline(__always)
+    func recordPrepOrRead(_ request: ClientRequest, since started: Int64) {
+        guard request.xid >= 0 else { return }  // pings, auth, setWatches
+        let nanoseconds = max(0, monotonicMicroseconds() - started) &* 1000
+        guard let opCode = request.opCode, opCode.isWrite else {
+            return metrics.readFinalProcTime.recordNanoseconds(nanoseconds)
+        }
+        guard core.replication == .standalone || core.replication == .leader else { return }
+        recordPrep(opCode, nanoseconds: nanoseconds)
+    }
+
+    func recordPrep(_ opCode: OpCode, nanoseconds: Int64) {
+        metrics.prepProcessTime.recordNanoseconds(nanoseconds)
+        if opCode == .closeSession { metrics.closeSessionPrepTime.recordNanoseconds(nanoseconds) }
+    }
+
+    /// Standalone: a batch is durable; its txns are applied and answered one by one
+    /// (ZooKeeper's FinalRequestProcessor), each timed as write_final_proc_time_ms.
+    func applyDurable(_ records: [LoggedTxn]) {
+        for record in records {
+            let started = monotonicMicroseconds()
+            core.committed(through: record.txn.zxid, into: &outputs)
+            recordApplied(record.txn, finalProcessingSince: started)
+        }
+    }
+
+    /// A committed txn was applied to the tree here (`started`: before): write_final_proc_time_ms
+    /// (applying it and making its replies and notifications), propagation_latency (from the
+    /// leader making it), write_per_namespace; a leader's commit_count and quorum_ack_latency
+    /// (it was committed because a quorum ACKed it); a learner's commit_propagation_latency.
+    func recordApplied(_ txn: Txn, finalProcessingSince started: Int64) {
+        metrics.writeFinalProcTime.recordNanoseconds(max(0, monotonicMicroseconds() - started) &* 1000)
+        let latencyMs = wallClockMs() - txn.header.time
+        if latencyMs >= 0 { metrics.propagationLatency.recordMilliseconds(latencyMs) }
+        switch zabRole {
+        case .leading where peer != nil:
+            statistics.counters.commitCount += 1
+            metrics.commitCount.increment()
+            if latencyMs >= 0 { metrics.quorumAckLatency.recordMilliseconds(latencyMs) }
+        case .following, .observing:
+            if latencyMs >= 0 { metrics.commitPropagationLatency.recordMilliseconds(latencyMs) }
+        default:
+            break
+        }
+        recordWrites(txn.body)
+    }
+
+    /// An ensemble member's batch is durable: its ACKs are made (proposal_ack_creation_latency,
+    /// from the leader making each txn).
+    func recordAcksMade(_ records: [LoggedTxn]) {
+        let now = wallClockMs()
+        for record in records where now >= record.txn.header.time {
+            metrics.proposalAckCreationLatency.recordMilliseconds(now - record.txn.header.time)
+        }
+    }
+}
+
+// MARK: - Per-namespace reads and writes (ZooKeeper's DataTree.updateReadStat / updateWriteStat)
+
+extension ServerNode {
+    /// ZooKeeper's getTopNamespace: the first component of the path ("/a/b" -> "a"); none for "/".
+    static func topNamespace(of path: String) -> Substring? {
+        let utf8 = path.utf8
+        guard utf8.count > 1, utf8.first == UInt8(ascii: "/") else { return nil }
+        let start = utf8.index(after: utf8.startIndex)
+        let end = utf8[start...].firstIndex(of: UInt8(ascii: "/")) ?? utf8.endIndex
+        guard start < end else { return nil }
+        return path[start..<end]
+    }
+
+    /// The namespace's summaries (made the first time it is seen, up to
+    /// `ServerMetrics.namespacesMax`): a dictionary lookup by a slice of the path, no allocation.
+    func namespaceIndex(of path: String) -> Int32? {
+        guard let namespace = Self.topNamespace(of: path) else { return nil }
+        if let index = namespaceIndexes[namespace] { return index }
+        guard namespaceSummaries.count < ServerMetrics.namespacesMax else { return nil }
+        let name = String(namespace)
+        let index = Int32(namespaceSummaries.count)
+        namespaceSummaries.append(metrics.namespaceSummaries(name))
+        namespaceIndexes[name[...]] = index
+        return index
+    }
+
+    /// ZooKeeper records a read of getData, exists (statNode) and getChildren once it succeeded:
+    /// the namespace is found here, the bytes when the reply leaves (`recordRead`).
+    @inline(__always)
+    func readNamespace(of request: ClientRequest) -> (index: Int32, pathBytes: Int32)? {
+        let path: String
+        switch request.body {
+        case .getData(let readPath, _), .exists(let readPath, _), .getChildren(_, let readPath, _): path = readPath
+        default: return nil
+        }
+        guard let index = namespaceIndex(of: path) else { return nil }
+        return (index, Int32(truncatingIfNeeded: path.utf8.count))
+    }
+
+    /// A successful reply to connection `id`'s oldest request (replies are FIFO): if it is a read
+    /// with a namespace, read_per_namespace gets path + data (getData) or children names
+    /// (getChildren) + 68 bytes of stat, as ZooKeeper counts.
+    @inline(__always)
+    func recordRead(_ id: ConnectionID, _ body: ResponseBody) {
+        guard let pending = connections[id]?.pendingReplies.first, pending.readNamespace >= 0 else { return }
+        var bytes = Int64(pending.pathBytes) + 68
+        switch body {
+        case .getData(let data, _): bytes += Int64(data?.count ?? 0)
+        case .children(let children), .children2(let children, _):
+            for child in children { bytes += Int64(child.utf8.count) }
+        case .stat: break
+        default: return
+        }
+        namespaceSummaries[Int(pending.readNamespace)].read.record(bytes)
+    }
+
+    /// write_per_namespace for each node a txn creates, changes or deletes: path + data bytes.
+    func recordWrites(_ body: TxnBody) {
+        switch body {
+        case .create(let create), .create2(let create), .createContainer(let create), .createTTL(let create):
+            recordWrite(create.path, bytes: create.data?.count ?? 0)
+        case .delete(let path), .deleteContainer(let path):
+            recordWrite(path, bytes: 0)
+        case .setData(let path, let data, _):
+            recordWrite(path, bytes: data?.count ?? 0)
+        case .closeSession(let paths):
+            for path in paths { recordWrite(path, bytes: 0) }
+        case .multi(let operations):
+            for operation in operations { recordWrites(operation) }
+        default:
+            break
+        }
+    }
+
+    func recordWrite(_ path: String, bytes: Int) {
+        guard let index = namespaceIndex(of: path) else { return }
+        namespaceSummaries[Int(index)].write.record(path.utf8.count + bytes)
+    }
+}
+
+// MARK: - Watches, connections, TLS, quorum messages
+
+extension ServerNode {
+    /// A `.notify` output: a run of them with one event is the watchers that event fired.
+    @inline(__always)
+    func noteWatchFired(_ event: WatcherEvent, _ current: inout (event: WatcherEvent, watchers: Int)?) {
+        if let run = current, run.event.type == event.type, run.event.path == event.path {
+            current!.watchers += 1
+            return
+        }
+        flushWatchFanOut(&current)
+        current = (event, 1)
+    }
+
+    /// The run of notifications ended: node_created/deleted/changed/children_watch_count get
+    /// how many watchers the event fired (ZooKeeper's WatchManager.triggerWatch).
+    func flushWatchFanOut(_ current: inout (event: WatcherEvent, watchers: Int)?) {
+        guard let run = current else { return }
+        current = nil
+        switch EventType(rawValue: run.event.type) {
+        case .nodeCreated: metrics.nodeCreatedWatchCount.record(run.watchers)
+        case .nodeDeleted: metrics.nodeDeletedWatchCount.record(run.watchers)
+        case .nodeDataChanged: metrics.nodeChangedWatchCount.record(run.watchers)
+        case .nodeChildrenChanged: metrics.nodeChildrenWatchCount.record(run.watchers)
+        default: break
+        }
+    }
+
+    /// The core counts what happens inside it (a pure value, no handles): after each run of its
+    /// outputs the increase is published (stale_sessions_expired, outstanding_changes_queued,
+    /// outstanding_changes_removed).
+    @inline(__always)
+    func recordCoreCounts() {
+        let expired = core.sessionsExpiredCount, queued = core.outstandingChangesQueued
+        let removed = core.outstandingChangesRemoved
+        let published = coreCountsPublished
+        guard expired != published.sessionsExpired || queued != published.changesQueued
+            || removed != published.changesRemoved else { return }
+        coreCountsPublished = (expired, queued, removed)
+        if expired > published.sessionsExpired {
+            statistics.counters.staleSessionsExpired += Int64(expired - published.sessionsExpired)
+            metrics.staleSessionsExpired.increment(by: Int64(expired - published.sessionsExpired))
+        }
+        if queued > published.changesQueued {
+            statistics.counters.outstandingChangesQueued += Int64(queued - published.changesQueued)
+            metrics.outstandingChangesQueued.increment(by: Int64(queued - published.changesQueued))
+        }
+        if removed > published.changesRemoved {
+            statistics.counters.outstandingChangesRemoved += Int64(removed - published.changesRemoved)
+            metrics.outstandingChangesRemoved.increment(by: Int64(removed - published.changesRemoved))
+        }
+    }
+
+    /// A client frame was read: its bytes with the 4-byte length (ZooKeeper's bytes_received_count).
+    @inline(__always)
+    func noteBytesReceived(_ bytes: Int) {
+        statistics.counters.bytesReceivedCount += Int64(bytes)
+        metrics.bytesReceivedCount.increment(by: Int64(bytes))
+    }
+
+    /// The server closes this connection itself: its end is not counted as a client drop.
+    func noteClosingByServer(_ id: ConnectionID) {
+        connections[id]?.closedByServer = true
+    }
+
+    /// A connection on the plain client port (ZooKeeper's Netty factory counts each connection
+    /// without TLS: non_mtls_local_conn_count from a loopback address, else non_mtls_remote_conn_count).
+    func notePlainConnection(address: SocketAddress?) {
+        let ip = address?.ipAddress ?? "127.0.0.1"  // no IP (a Unix socket) is local
+        let loopback = ip.hasPrefix("127.") || ip == "::1" || ip.hasPrefix("::ffff:127.")
+        if loopback { plainConnectionsLocal += 1 } else { plainConnectionsRemote += 1 }
+    }
+
+    /// secureClientPort: a TLS handshake began (`true`) or ended (`false`).
+    func noteTLSHandshake(inProgress: Bool) {
+        tlsHandshakesInProgress += inProgress ? 1 : -1
+    }
+
+    /// secureClientPort: a handshake failed, timed out or was refused (ZooKeeper's unsuccessful_handshake).
+    func noteUnsuccessfulHandshake() {
+        statistics.counters.unsuccessfulHandshake += 1
+        metrics.unsuccessfulHandshake.increment()
+    }
+
+    /// ZabPeer: a quorum message crossed the wire. Sent by a leader: the sync it starts (SNAP:
+    /// snap_count; DIFF or TRUNC: diff_count, as ZooKeeper's LearnerHandler). Read by a learner:
+    /// learner_proposal_received_count and proposal_latency for a PROPOSAL,
+    /// learner_commit_received_count for a COMMIT or (observer) INFORM.
+    func zabQuorumMessage(_ message: ZabMessage, sent: Bool) {
+        switch (message, sent) {
+        case (.snap, true):
+            statistics.counters.snapCount += 1
+            metrics.snapCount.increment()
+        case (.diff, true), (.trunc, true):
+            statistics.counters.diffCount += 1
+            metrics.diffCount.increment()
+        case (.proposal(let entry), false):
+            statistics.counters.learnerProposalReceivedCount += 1
+            metrics.learnerProposalReceivedCount.increment()
+            if let time = Self.headerTime(entry.payload) {
+                let latencyMs = wallClockMs() - time
+                if latencyMs >= 0 { metrics.proposalLatency.recordMilliseconds(latencyMs) }
+            }
+        case (.commit, false), (.inform, false):
+            statistics.counters.learnerCommitReceivedCount += 1
+            metrics.learnerCommitReceivedCount.increment()
+        default:
+            break
+        }
+    }
+
+    /// The TxnHeader time of a quorum payload (clientId 8, cxid 4, zxid 8, then time 8 bytes,
+    /// big-endian), read in place.
+    static func headerTime(_ payload: [UInt8]) -> Int64? {
+        guard payload.count >= 28 else { return nil }
+        var time: UInt64 = 0
+        for offset in 20..<28 { time = time << 8 | UInt64(payload[offset]) }
+        return Int64(bitPattern: time)
     }
 }

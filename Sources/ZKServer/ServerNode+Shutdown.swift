@@ -42,6 +42,7 @@ extension ServerNode {
     /// Closes every client connection once what was written to it has been sent. Call on the node loop.
     func closeClientConnections() -> EventLoopFuture<Void> {
         loop.preconditionInEventLoop()
+        closingAllConnections = true
         flushWrites()
         let closes = connections.values.map { entry -> EventLoopFuture<Void> in
             let channel = entry.channel

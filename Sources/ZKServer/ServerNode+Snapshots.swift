@@ -106,7 +106,6 @@ extension ServerNode {
                 statistics.snapshotLastMs = elapsedMs
                 statistics.snapshotTimeMs.record(Double(elapsedMs))
                 metrics.snapshotTime.recordMilliseconds(elapsedMs)
-                metrics.snapCount.increment()
                 logger.info("snapshot \(path): \(nodeCount) nodes, zxids \(ZxidMath.hex(job.startZxid))...\(ZxidMath.hex(endZxid)), \(elapsedMs) ms")
                 // With autopurge on, retention also runs after every snapshot (as well as on its
                 // timer), so the log never holds much more than the kept snapshots need.

@@ -49,12 +49,17 @@ final class ServerNode: @unchecked Sendable {
         var readingPaused = false
         /// The socket's send buffer passed the high-water mark: stop reading until it drains.
         var outboundFull = false
+        /// The server closes it (a `.close` output, a four-letter word, bad input): its end is not
+        /// a client drop (connection_drop_count).
+        var closedByServer = false
 
-        mutating func noteReceived(_ request: ClientRequest, nowMicroseconds: Int64) {
+        mutating func noteReceived(_ request: ClientRequest, nowMicroseconds: Int64, readNamespace: (index: Int32, pathBytes: Int32)?) {
             statistics.received += 1
             awaitingReplies += 1
             if request.xid >= 0 {
-                pendingReplies.append(PendingReply(receivedMicroseconds: nowMicroseconds, isUpdate: request.opCode?.isWrite ?? false))
+                pendingReplies.append(PendingReply(
+                    receivedMicroseconds: nowMicroseconds, isUpdate: request.opCode?.isWrite ?? false,
+                    readNamespace: readNamespace?.index ?? -1, pathBytes: readNamespace?.pathBytes ?? 0))
             }
             statistics.lastOperation = ServerNode.shortName(request.opCode)
             statistics.lastCxid = request.xid
@@ -93,6 +98,10 @@ final class ServerNode: @unchecked Sendable {
     struct PendingReply {
         var receivedMicroseconds: Int64
         var isUpdate: Bool
+        /// A getData / exists / getChildren: its path's namespace summaries (an index in
+        /// `namespaceSummaries`, -1 for none) and the path's length (read_per_namespace).
+        var readNamespace: Int32 = -1
+        var pathBytes: Int32 = 0
     }
 
     let loop: any EventLoop
@@ -100,6 +109,25 @@ final class ServerNode: @unchecked Sendable {
     /// swift-metrics handles under ZooKeeper's names (ServerMetrics), and mntr's gauges by name.
     let metrics: ServerMetrics
     var gauges: [String: Gauge] = [:]
+    /// write_per_namespace / read_per_namespace handles, made once per top-level namespace (at
+    /// most `ServerMetrics.namespacesMax`): the index in `namespaceSummaries` by namespace.
+    /// Keyed by Substring so a lookup with a slice of the request's path allocates nothing.
+    var namespaceIndexes: [Substring: Int32] = [:]
+    var namespaceSummaries: [ServerMetrics.NamespaceSummaries] = []
+    /// secureClientPort connections still in their TLS handshake (ZooKeeper's
+    /// outstanding_tls_handshake), and connections accepted on the plain client port from a
+    /// loopback / another address (its non_mtls_local_conn_count / non_mtls_remote_conn_count).
+    var tlsHandshakesInProgress = 0
+    var plainConnectionsLocal: Int64 = 0
+    var plainConnectionsRemote: Int64 = 0
+    /// The server closes every connection (stopping): their ends are not client drops.
+    var closingAllConnections = false
+    /// Monotonic microseconds at which each txn of `batch` was queued for the log, in order.
+    var batchQueuedMicroseconds: [Int64] = []
+    /// The core's own counts (expired sessions, change records) as last published.
+    var coreCountsPublished = (sessionsExpired: 0, changesQueued: 0, changesRemoved: 0)
+    /// Ensemble: since when the member has not been serving (ZooKeeper's unavailable_time).
+    var unavailableSinceMicroseconds: Int64? = monotonicMicroseconds()
     /// Wall-clock minus monotonic milliseconds at start: turns monotonic times into wall times for reports.
     let wallMinusMonotonicMs = wallClockMs() - monotonicMs()
     let logger: Logger
@@ -231,14 +259,17 @@ final class ServerNode: @unchecked Sendable {
 
     /// Registers a new socket; nil when the address already has maxClientCnxns connections.
     /// `certificateSubject`: the RFC 2253 subject of the client's verified TLS certificate, if any.
-    func open(channel: any Channel, certificateSubject: String? = nil) -> ConnectionID? {
+    func open(channel: any Channel, certificateSubject: String? = nil, secure: Bool = false) -> ConnectionID? {
         let address = channel.remoteAddress?.ipAddress ?? "unknown"
         let port = channel.remoteAddress?.port ?? 0
         let limit = configuration.clientConnectionsPerHostMax
         if limit > 0 && connectionsPerAddress[address, default: 0] >= limit {
             logger.warning("Too many connections from /\(address) - max is \(limit)")
+            statistics.counters.connectionRejected += 1
+            metrics.connectionRejected.increment()
             return nil
         }
+        if !secure { notePlainConnection(address: channel.remoteAddress) }
         connectionsPerAddress[address, default: 0] += 1
         let id = nextConnectionId
         nextConnectionId += 1
@@ -251,6 +282,10 @@ final class ServerNode: @unchecked Sendable {
 
     func closed(_ id: ConnectionID) {
         guard let entry = connections.removeValue(forKey: id) else { return }
+        if !entry.closedByServer && !closingAllConnections {
+            statistics.counters.connectionDropCount += 1
+            metrics.connectionDropCount.increment()
+        }
         connectionsPerAddress[entry.address, default: 1] -= 1
         if connectionsPerAddress[entry.address] == 0 { connectionsPerAddress[entry.address] = nil }
         core.connectionClosed(id)
@@ -259,6 +294,12 @@ final class ServerNode: @unchecked Sendable {
 
     func connect(_ id: ConnectionID, _ request: ConnectRequest) {
         statistics.packetsReceived += 1
+        statistics.counters.connectionRequestCount += 1
+        metrics.connectionRequestCount.increment()
+        if request.sessionId != 0 {
+            statistics.counters.connectionRevalidateCount += 1
+            metrics.connectionRevalidateCount.increment()
+        }
         connections[id]?.statistics.received += 1
         core.connect(id, request, nowMs: wallClockMs(), monotonicMs: monotonicMs(), into: &outputs)
         runOutputs()
@@ -268,8 +309,9 @@ final class ServerNode: @unchecked Sendable {
         let now = wallClockMs()
         let monotonic = monotonicMicroseconds()
         statistics.packetsReceived += 1
-        connections[id]?.noteReceived(request, nowMicroseconds: monotonic)
+        connections[id]?.noteReceived(request, nowMicroseconds: monotonic, readNamespace: readNamespace(of: request))
         core.receive(id, request, nowMs: now, monotonicMs: monotonic / 1000, into: &outputs)
+        recordPrepOrRead(request, since: monotonic)
         runOutputs(endOfReadCycle: false)
         pauseReadingIfBusy(id)
     }
@@ -321,13 +363,18 @@ final class ServerNode: @unchecked Sendable {
         if runningOutputs { return }
         runningOutputs = true
         defer { runningOutputs = false }
+        // The watchers one event fired arrive as a run of `.notify` outputs with that event.
+        var firedEvent: (event: WatcherEvent, watchers: Int)?
         var index = 0
         while index < outputs.count {
             let output = outputs[index]
             index += 1
+            if case .notify = output {} else { flushWatchFanOut(&firedEvent) }
             switch output {
             case .persist(let txn, let digest):
-                batch.append(LoggedTxn(txn: txn, digest: digest))
+                let started = monotonicMicroseconds()
+                queueForLog(LoggedTxn(txn: txn, digest: digest))
+                metrics.proposalProcessTime.recordNanoseconds(max(0, monotonicMicroseconds() - started) &* 1000)
             case .replicate, .forward, .sessionActive, .revalidate:
                 runReplicationOutput(output)
             case .digestMismatch(let zxid, let expected, let actual):
@@ -340,25 +387,33 @@ final class ServerNode: @unchecked Sendable {
                 response.encode(into: &buffer)
                 send(id, frame: &buffer, replyTo: nil)
             case .reply(let id, let header, let body):
+                // Replies to xid >= 0 follow their requests' order (`pendingReplies`).
+                if header.err == 0 && header.xid >= 0 && !namespaceSummaries.isEmpty { recordRead(id, body) }
                 var buffer = allocator.buffer(capacity: 64)
                 buffer.writeInteger(Int32(0))
                 header.encode(into: &buffer)
                 body.encode(into: &buffer)
                 send(id, frame: &buffer, replyTo: header)
             case .notify(let id, let event):
+                noteWatchFired(event, &firedEvent)
                 var buffer = allocator.buffer(capacity: 48)
                 buffer.writeInteger(Int32(0))
                 ReplyHeader(xid: SpecialXid.notification, zxid: -1, err: 0).encode(into: &buffer)
                 event.encode(into: &buffer)
+                statistics.counters.watchBytes += Int64(buffer.readableBytes)
+                metrics.watchBytes.increment(by: Int64(buffer.readableBytes))
                 send(id, frame: &buffer, replyTo: nil)
             case .close(let id, let reason):
                 guard let entry = connections[id] else { continue }
+                connections[id]?.closedByServer = true
                 logger.info("closing connection \(entry.address):\(entry.port): \(reason)")
                 let channel = entry.channel
                 channel.writeAndFlush(allocator.buffer(capacity: 0)).whenComplete { _ in channel.close(promise: nil) }
                 toFlush.remove(id)
             }
         }
+        flushWatchFanOut(&firedEvent)
+        recordCoreCounts()
         outputs.removeAll(keepingCapacity: true)
         throttleIfPipelineFull()
         if endOfReadCycle {
@@ -388,6 +443,10 @@ final class ServerNode: @unchecked Sendable {
         else { return }
         buffer.setInteger(Int32(buffer.readableBytes - 4), at: buffer.readerIndex)
         statistics.packetsSent += 1
+        if header != nil {
+            statistics.counters.responseBytes += Int64(buffer.readableBytes)
+            metrics.responseBytes.increment(by: Int64(buffer.readableBytes))
+        }
         if let reply { recordReply(latencyMicroseconds: reply.latencyMicroseconds, isUpdate: reply.isUpdate) }
         channel.write(buffer, promise: nil)
         toFlush.insert(id)
@@ -402,10 +461,14 @@ final class ServerNode: @unchecked Sendable {
         batch = []
         let log = self.log
         let started = monotonicMicroseconds()
+        let queued = batchQueuedMicroseconds
+        batchQueuedMicroseconds.removeAll(keepingCapacity: true)
+        recordLogQueueTimes(queued, takenAt: started)
         let future = logThread.runIfActive(eventLoop: loop) { () throws -> Void in try log.append(records) }
         let generation = logGeneration
         future.whenComplete { [self] result in
             batchInFlight = false
+            if case .success = result { recordLogFlushed(queued, flushStartedAt: started) }
             if peer != nil {
                 return ensembleBatchDone(result, records: records, generation: generation, started: started)
             }
@@ -424,7 +487,7 @@ final class ServerNode: @unchecked Sendable {
                 // answered, so the log thread writes while the event loop applies (they do not
                 // depend on each other: prep already accounted for every pending txn).
                 submitBatchIfIdle()
-                core.committed(through: records[records.count - 1].txn.zxid, into: &outputs)
+                applyDurable(records)
                 noteCommitted(records.count)
                 runOutputs()
                 for id in connections.keys where connections[id]?.readingPaused == true { pauseReadingIfBusy(id) }
@@ -436,6 +499,7 @@ final class ServerNode: @unchecked Sendable {
                     logger.error("transaction log is full (disk or map quota): writes fail until space returns: \(error)")
                 }
                 batch.removeAll()
+                batchQueuedMicroseconds.removeAll()
                 core.persistFailed(from: records[0].txn.zxid, nowMs: wallClockMs(), monotonicMs: monotonicMs(), into: &outputs)
                 runOutputs()
             case .failure(let error):
@@ -466,6 +530,7 @@ final class ServerNode: @unchecked Sendable {
         switch result {
         case .success:
             recordFsync(since: started, batchSize: records.count)
+            recordAcksMade(records)
             // Appends queued meanwhile go out now, whether or not this batch was cut since.
             submitBatchIfIdle()
             guard generation == logGeneration, let last = records.last?.txn.zxid else { return }
@@ -483,6 +548,9 @@ final class ServerNode: @unchecked Sendable {
     func fail(_ message: String) {
         guard fatalMessage == nil else { return }
         fatalMessage = message
+        statistics.counters.unrecoverableErrorCount += 1
+        metrics.unrecoverableErrorCount.increment()
+        closingAllConnections = true
         logger.critical("\(message); stopping")
         stopped = true
         for entry in connections.values { entry.channel.close(promise: nil) }

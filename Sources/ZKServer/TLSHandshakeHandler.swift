@@ -30,9 +30,21 @@ final class TLSHandshakeHandler: ChannelInboundHandler {
     private var state = State.handshaking
     private var timeout: Scheduled<Void>?
 
-    init(settings: ClientTLSConfiguration, logger: Logger) {
+    /// Told of handshakes in progress and of unsuccessful ones (the server's metrics); on its loop.
+    private let node: ServerNode?
+    private var counted = false
+
+    init(settings: ClientTLSConfiguration, logger: Logger, node: ServerNode? = nil) {
         self.settings = settings
         self.logger = logger
+        self.node = node
+    }
+
+    /// The handshake is over (or the connection is): no longer outstanding.
+    private func handshakeEnded() {
+        guard counted else { return }
+        counted = false
+        node?.noteTLSHandshake(inProgress: false)
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -46,6 +58,10 @@ final class TLSHandshakeHandler: ChannelInboundHandler {
 
     private func startTimer(context: ChannelHandlerContext) {
         guard timeout == nil, state == .handshaking else { return }
+        if !counted, let node {
+            counted = true
+            node.noteTLSHandshake(inProgress: true)
+        }
         let limitMs = settings.handshakeTimeoutMs
         let loopBound = NIOLoopBound((self, context), eventLoop: context.eventLoop)
         timeout = context.eventLoop.scheduleTask(in: .milliseconds(Int64(limitMs))) {
@@ -57,6 +73,7 @@ final class TLSHandshakeHandler: ChannelInboundHandler {
     func channelInactive(context: ChannelHandlerContext) {
         timeout?.cancel()
         timeout = nil
+        handshakeEnded()
         if state == .established { context.fireChannelInactive() }
     }
 
@@ -69,6 +86,7 @@ final class TLSHandshakeHandler: ChannelInboundHandler {
         }
         timeout?.cancel()
         timeout = nil
+        handshakeEnded()
         let certificate: NIOSSLCertificate?
         do {
             certificate = try context.pipeline.syncOperations.nioSSL_peerCertificate()
@@ -125,6 +143,8 @@ final class TLSHandshakeHandler: ChannelInboundHandler {
         state = .refused
         timeout?.cancel()
         timeout = nil
+        handshakeEnded()
+        node?.noteUnsuccessfulHandshake()
         logger.warning("closing secure connection from \(context.remoteAddress?.description ?? "?"): \(reason)")
         context.close(promise: nil)
     }

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Metrics
 import NIOCore
 import NIOPosix
 import NIOSSL
@@ -120,7 +121,8 @@ final class TLSTestServer: Sendable {
     let dataDirectory: String
     var securePort: Int { server.secureLocalPort ?? 0 }
 
-    init(certificates: TLSCertificates, plainPort: Bool = false, configure: (inout ClientTLSConfiguration) -> Void = { _ in }) throws {
+    init(certificates: TLSCertificates, plainPort: Bool = false, metricsFactory: (any MetricsFactory)? = nil,
+         configure: (inout ClientTLSConfiguration) -> Void = { _ in }) throws {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("paddock-test-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = ServerConfiguration(dataDirectory: directory, clientPort: plainPort ? 0 : nil)
@@ -136,7 +138,7 @@ final class TLSTestServer: Sendable {
         configuration.tls.x509SuperUser = TLSCertificates.adminName
         configure(&configuration.tls)
         let logger = Logger(label: "paddock-test") { _ in SwiftLogNoOpLogHandler() }
-        server = try PaddockServer.start(configuration: configuration, logger: logger)
+        server = try PaddockServer.start(configuration: configuration, logger: logger, metricsFactory: metricsFactory)
         dataDirectory = directory
     }
 

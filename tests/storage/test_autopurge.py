@@ -33,7 +33,7 @@ def test_autopurge_keeps_the_newest_snapshots_and_what_they_need():
         deadline = time.monotonic() + 60
         while True:
             mntr = dict(l.split('\t', 1) for l in four_letter('127.0.0.1', server.port, 'mntr').splitlines() if '\t' in l)
-            made = int(mntr.get('zk_snap_count', '0'))
+            made = int(mntr.get('zk_cnt_snapshottime', '0'))  # snapshots written (zk_snap_count: SNAP syncs)
             kept = snapshots(server)
             if made >= 5 and len(kept) <= 3:
                 break

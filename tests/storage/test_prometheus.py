@@ -37,7 +37,81 @@ APACHE_COUNTERS = {
     'stale_replies', 'large_requests_rejected', 'insecure_admin_count', 'throttled_ops',
     'request_throttle_wait_count', 'cnxn_closed_without_zk_server_running', 'unsuccessful_handshake',
     'tls_handshake_exceeded', 'requests_not_forwarded_to_commit_processor',
-    'skip_learner_request_to_next_processor_count', 'response_bytes',
+    'skip_learner_request_to_next_processor_count', 'response_bytes', 'watch_bytes',
+}
+
+# The metrics ZooKeeper 3.8 registers (as its mntr shows them on a standalone server) that
+# Paddock does not expose, each with the reason: the JVM, Java processor queues and caches with
+# no counterpart in Paddock's pipeline (a request is prepped in the loop turn that reads it, a
+# batch of txns goes to the log as one write, a commit is applied in the turn ZAB reports it),
+# and features Paddock does not have. test_types_match_apache_zookeeper requires the set of
+# unexposed names to equal this list: a name ZooKeeper adds, or one Paddock stops exposing, fails.
+NOT_EXPOSED = {
+    # The JVM and Netty.
+    'jvm_pause_time_ms': 'JVM garbage-collection pauses',
+    'netty_queued_buffer_capacity': "Netty's queued buffer",
+    'socket_closing_time': "time in Netty's socket close",
+    # Request processors: queues and stages Paddock's pipeline does not have.
+    'prep_processor_queue_size': 'no prep queue: a request is prepped in the loop turn that reads it',
+    'prep_processor_queue_time_ms': 'no prep queue (as above)',
+    'prep_processor_request_queued': 'no prep queue (as above)',
+    'sync_processor_queue_size': 'the log takes its whole queue as one batch: sync_processor_batch_size',
+    'sync_process_time': 'a batch is written in one call: sync_processor_queue_flush_time_ms',
+    'commit_process_time': 'no commit processor: a commit is applied in the turn ZAB reports it',
+    'commit_commit_proc_req_queued': 'no commit processor',
+    'concurrent_request_processing_in_commit_processor': 'no commit processor',
+    'read_commit_proc_issued': 'no commit processor',
+    'read_commit_proc_req_queued': 'no commit processor',
+    'read_commitproc_time_ms': 'no commit processor',
+    'write_commit_proc_issued': 'no commit processor',
+    'write_commit_proc_req_queued': 'no commit processor',
+    'write_commitproc_time_ms': 'no commit processor',
+    'write_batch_time_in_commit_processor': 'no commit processor',
+    'time_waiting_empty_pool_in_commit_processor_read_ms': 'no commit processor worker pool',
+    'request_commit_queued': 'no commit processor',
+    'local_write_committed_time_ms': "no commit processor queue between a commit and its apply",
+    'server_write_committed_time_ms': "no commit processor queue between a commit and its apply",
+    'requests_in_session_queue': "no commit processor session queues (a session's reads wait in the core)",
+    'pending_session_queue_size': 'no commit processor session queues',
+    'reads_after_write_in_session_queue': 'no commit processor session queues',
+    'reads_issued_from_session_queue': 'no commit processor session queues',
+    'session_queues_drained': 'no commit processor session queues',
+    'requests_not_forwarded_to_commit_processor': 'no commit processor',
+    'skip_learner_request_to_next_processor_count': "no learner request processor chain",
+    'learner_request_processor_queue_size': 'no learner request processor queue: writes are forwarded at once',
+    # Throttling and caches Paddock does not have (it bounds by pausing socket reads).
+    'request_throttle_queue_time_ms': 'no RequestThrottler',
+    'request_throttle_wait_count': 'no RequestThrottler',
+    'throttled_ops': 'no RequestThrottler',
+    'stale_requests': "no RequestThrottler (a closed connection's requests go with it)",
+    'stale_requests_dropped': 'no RequestThrottler',
+    'stale_replies': 'no RequestThrottler',
+    'large_requests_rejected': 'no large-request limit (frames over jute.maxbuffer close the connection)',
+    'connection_token_deficit': 'no connection throttle',
+    'connection_drop_probability': 'no connection throttle',
+    'response_packet_cache_hits': 'no response cache',
+    'response_packet_cache_misses': 'no response cache',
+    'response_packet_get_children_cache_hits': 'no response cache',
+    'response_packet_get_children_cache_misses': 'no response cache',
+    # Watch cleanup: a closed connection's watches are removed at once, not by a cleaner thread.
+    'add_dead_watcher_stall_time': 'no dead-watcher cleaner',
+    'dead_watchers_queued': 'no dead-watcher cleaner',
+    'dead_watchers_cleared': 'no dead-watcher cleaner',
+    'dead_watchers_cleaner_latency': 'no dead-watcher cleaner',
+    # Ensemble features Paddock does not have.
+    'ensemble_auth_success': 'no quorum SASL authentication',
+    'ensemble_auth_fail': 'no quorum SASL authentication',
+    'ensemble_auth_skip': 'no quorum SASL authentication',
+    'om_proposal_process_time_ms': 'no observer master (observerMasterPort)',
+    'om_commit_process_time_ms': 'no observer master',
+    'inflight_diff_count': 'no learner sync throttler',
+    'inflight_snap_count': 'no learner sync throttler',
+    'quit_leading_due_to_disloyal_voter': 'not counted: the core gives no event when a voter leaves a new leader (not yet implemented)',
+    # Connections.
+    'sessionless_connections_expired': 'connections that never send a ConnectRequest are not expired (not yet implemented)',
+    'tls_handshake_exceeded': 'no limit on TLS handshakes in progress',
+    'cnxn_closed_without_zk_server_running': "no early drop of TLS connections while not serving (Netty's option)",
+    'insecure_admin_count': 'the admin server has no TLS port to be insecure beside',
 }
 
 
@@ -124,9 +198,16 @@ def test_latency_summaries_count_every_request():
         assert values['num_alive_connections'] >= 1
         assert values['znode_count'] >= writes
         # mntr shows the same summaries with Apache's names.
-        mntr = dict(line.split('\t', 1) for line in four_letter('127.0.0.1', server.port, 'mntr').splitlines() if '\t' in line)
+        lines = four_letter('127.0.0.1', server.port, 'mntr').splitlines()
+        mntr = dict(line.split('\t', 1) for line in lines if '\t' in line)
         assert int(mntr['zk_cnt_readlatency']) == reads
         assert int(mntr['zk_cnt_updatelatency']) == writes
+        # An ADVANCED summary's rows in Apache's order: avg min max cnt sum, then the percentiles.
+        for family in ('readlatency', 'updatelatency'):
+            names = [line.split('\t', 1)[0] for line in lines if line.split('\t', 1)[0].endswith('_' + family)]
+            assert names == ['zk_%s_%s' % (row, family) for row in
+                             ('avg', 'min', 'max', 'cnt', 'sum', 'p50', 'p95', 'p99', 'p999')], names
+            assert int(mntr['zk_p50_' + family]) <= int(mntr['zk_p99_' + family]) <= int(mntr['zk_max_' + family])
     finally:
         server.stop()
 
@@ -144,19 +225,28 @@ def test_types_match_apache_zookeeper():
     apache = ApacheServer('apache-metrics')
     apache.start()
     try:
-        Session('127.0.0.1', apache.port).create('/x', b'x')
+        session = Session('127.0.0.1', apache.port)
+        session.create('/x', b'x')
+        session.get_data('/x')
         rows = [line.split('\t', 1)[0][3:] for line in
                 four_letter('127.0.0.1', apache.port, 'mntr').splitlines() if line.startswith('zk_')]
     finally:
         apache.stop()
+    # A SummarySet's members show as zk_cnt_<key>_<name> (here key x); Prometheus has one
+    # family <name> with a key label.
+    rows = [re.sub(r'^((?:avg|min|max|cnt|sum|p50|p95|p99|p999)_)x_(\w+_per_namespace)$', r'\1\2', row) for row in rows]
     summaries = {row[4:] for row in rows if row.startswith('cnt_')}
     advanced = {row[4:] for row in rows if row.startswith('p99_')}
     scalars = {row for row in rows if not re.match(r'(avg|min|max|cnt|sum|p50|p95|p99|p999)_', row)}
     scalars |= {'avg_latency', 'min_latency', 'max_latency'}
+    assert {'write_per_namespace', 'read_per_namespace'} <= summaries, sorted(summaries)
     server, port = start_with_metrics('prometheus-types')
     try:
-        Session('127.0.0.1', server.port).create('/x', b'x')
-        values, types = parse(scrape(port))
+        session = Session('127.0.0.1', server.port)
+        session.create('/x', b'x')
+        session.get_data('/x')
+        text = scrape(port)
+        values, types = parse(text)
     finally:
         server.stop()
     checked = 0
@@ -164,7 +254,7 @@ def test_types_match_apache_zookeeper():
         if family in summaries:
             assert kind == 'summary', '%s is a summary in ZooKeeper, %s in Paddock' % (family, kind)
             expected = ('0.5', '0.9', '0.99') if family in advanced else ('0.5',)
-            got = tuple(sorted(re.findall(r'^%s\{quantile="([0-9.]+)"\}' % re.escape(family), '\n'.join(values), re.M)))
+            got = tuple(sorted(set(re.findall(r'^%s\{(?:[^}]*,)?quantile="([0-9.]+)"\}' % re.escape(family), text, re.M))))
             assert got == expected, '%s quantiles %s, ZooKeeper %s' % (family, got, expected)
         elif family in scalars:
             expected = 'counter' if family in APACHE_COUNTERS else 'gauge'
@@ -173,5 +263,11 @@ def test_types_match_apache_zookeeper():
             continue  # Paddock's own (paddock_*) or a name ZooKeeper 3.8 has not: no type to match
         checked += 1
     assert checked >= 25, 'only %d metrics share a ZooKeeper name' % checked
+    # ZooKeeper's per-namespace summaries: one family, the namespace as the key label.
+    assert values['write_per_namespace_count{key="x"}'] == 1 and values['write_per_namespace_sum{key="x"}'] == 3
+    assert values['read_per_namespace_count{key="x"}'] == 1 and values['read_per_namespace_sum{key="x"}'] == 2 + 1 + 68
     missing = sorted((summaries | scalars) - set(types) - {'version', 'server_state'})
     print('ZooKeeper 3.8 metrics Paddock does not expose (%d): %s' % (len(missing), ' '.join(missing)))
+    assert set(missing) == set(NOT_EXPOSED), (
+        'newly unexposed: %s; exposed now or gone from ZooKeeper: %s'
+        % (sorted(set(missing) - set(NOT_EXPOSED)), sorted(set(NOT_EXPOSED) - set(missing))))
