@@ -300,6 +300,7 @@ final class ClientShell {
 
     /// Takes every request posted since the last turn, in the order they were posted.
     func submit(_ submissions: [Submission]) {
+        let now = self.now
         for submission in submissions {
             if let watcher = submission.watcher { watchers[watcher.id] = (watcher.events, watcher.fired) }
             var request = submission.request
