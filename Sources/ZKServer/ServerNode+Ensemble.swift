@@ -275,7 +275,6 @@ extension ServerNode: ZabStore, ZabServerLayer {
             if unavailableSinceMicroseconds == nil { unavailableSinceMicroseconds = now }
         case .leading(_, false), .following(_, false), .observing(_, false):
             if let since = lookingSinceMicroseconds {
-                statistics.electionTimeMs.record(Double(now - since) / 1000)
                 metrics.electionTime.recordNanoseconds((now - since) &* 1000)
             }
             lookingSinceMicroseconds = nil
@@ -287,44 +286,35 @@ extension ServerNode: ZabStore, ZabServerLayer {
                 unavailableSinceMicroseconds = nil
             }
             guard let since = syncingSinceMicroseconds else { return }
-            let elapsed = Double(now - since) / 1000
             let nanoseconds = (now - since) &* 1000
             switch role {
             case .leading:
-                statistics.leaderSyncTimeMs.record(elapsed)
                 metrics.leaderSyncTime.recordNanoseconds(nanoseconds)
             case .following:
-                statistics.followerSyncTimeMs.record(elapsed)
                 metrics.followerSyncTime.recordNanoseconds(nanoseconds)
             default:
-                statistics.observerSyncTimeMs.record(elapsed)
                 metrics.observerSyncTime.recordNanoseconds(nanoseconds)
             }
             syncingSinceMicroseconds = nil
         }
     }
 
-    /// mntr's ensemble rows (ZooKeeper 3.8's names): the scalars, then the summaries.
-    var ensembleMonitorRows: [(String, String)] {
-        guard peer != nil else { return [] }
-        return ensembleScalarRows + statistics.electionTimeMs.rows("election_time")
-            + statistics.followerSyncTimeMs.rows("follower_sync_time")
-            + statistics.observerSyncTimeMs.rows("observer_sync_time") + statistics.leaderSyncTimeMs.rows("leader_sync_time")
+    /// mntr's zk_peer_state (QuorumZooKeeperServer.dumpMonitorValues); nil when standalone.
+    var ensemblePeerState: String? {
+        guard peer != nil else { return nil }
+        switch zabRole {
+        case .looking: return "looking"
+        case .leading(_, let established): return "leading - " + (established ? "broadcast" : "synchronization")
+        case .following(_, let established): return "following - " + (established ? "broadcast" : "synchronization")
+        case .observing(_, let established): return "observing - " + (established ? "broadcast" : "synchronization")
+        }
     }
 
-    /// mntr's ensemble rows that are single figures (published as gauges too).
-    var ensembleScalarRows: [(String, String)] {
+    /// An ensemble member's gauges (ZooKeeper 3.8's names; published as gauges too): quorum_size
+    /// on every member, the leader's learner figures (LeaderZooKeeperServer.registerMetrics).
+    var ensembleGaugeRows: [(String, String)] {
         guard let peer else { return [] }
-        var rows: [(String, String)] = []
-        let state: String
-        switch zabRole {
-        case .looking: state = "looking"
-        case .leading(_, let established): state = "leading - " + (established ? "broadcast" : "synchronization")
-        case .following(_, let established): state = "following - " + (established ? "broadcast" : "synchronization")
-        case .observing(_, let established): state = "observing - " + (established ? "broadcast" : "synchronization")
-        }
-        rows.append(("zk_peer_state", state))
-        rows.append(("zk_quorum_size", "\(peer.configuration.voters.count)"))
+        var rows: [(String, String)] = [("zk_quorum_size", "\(peer.configuration.voters.count)")]
         if let leader = peer.leaderStatus {
             rows.append(("zk_learners", "\(leader.learners)"))
             rows.append(("zk_synced_followers", "\(leader.syncedFollowers)"))
@@ -332,6 +322,8 @@ extension ServerNode: ZabStore, ZabServerLayer {
             rows.append(("zk_synced_observers", "\(leader.syncedObservers)"))
             rows.append(("zk_pending_syncs", "\(leader.pendingSyncs)"))
             rows.append(("zk_outstanding_proposals", "\(leader.outstandingProposals)"))
+            // Proposal sizes are not tracked (srvr's "Proposal sizes last/min/max: -1/-1/-1").
+            rows.append(("zk_last_proposal_size", "-1"))
         }
         return rows
     }

@@ -14,14 +14,19 @@ extension ServerNode {
     @inline(__always)
     func recordReply(latencyMicroseconds: Int64, isUpdate: Bool) {
         statistics.recordLatency(latencyMicroseconds / 1000)
-        let milliseconds = Double(latencyMicroseconds) / 1000
         if isUpdate {
-            statistics.updateLatencyMs.record(milliseconds)
             metrics.updateLatency.recordNanoseconds(latencyMicroseconds &* 1000)
         } else {
-            statistics.readLatencyMs.record(milliseconds)
             metrics.readLatency.recordNanoseconds(latencyMicroseconds &* 1000)
         }
+    }
+
+    /// srst (and the admin server's stat_reset): ServerStats.reset, which in ZooKeeper 3.8 also
+    /// resets its metrics: mntr's counters and summaries start again (the swift-metrics backend's
+    /// values are not reset, as ZooKeeper's Prometheus provider does not reset).
+    func resetServerStatistics() {
+        statistics.reset()
+        metrics.tally.reset()
     }
 
     /// Recovery's figures, once (ZooKeeper's dbinittime and startup_* summaries).
@@ -32,15 +37,13 @@ extension ServerNode {
         metrics.startupSnapLoadTime.recordMilliseconds(recovery.snapshotLoadMs)
     }
 
-    /// mntr's numeric scalar rows as gauges under ZooKeeper's names (without `zk_`), as
-    /// ZooKeeper samples its gauges: before each /metrics scrape and once a tick. Rows that
-    /// ZooKeeper registers as summaries or counters are recorded where they happen instead.
+    /// mntr's gauges under ZooKeeper's names (without `zk_`), as ZooKeeper samples its gauges:
+    /// before each /metrics scrape and once a tick. Its counters and summaries are recorded
+    /// where they happen instead.
     func publishGauges() {
-        for (key, value) in FourLetterWords.monitorScalarRows(self) + ensembleScalarRows {
+        for (key, value) in FourLetterWords.monitorGaugeRows(self) {
             let name = String(key.dropFirst("zk_".count))
-            guard let number = Double(value), !ServerMetrics.counterNames.contains(name),
-                  !ServerMetrics.startupSummaryNames.contains(name)
-            else { continue }
+            guard let number = Double(value) else { continue }
             let gauge: Gauge
             if let existing = gauges[name] {
                 gauge = existing

@@ -393,6 +393,7 @@ final class ServerNode: @unchecked Sendable {
                 buffer.writeInteger(Int32(0))
                 header.encode(into: &buffer)
                 body.encode(into: &buffer)
+                statistics.recordClientResponseSize(Int64(buffer.readableBytes - 4))
                 send(id, frame: &buffer, replyTo: header)
             case .notify(let id, let event):
                 noteWatchFired(event, &firedEvent)
@@ -400,8 +401,11 @@ final class ServerNode: @unchecked Sendable {
                 buffer.writeInteger(Int32(0))
                 ReplyHeader(xid: SpecialXid.notification, zxid: -1, err: 0).encode(into: &buffer)
                 event.encode(into: &buffer)
-                statistics.counters.watchBytes += Int64(buffer.readableBytes)
-                metrics.watchBytes.increment(by: Int64(buffer.readableBytes))
+                // ZooKeeper counts the packet without its 4-byte length (sendResponse's size).
+                let packetBytes = Int64(buffer.readableBytes - 4)
+                statistics.recordClientResponseSize(packetBytes)
+                statistics.counters.watchBytes += packetBytes
+                metrics.watchBytes.increment(by: packetBytes)
                 send(id, frame: &buffer, replyTo: nil)
             case .close(let id, let reason):
                 guard let entry = connections[id] else { continue }
@@ -444,8 +448,9 @@ final class ServerNode: @unchecked Sendable {
         buffer.setInteger(Int32(buffer.readableBytes - 4), at: buffer.readerIndex)
         statistics.packetsSent += 1
         if header != nil {
-            statistics.counters.responseBytes += Int64(buffer.readableBytes)
-            metrics.responseBytes.increment(by: Int64(buffer.readableBytes))
+            // The packet without its 4-byte length, as ZooKeeper's FinalRequestProcessor counts.
+            statistics.counters.responseBytes += Int64(buffer.readableBytes - 4)
+            metrics.responseBytes.increment(by: Int64(buffer.readableBytes - 4))
         }
         if let reply { recordReply(latencyMicroseconds: reply.latencyMicroseconds, isUpdate: reply.isUpdate) }
         channel.write(buffer, promise: nil)
@@ -517,8 +522,6 @@ final class ServerNode: @unchecked Sendable {
         statistics.fsyncCount += 1
         statistics.fsyncTotalMicroseconds += elapsed
         statistics.batchSizeTotal += Int64(batchSize)
-        statistics.fsyncTimeMs.record(Double(elapsed) / 1000)
-        statistics.syncBatchSize.record(Double(batchSize))
         metrics.fsyncTime.recordNanoseconds(elapsed * 1000)
         metrics.syncProcessorBatchSize.record(batchSize)
         return elapsed
