@@ -257,26 +257,29 @@ extension ServerNode {
 
     /// The core counts what happens inside it (a pure value, no handles): after each run of its
     /// outputs the increase is published (stale_sessions_expired, outstanding_changes_queued,
-    /// outstanding_changes_removed).
+    /// outstanding_changes_removed, sessionless_connections_expired).
     @inline(__always)
     func recordCoreCounts() {
-        let expired = core.sessionsExpiredCount, queued = core.outstandingChangesQueued
-        let removed = core.outstandingChangesRemoved
+        let counts = (core.sessionsExpiredCount, core.outstandingChangesQueued, core.outstandingChangesRemoved,
+                      core.sessionlessConnectionsExpiredCount)
         let published = coreCountsPublished
-        guard expired != published.sessionsExpired || queued != published.changesQueued
-            || removed != published.changesRemoved else { return }
-        coreCountsPublished = (expired, queued, removed)
-        if expired > published.sessionsExpired {
-            statistics.counters.staleSessionsExpired += Int64(expired - published.sessionsExpired)
-            metrics.staleSessionsExpired.increment(by: Int64(expired - published.sessionsExpired))
+        guard counts != published else { return }
+        coreCountsPublished = counts
+        if counts.0 > published.0 {
+            statistics.counters.staleSessionsExpired += Int64(counts.0 - published.0)
+            metrics.staleSessionsExpired.increment(by: Int64(counts.0 - published.0))
         }
-        if queued > published.changesQueued {
-            statistics.counters.outstandingChangesQueued += Int64(queued - published.changesQueued)
-            metrics.outstandingChangesQueued.increment(by: Int64(queued - published.changesQueued))
+        if counts.1 > published.1 {
+            statistics.counters.outstandingChangesQueued += Int64(counts.1 - published.1)
+            metrics.outstandingChangesQueued.increment(by: Int64(counts.1 - published.1))
         }
-        if removed > published.changesRemoved {
-            statistics.counters.outstandingChangesRemoved += Int64(removed - published.changesRemoved)
-            metrics.outstandingChangesRemoved.increment(by: Int64(removed - published.changesRemoved))
+        if counts.2 > published.2 {
+            statistics.counters.outstandingChangesRemoved += Int64(counts.2 - published.2)
+            metrics.outstandingChangesRemoved.increment(by: Int64(counts.2 - published.2))
+        }
+        if counts.3 > published.3 {
+            statistics.counters.sessionlessConnectionsExpired += Int64(counts.3 - published.3)
+            metrics.sessionlessConnectionsExpired.increment(by: Int64(counts.3 - published.3))
         }
     }
 

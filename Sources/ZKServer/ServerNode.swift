@@ -125,7 +125,9 @@ final class ServerNode: @unchecked Sendable {
     /// Monotonic microseconds at which each txn of `batch` was queued for the log, in order.
     var batchQueuedMicroseconds: [Int64] = []
     /// The core's own counts (expired sessions, change records) as last published.
-    var coreCountsPublished = (sessionsExpired: 0, changesQueued: 0, changesRemoved: 0)
+    /// The core's counts last published (`recordCoreCounts`): sessions expired, change records
+    /// queued and removed, sessionless connections expired.
+    var coreCountsPublished = (0, 0, 0, 0)
     /// Ensemble: since when the member has not been serving (ZooKeeper's unavailable_time).
     var unavailableSinceMicroseconds: Int64? = monotonicMicroseconds()
     /// Wall-clock minus monotonic milliseconds at start: turns monotonic times into wall times for reports.
@@ -216,12 +218,13 @@ final class ServerNode: @unchecked Sendable {
         self.logThread.start()
         self.snapshotThread = NIOThreadPool(numberOfThreads: 1)
         self.snapshotThread.start()
-        let coreConfiguration = CoreConfiguration(
+        var coreConfiguration = CoreConfiguration(
             tickMs: Int64(configuration.tickTimeMs), minSessionTimeoutMs: Int32(configuration.sessionTimeoutMsMin),
             maxSessionTimeoutMs: Int32(configuration.sessionTimeoutMsMax),
             extendedTypesEnabled: configuration.extendedTypesEnabled, superDigest: configuration.superDigest,
             serverId: myId ?? 0, enforceQuota: configuration.enforceQuota,
             x509Enabled: configuration.tls.x509ProviderEnabled, x509SuperUser: configuration.tls.x509SuperUser)
+        coreConfiguration.sessionlessConnectionTimeoutMs = Int64(configuration.sessionlessConnectionTimeoutMs)
         // Session ids carry the server id in their top byte, as ZooKeeper's do, so members never
         // hand out the same id.
         let initialSessionId = SessionTracker.initialSessionId(serverId: myId ?? 0, elapsedMs: wallClockMs())
@@ -276,7 +279,7 @@ final class ServerNode: @unchecked Sendable {
         var entry = ConnectionEntry(channel: channel, address: address, port: port)
         entry.statistics.establishedMs = wallClockMs()
         connections[id] = entry
-        core.connectionOpened(id, address: address, certificateSubject: certificateSubject)
+        core.connectionOpened(id, address: address, certificateSubject: certificateSubject, monotonicMs: monotonicMs())
         return id
     }
 

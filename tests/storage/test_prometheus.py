@@ -6,6 +6,7 @@ name has the type Apache ZooKeeper 3.8 gives it."""
 
 import os
 import re
+import socket
 import sys
 import urllib.request
 
@@ -113,12 +114,13 @@ NOT_EXPOSED = {
 }
 
 
-def start_with_metrics(name):
+def start_with_metrics(name, **cfg):
     port = free_port()
     server = PaddockServer(name, BINARY, extra_cfg={
         'metricsProvider.className': PROVIDER,
         'metricsProvider.httpHost': '127.0.0.1',
         'metricsProvider.httpPort': port,
+        **cfg,
     })
     server.start()
     return server, port
@@ -206,6 +208,25 @@ def test_latency_summaries_count_every_request():
             assert names == ['zk_%s_%s' % (row, family) for row in
                              ('avg', 'min', 'max', 'cnt', 'sum', 'p50', 'p95', 'p99', 'p999')], names
             assert int(mntr['zk_p50_' + family]) <= int(mntr['zk_p99_' + family]) <= int(mntr['zk_max_' + family])
+    finally:
+        server.stop()
+
+
+def test_silent_connection_is_expired_and_counted():
+    """A connection that sends no ConnectRequest is closed after zookeeper.nio.sessionlessCnxnTimeout
+    (checked on the next tick) and counted in sessionless_connections_expired."""
+    server, port = start_with_metrics('prometheus-sessionless', **{'nio.sessionlessCnxnTimeout': 300})
+    try:
+        silent = socket.create_connection(('127.0.0.1', server.port), timeout=30)
+        try:
+            assert silent.recv(1) == b'', 'the server sent something to a silent connection'
+        finally:
+            silent.close()
+        mntr = dict(line.split('\t', 1) for line in four_letter('127.0.0.1', server.port, 'mntr').splitlines())
+        assert mntr['zk_sessionless_connections_expired'] == '1'
+        values, types = parse(scrape(port))
+        assert types['sessionless_connections_expired'] == 'counter'
+        assert values['sessionless_connections_expired'] == 1
     finally:
         server.stop()
 
