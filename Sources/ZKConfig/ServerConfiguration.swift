@@ -60,6 +60,9 @@ public struct ServerConfiguration: Sendable, Equatable {
     /// still waiting for a quorum's FOLLOWERINFO this long gives up when a voter that elected it
     /// is looking again; -1 (the default, as ZooKeeper's) never.
     public var leaderEpochWaitMsMax: Int = -1
+    /// `leader.ackLoggingFrequency` (or `zookeeper.leader.ackLoggingFrequency`): the leader records
+    /// ack_latency for proposals whose zxid is a multiple of this; 0 or less: never.
+    public var leaderAckLoggingFrequency: Int = 1000
     /// `fsync.warningthresholdms`: log a warning when an fsync takes longer.
     public var fsyncWarningThresholdMs: Int = 1000
     /// `DigestAuthenticationProvider.superDigest`: `super:<base64 sha1>`.

@@ -385,7 +385,7 @@ extension ZabConfiguration {
     public static func fromZooCfg(_ configuration: ServerConfiguration, myId: Int64) -> (configuration: ZabConfiguration, tickMs: Int64) {
         let tickMs = max(10, min(50, Int64(configuration.tickTimeMs) / 10))
         func ticks(_ milliseconds: Int64) -> Int { max(1, Int((milliseconds + tickMs - 1) / tickMs)) }
-        let zab = ZabConfiguration(
+        var zab = ZabConfiguration(
             myId: myId, voters: configuration.participants.map(\.id), observers: configuration.observers.map(\.id),
             initLimitTicks: ticks(Int64(configuration.initLimitTicks * configuration.tickTimeMs)),
             syncLimitTicks: ticks(Int64(configuration.syncLimitTicks * configuration.tickTimeMs)),
@@ -395,6 +395,7 @@ extension ZabConfiguration {
             // flight, so the leader never refuses a proposal below this.
             limits: ZabLimits(proposalsInFlightMax: max(10_000, (configuration.servers.count + 1) * ServerNode.outstandingWritesMax)),
             learnerConnectRetryTicks: ticks(100))
+        if configuration.leaderEpochWaitMsMax >= 0 { zab.epochWaitTicksMax = Int(Int64(configuration.leaderEpochWaitMsMax) / tickMs) }
         return (zab, tickMs)
     }
 }

@@ -144,6 +144,50 @@ extension ServerNode {
         for record in records where now >= record.txn.header.time {
             metrics.proposalAckCreationLatency.recordMilliseconds(now - record.txn.header.time)
         }
+        // The leader's own ACK counts in ack_latency too (its AckRequestProcessor calls processAck).
+        guard case .leading = zabRole, let myId, let committed = peer?.leaderCommittedZxid else { return }
+        for record in records where record.txn.zxid > committed.rawValue {
+            recordAckLatency(zxid: record.txn.zxid, from: myId, txnTimeMs: record.txn.header.time, now: now)
+        }
+    }
+
+    /// ack_latency: ZooKeeper's Leader.processAck logs it for an outstanding proposal whose zxid
+    /// is a multiple of zookeeper.leader.ackLoggingFrequency (1000 unless configured; 0 or less: never).
+    func recordAckLatency(zxid: Int64, from sid: Int64, txnTimeMs: Int64, now: Int64) {
+        let frequency = Int64(configuration.leaderAckLoggingFrequency)
+        guard frequency > 0, zxid % frequency == 0, now >= txnTimeMs else { return }
+        summaries(ofLearner: sid).ackLatency.recordMilliseconds(now - txnTimeMs)
+    }
+
+    func summaries(ofLearner sid: Int64) -> ServerMetrics.LearnerSummaries {
+        if let existing = learnerSummaries[sid] { return existing }
+        let made = metrics.learnerSummaries(sid)
+        learnerSummaries[sid] = made
+        return made
+    }
+
+    /// ZabPeer: a learner's ACK of an outstanding proposal was read.
+    func zabAckRead(_ zxid: Zxid, from sid: ServerID, proposal: ZabEntry?) {
+        guard let proposal, let time = Self.headerTime(proposal.payload) else { return }
+        recordAckLatency(zxid: zxid.rawValue, from: sid, txnTimeMs: time, now: wallClockMs())
+    }
+
+    /// ZabPeer: a flush sent `queuedBehind` packets to learner `sid`: learner_handler_qp_size
+    /// gets, per packet, how many were queued behind it (queuedBehind - 1 down to 0), and
+    /// learner_handler_qp_time_ms each marker's wait.
+    func zabLearnerQueueDrained(_ sid: ServerID, queuedBehind: Int, markerWaitNanoseconds: [Int64]) {
+        let summaries = summaries(ofLearner: sid)
+        for behind in stride(from: queuedBehind - 1, through: 0, by: -1) { summaries.queuedPackets.record(behind) }
+        for wait in markerWaitNanoseconds { summaries.queuedTime.recordNanoseconds(wait) }
+    }
+
+    /// ZabPeer: the leader quit leading for a reason ZooKeeper counts.
+    func zabQuitLeading(_ reason: ZabQuitLeadingReason) {
+        switch reason {
+        case .disloyalVoter:
+            statistics.counters.quitLeadingDueToDisloyalVoter += 1
+            metrics.quitLeadingDueToDisloyalVoter.increment()
+        }
     }
 }
 

@@ -124,10 +124,11 @@ final class ServerNode: @unchecked Sendable {
     var closingAllConnections = false
     /// Monotonic microseconds at which each txn of `batch` was queued for the log, in order.
     var batchQueuedMicroseconds: [Int64] = []
-    /// The core's own counts (expired sessions, change records) as last published.
     /// The core's counts last published (`recordCoreCounts`): sessions expired, change records
     /// queued and removed, sessionless connections expired.
     var coreCountsPublished = (0, 0, 0, 0)
+    /// Leader: each learner's ack_latency and queue summaries (and our own ack_latency), by sid.
+    var learnerSummaries: [Int64: ServerMetrics.LearnerSummaries] = [:]
     /// Ensemble: since when the member has not been serving (ZooKeeper's unavailable_time).
     var unavailableSinceMicroseconds: Int64? = monotonicMicroseconds()
     /// Wall-clock minus monotonic milliseconds at start: turns monotonic times into wall times for reports.

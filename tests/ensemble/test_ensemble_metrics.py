@@ -1,7 +1,8 @@
 """ZooKeeper's quorum metrics on a 3-member Paddock ensemble, scraped from each member's
 Prometheus endpoint (ZooKeeper's PrometheusMetricsProvider keys): the leader proposes and
-commits every write and synced each follower; each follower counts the PROPOSALs and COMMITs it
-read and their latencies. Every wait is bounded."""
+commits every write and synced each follower, and keeps per-learner summaries keyed by sid
+(ack_latency, learner_handler_qp_size, learner_handler_qp_time_ms); each follower counts the
+PROPOSALs and COMMITs it read and their latencies. Every wait is bounded."""
 
 import os
 import re
@@ -44,6 +45,8 @@ def ensemble():
             with open(m.cfg, 'a') as f:
                 f.write('metricsProvider.className=%s\nmetricsProvider.httpHost=127.0.0.1\nmetricsProvider.httpPort=%d\n'
                         % (PROVIDER, m.metrics_port))
+                # ack_latency for every proposal (ZooKeeper's default samples zxids divisible by 1000).
+                f.write('leader.ackLoggingFrequency=1\n')
         group.start_all()
         yield group
         group.close()
@@ -82,6 +85,27 @@ def test_leader_and_followers_record_zookeepers_quorum_metrics(ensemble):
     assert 'quorum_ack_latency{quantile="0.99"}' in values  # ADVANCED: 0.5, 0.9, 0.99
     mntr = dict(line.split('\t', 1) for line in four_letter(leader.client_port, 'mntr').splitlines() if '\t' in line)
     assert int(mntr['zk_proposal_count']) >= writes + 1 and int(mntr['zk_commit_count']) >= writes
+    assert types['quit_leading_due_to_disloyal_voter'] == 'counter' and values['quit_leading_due_to_disloyal_voter'] == 0
+
+    # Per learner, keyed by sid (ZooKeeper's SummarySets): every proposal a quorum ACKed had at
+    # least one follower's ACK read while it was outstanding (ack_latency, ADVANCED); each
+    # follower's queue gave a size per packet sent to it, and its first packet was a marker.
+    sids = {m.sid for m in ensemble.members}
+    for family in ('ack_latency', 'learner_handler_qp_size', 'learner_handler_qp_time_ms'):
+        assert types[family] == 'summary', (family, types[family])
+        keys = {int(k) for k in re.findall(r'^%s_count\{key="(\d+)"\}' % family, '\n'.join(values), re.M)}
+        assert keys and keys <= sids, (family, keys)
+    assert sum(values.get('ack_latency_count{key="%d"}' % f.sid, 0) for f in followers) >= writes
+    assert any('ack_latency{key="%d",quantile="0.99"}' % sid in values for sid in sids)
+    for follower in followers:
+        assert values['learner_handler_qp_size_count{key="%d"}' % follower.sid] >= 2 * writes  # PROPOSAL + COMMIT
+        assert values['learner_handler_qp_time_ms_count{key="%d"}' % follower.sid] >= 1
+        assert 'learner_handler_qp_time_ms{key="%d",quantile="0.99"}' % follower.sid in values
+        assert 'learner_handler_qp_size{key="%d",quantile="0.9"}' % follower.sid not in values  # BASIC
+        for row in ('avg', 'min', 'max', 'cnt', 'sum'):
+            assert 'zk_%s_%d_learner_handler_qp_size' % (row, follower.sid) in mntr
+        assert int(mntr['zk_cnt_%d_learner_handler_qp_size' % follower.sid]) >= 2 * writes
+    assert any('zk_p99_%d_ack_latency' % sid in mntr for sid in sids)
 
     # Each follower read every PROPOSAL and COMMIT, made its ACKs and applied the txns.
     for follower in followers:
