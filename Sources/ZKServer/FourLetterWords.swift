@@ -33,6 +33,9 @@ enum FourLetterWords {
             return "Connection stats reset.\n"
         case "srst":
             node.resetServerStatistics()
+            // StatResetCommand: a leader's proposal sizes too (the admin server's stat_reset
+            // leaves them).
+            if node.leaderProposalSizes != nil { node.proposalSizes = BufferStats() }
             return "Server stats reset.\n"
         case "envi": return environment(node)
         case "dirs":
@@ -98,9 +101,10 @@ enum FourLetterWords {
         text += "Connections: \(node.connections.count)\n"
         text += "Outstanding: \(node.core.outstandingTxnCount)\n"
         text += "Zxid: \(hex(node.core.lastProcessedZxid))\n"
-        if node.ensembleModeName == "leader" { text += "Proposal sizes last/min/max: -1/-1/-1\n" }
         text += "Mode: \(mode(node))\n"
         text += "Node count: \(zooKeeperNodeCount(node))\n"
+        // StatCommand: the leader's proposal sizes after the node count.
+        if let sizes = node.leaderProposalSizes { text += "Proposal sizes last/min/max: \(sizes.description)\n" }
         return text
     }
 
@@ -148,9 +152,9 @@ enum FourLetterWords {
             ("zk_uptime", "\(wallClockMs() - node.startedMs)"),
             ("zk_global_sessions", "\(node.core.sessions.count)"),
             ("zk_local_sessions", "0"),
-            ("zk_last_client_response_size", "\(statistics.clientResponseSizeLast)"),
-            ("zk_min_client_response_size", "\(statistics.clientResponseSizeMin)"),
-            ("zk_max_client_response_size", "\(statistics.clientResponseSizeMax)"),
+            ("zk_last_client_response_size", "\(statistics.clientResponseSizes.last)"),
+            ("zk_min_client_response_size", "\(statistics.clientResponseSizes.minimum)"),
+            ("zk_max_client_response_size", "\(statistics.clientResponseSizes.maximum)"),
             ("zk_digest_mismatches_count", "\(node.core.digestMismatchCount)"),
             ("zk_auth_failed_count", "\(node.core.authFailedCount)"),
             ("zk_outstanding_tls_handshake", "\(node.tlsHandshakesInProgress)"),

@@ -205,6 +205,7 @@ extension ServerNode: ZabStore, ZabServerLayer {
     // MARK: - ZabServerLayer
 
     func zabRoleChanged(_ role: ZabRole) {
+        noteLeaderTerm(from: zabRole, to: role)
         zabRole = role
         noteRoleTimings(role)
         let mode: ReplicationMode
@@ -299,6 +300,30 @@ extension ServerNode: ZabStore, ZabServerLayer {
         }
     }
 
+    /// ZooKeeper makes a Leader for each term it leads: its proposal sizes start empty, and its
+    /// uptime runs from when it began serving (Leader.lead sets leaderStartTime before
+    /// zk.startup()).
+    func noteLeaderTerm(from old: ZabRole, to new: ZabRole) {
+        switch (old, new) {
+        case (.leading(_, true), .leading(_, true)):
+            break
+        case (.leading(_, false), .leading(_, true)):
+            leaderStartedMs = monotonicMs()
+        case (_, .leading(_, let established)):
+            proposalSizes = BufferStats()
+            leaderStartedMs = established ? monotonicMs() : nil
+        default:
+            leaderStartedMs = nil
+        }
+    }
+
+    /// The leader's proposal sizes while it serves (srvr's "Proposal sizes", mntr's
+    /// last/min/max_proposal_size, the admin server's proposal_stats); nil on any other member.
+    var leaderProposalSizes: BufferStats? {
+        guard peer?.leaderStatus != nil, case .leading(_, true) = zabRole else { return nil }
+        return proposalSizes
+    }
+
     /// mntr's zk_peer_state (QuorumZooKeeperServer.dumpMonitorValues); nil when standalone.
     var ensemblePeerState: String? {
         guard peer != nil else { return nil }
@@ -321,9 +346,11 @@ extension ServerNode: ZabStore, ZabServerLayer {
             rows.append(("zk_synced_non_voting_followers", "0"))
             rows.append(("zk_synced_observers", "\(leader.syncedObservers)"))
             rows.append(("zk_pending_syncs", "\(leader.pendingSyncs)"))
-            rows.append(("zk_outstanding_proposals", "\(leader.outstandingProposals)"))
-            // Proposal sizes are not tracked (srvr's "Proposal sizes last/min/max: -1/-1/-1").
-            rows.append(("zk_last_proposal_size", "-1"))
+            // Leader.getUptime: 0 until it serves.
+            rows.append(("zk_leader_uptime", "\(leaderStartedMs.map { max(0, monotonicMs() - $0) } ?? 0)"))
+            rows.append(("zk_last_proposal_size", "\(proposalSizes.last)"))
+            rows.append(("zk_max_proposal_size", "\(proposalSizes.maximum)"))
+            rows.append(("zk_min_proposal_size", "\(proposalSizes.minimum)"))
         }
         return rows
     }
@@ -348,6 +375,7 @@ extension ServerNode: ZabStore, ZabServerLayer {
             if core.lastProposedZxid >= txn.zxid {
                 statistics.counters.proposalCount += 1
                 metrics.proposalCount.increment()
+                proposalSizes.record(Int64(entry.payload.count))
             }
         case .forward(let request):
             peer.input(.request(ForwardedRequest(

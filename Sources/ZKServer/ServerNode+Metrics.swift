@@ -327,11 +327,21 @@ extension ServerNode {
         }
     }
 
-    /// A client frame was read: its bytes with the 4-byte length (ZooKeeper's bytes_received_count).
+    /// A client frame was read: its bytes with the 4-byte length (ZooKeeper's bytes_received_count,
+    /// NIOServerCnxn.readPayload's packetReceived(4 + length), the ConnectRequest's included).
     @inline(__always)
     func noteBytesReceived(_ bytes: Int) {
         statistics.counters.bytesReceivedCount += Int64(bytes)
         metrics.bytesReceivedCount.increment(by: Int64(bytes))
+    }
+
+    /// A four-letter word was read: NIOServerCnxn.checkFourLetterWord calls packetReceived(4)
+    /// before running it, so its 4 bytes count in bytes_received_count in every state, and it
+    /// counts as a packet received (srvr's Received, mntr's zk_packets_received) while a server
+    /// runs (ServerStats exists only then), the word that reads them included.
+    func noteFourLetterWordReceived() {
+        noteBytesReceived(4)
+        if isServing { statistics.packetsReceived += 1 }
     }
 
     /// The server closes this connection itself: its end is not counted as a client drop.
@@ -359,8 +369,8 @@ extension ServerNode {
     }
 
     /// ZabPeer: a quorum message crossed the wire. Sent by a leader: the sync it starts (SNAP:
-    /// snap_count; DIFF or TRUNC: diff_count, as ZooKeeper's LearnerHandler). Read by a learner:
-    /// learner_proposal_received_count and proposal_latency for a PROPOSAL,
+    /// snap_count; DIFF or TRUNC: diff_count, as ZooKeeper's LearnerHandler). Read by a learner
+    /// in broadcast: learner_proposal_received_count and proposal_latency for a PROPOSAL,
     /// learner_commit_received_count for a COMMIT or (observer) INFORM.
     func zabQuorumMessage(_ message: ZabMessage, sent: Bool) {
         switch (message, sent) {
@@ -370,14 +380,37 @@ extension ServerNode {
         case (.diff, true), (.trunc, true):
             statistics.counters.diffCount += 1
             metrics.diffCount.increment()
-        case (.proposal(let entry), false):
+        case (.proposal, false), (.commit, false), (.inform, false):
+            // ZooKeeper counts these in Follower/Observer.processPacket, which reads the leader
+            // once the sync is over (UPTODATE): PROPOSALs and COMMITs read while syncing
+            // (Learner.syncWithLeader) are not counted, nor their proposal_latency.
+            guard learnerInBroadcast else { return }
+            learnerPacketRead(message)
+        default:
+            break
+        }
+    }
+
+    /// A follower or observer past UPTODATE (ZabPeer reports a message before ZAB handles it, and
+    /// UPTODATE's role change reaches `zabRoleChanged` as ZAB handles it).
+    var learnerInBroadcast: Bool {
+        switch zabRole {
+        case .following(_, true), .observing(_, true): return true
+        default: return false
+        }
+    }
+
+    /// Follower.processPacket's PROPOSAL and COMMIT, Observer.processPacket's INFORM.
+    private func learnerPacketRead(_ message: ZabMessage) {
+        switch message {
+        case .proposal(let entry):
             statistics.counters.learnerProposalReceivedCount += 1
             metrics.learnerProposalReceivedCount.increment()
             if let time = Self.headerTime(entry.payload) {
                 let latencyMs = wallClockMs() - time
                 if latencyMs >= 0 { metrics.proposalLatency.recordMilliseconds(latencyMs) }
             }
-        case (.commit, false), (.inform, false):
+        case .commit, .inform:
             statistics.counters.learnerCommitReceivedCount += 1
             metrics.learnerCommitReceivedCount.increment()
         default:

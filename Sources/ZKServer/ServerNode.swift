@@ -167,6 +167,11 @@ final class ServerNode: @unchecked Sendable {
     var peer: ZabPeer?
     let myId: Int64?
     var zabRole: ZabRole = .looking
+    /// Leader: the serialized size of each txn it proposed this term (ZooKeeper's Leader
+    /// proposalStats: the PROPOSAL's data, TxnHeader + txn + digest); srst resets it.
+    var proposalSizes = BufferStats()
+    /// Leader: when it began serving this term (monotonic ms; ZooKeeper's leaderStartTime).
+    var leaderStartedMs: Int64?
     /// One completion per ZAB append, in order, with the log generation it was made in.
     var appendCompletions: [(zxid: Zxid, generation: Int, completion: @Sendable (Zxid) -> Void)] = []
     /// Bumped by truncate and SNAP: completions of older appends are dropped.

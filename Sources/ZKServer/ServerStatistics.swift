@@ -72,6 +72,24 @@ struct Summary {
     }
 }
 
+/// ZooKeeper's BufferStats: the last, smallest and largest of a run of sizes, -1 before the
+/// first (client response sizes; the leader's proposal sizes).
+struct BufferStats: Equatable {
+    var last: Int64 = -1
+    var minimum: Int64 = -1
+    var maximum: Int64 = -1
+
+    @inline(__always)
+    mutating func record(_ bytes: Int64) {
+        last = bytes
+        if minimum == -1 || bytes < minimum { minimum = bytes }
+        if bytes > maximum { maximum = bytes }
+    }
+
+    /// BufferStats.toString: "last/min/max" (srvr's "Proposal sizes last/min/max: ").
+    var description: String { "\(last)/\(minimum)/\(maximum)" }
+}
+
 /// Counters behind srvr / stat / mntr / cons, reset by srst (and crst for connections). mntr's
 /// summaries are `ServerMetrics.tally`'s.
 struct ServerStatistics {
@@ -79,10 +97,8 @@ struct ServerStatistics {
     /// resets its metrics (the swift-metrics counters are not reset).
     var counters = MonitorCounters()
     /// ZooKeeper's BufferStats of reply sizes (last/min/max_client_response_size): each reply and
-    /// notification frame without its 4-byte length; -1 before the first.
-    var clientResponseSizeLast: Int64 = -1
-    var clientResponseSizeMin: Int64 = -1
-    var clientResponseSizeMax: Int64 = -1
+    /// notification frame without its 4-byte length.
+    var clientResponseSizes = BufferStats()
     var packetsReceived: Int64 = 0
     var packetsSent: Int64 = 0
     var latencyMinMs: Int64 = Int64.max
@@ -105,9 +121,7 @@ struct ServerStatistics {
 
     @inline(__always)
     mutating func recordClientResponseSize(_ bytes: Int64) {
-        clientResponseSizeLast = bytes
-        clientResponseSizeMin = clientResponseSizeMin < 0 ? bytes : min(clientResponseSizeMin, bytes)
-        clientResponseSizeMax = max(clientResponseSizeMax, bytes)
+        clientResponseSizes.record(bytes)
     }
 
     var latencyMin: Int64 { latencyCount == 0 ? 0 : latencyMinMs }
