@@ -313,6 +313,61 @@ def test_mntr_keys_match_apache_zookeeper(apache_mntr):
     assert keys.index('zk_sum_x_write_per_namespace') > keys.index('zk_cnt_readlatency')
 
 
+class CountingSession(Session):
+    """A Session that adds up the frames it sends, each with its 4-byte length."""
+
+    def _send(self, payload):
+        self.bytes_sent = getattr(self, 'bytes_sent', 0) + 4 + len(payload)
+        self.frames_sent = getattr(self, 'frames_sent', 0) + 1
+        super()._send(payload)
+
+
+def received_by(port):
+    """bytes_received_count and packets_received before and after one scripted client run, the
+    mntr that reads the second included: (the increase of each, the bytes and frames sent)."""
+    def counts():
+        rows = dict(line.split('\t', 1) for line in four_letter('127.0.0.1', port, 'mntr').splitlines() if '\t' in line)
+        return int(rows['zk_bytes_received_count']), int(rows['zk_packets_received'])
+    before = counts()
+    assert four_letter('127.0.0.1', port, 'ruok') == 'imok'
+    session = CountingSession('127.0.0.1', port)
+    assert session.create('/b', b'x' * 100).err == 0
+    assert session.get_data('/b').err == 0
+    assert session.set_data('/b', b'y' * 7).err == 0
+    assert session.get_children('/').err == 0
+    assert session.exists('/none').err != 0
+    assert session.create('/b', b'again').err != 0  # NodeExists: counted as any request
+    session.ping()
+    session.close_session()
+    session.close()
+    after = counts()
+    return (after[0] - before[0], after[1] - before[1]), (session.bytes_sent, session.frames_sent)
+
+
+def test_bytes_received_count_matches_apache_zookeeper():
+    """bytes_received_count is ZooKeeper's ServerCnxn.packetReceived sum: each frame read with its
+    4-byte length (the ConnectRequest's too), and 4 for each four-letter word
+    (NIOServerCnxn.checkFourLetterWord), the mntr that reports it included; packets_received
+    counts a packet for each of those. The same scripted run gives the same increases on a
+    standalone Paddock and a standalone ZooKeeper 3.8."""
+    server, _ = start_with_metrics('prometheus-bytes')
+    try:
+        paddock, (sent, frames) = received_by(server.port)
+    finally:
+        server.stop()
+    # ruok and the second mntr: 4 bytes and a packet each.
+    assert paddock == (sent + 8, frames + 2), (paddock, sent, frames)
+    if not apache_available():
+        pytest.skip('Apache ZooKeeper 3.8 (Debian package) is not installed')
+    apache_server = ApacheServer('apache-bytes')
+    apache_server.start()
+    try:
+        apache, _ = received_by(apache_server.port)
+    finally:
+        apache_server.stop()
+    assert paddock == apache, 'Paddock (bytes, packets) %s, ZooKeeper %s' % (paddock, apache)
+
+
 def test_types_match_apache_zookeeper(apache_mntr):
     """Debian's zookeeper package has no zookeeper-prometheus-metrics jar, so Apache's types are
     read from its mntr, which prints every metric its provider registers: a summary as
