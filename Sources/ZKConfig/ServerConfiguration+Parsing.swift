@@ -44,6 +44,7 @@ extension ServerConfiguration {
         "ssl.clientAuth", "ssl.protocol", "ssl.enabledProtocols", "ssl.ciphersuites", "ssl.hostnameVerification",
         "ssl.crl", "ssl.ocsp", "ssl.context.supplier.class", "ssl.handshakeDetectionTimeoutMillis", "ssl.authProvider",
         "serverCnxnFactory", "X509AuthenticationProvider.superUser", "client.portUnification",
+        "nio.sessionlessCnxnTimeout", "leader.maxTimeToWaitForEpoch", "leader.ackLoggingFrequency",
     ]
 
     static func canonicalKey(_ key: String) -> String {
@@ -115,6 +116,9 @@ extension ServerConfiguration {
             }
             configuration.snapshotCompressionLevel = level
         case "fsync.warningthresholdms": configuration.fsyncWarningThresholdMs = try ValueParsing.nonNegativeInteger(entry)
+        case "nio.sessionlessCnxnTimeout": configuration.sessionlessConnectionTimeoutMs = try ValueParsing.positiveInteger(entry)
+        case "leader.maxTimeToWaitForEpoch": configuration.leaderEpochWaitMsMax = try ValueParsing.integer(entry)
+        case "leader.ackLoggingFrequency": configuration.leaderAckLoggingFrequency = try ValueParsing.integer(entry)
         case "DigestAuthenticationProvider.superDigest": configuration.superDigest = try superDigest(entry)
         case "znode.container.checkIntervalMs": configuration.containerCheckIntervalMs = try ValueParsing.positiveInteger(entry)
         case "znode.container.maxPerMinute": configuration.containerDeletionsPerMinuteMax = try ValueParsing.positiveInteger(entry)

@@ -53,6 +53,16 @@ public struct ServerConfiguration: Sendable, Equatable {
     public var logQuotaBytes: Int = 64 << 30
     /// `paddock.snapshotCompressionLevel`: zlib level for snapshots (0 = uncompressed), default by measurement.
     public var snapshotCompressionLevel: Int = 1
+    /// `nio.sessionlessCnxnTimeout` (or `zookeeper.nio.sessionlessCnxnTimeout`): a client
+    /// connection that has not sent its ConnectRequest this long after it opened is closed.
+    public var sessionlessConnectionTimeoutMs: Int = 10_000
+    /// `leader.maxTimeToWaitForEpoch` (or `zookeeper.leader.maxTimeToWaitForEpoch`): a new leader
+    /// still waiting for a quorum's FOLLOWERINFO this long gives up when a voter that elected it
+    /// is looking again; -1 (the default, as ZooKeeper's) never.
+    public var leaderEpochWaitMsMax: Int = -1
+    /// `leader.ackLoggingFrequency` (or `zookeeper.leader.ackLoggingFrequency`): the leader records
+    /// ack_latency for proposals whose zxid is a multiple of this; 0 or less: never.
+    public var leaderAckLoggingFrequency: Int = 1000
     /// `fsync.warningthresholdms`: log a warning when an fsync takes longer.
     public var fsyncWarningThresholdMs: Int = 1000
     /// `DigestAuthenticationProvider.superDigest`: `super:<base64 sha1>`.

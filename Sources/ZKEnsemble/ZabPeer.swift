@@ -41,11 +41,17 @@ public final class ZabPeer: @unchecked Sendable {
     var pendingAcks: [LinkID: Zxid] = [:]
     var pendingCommits: [LinkID: Zxid] = [:]
     var unflushed: Set<LinkID> = []
+    /// Leader, for metrics: per learner link, the packets written since its last flush (its
+    /// queue, as LearnerHandler's queuedPackets), how many were ever written, and when each
+    /// 1000th was written (LearnerHandler's marker packets, monotonic ns).
+    var learnerQueues: [LinkID: (queued: Int, written: Int64, markers: [UInt64])] = [:]
     var flushScheduled = false
     var quorumBinding = false
     var nextInboundLink: UInt64 = 1
     var tickTask: RepeatedTask?
     public private(set) var role: ZabRole = .looking
+    /// Leader: everything through this zxid is committed (nil when not leading).
+    public var leaderCommittedZxid: Zxid? { node.leaderCommittedZxid }
     var onRoleChange: (@Sendable (ZabRole) -> Void)?
     /// The request pipeline above, when there is one (`paddock server`); without it session
     /// actions are answered as "nothing known" (`paddock debug zab-peer`).
@@ -157,6 +163,30 @@ public final class ZabPeer: @unchecked Sendable {
         guard !unflushed.isEmpty else { return }
         for link in unflushed { quorumChannels[link]?.flush() }
         unflushed.removeAll(keepingCapacity: true)
+        reportLearnerQueues()
+    }
+
+    func noteLearnerPacketQueued(_ link: LinkID) {
+        var queue = learnerQueues[link] ?? (0, 0, [])
+        // LearnerHandler.queuePacket puts a marker before every 1000th packet.
+        if queue.written % 1000 == 0 { queue.markers.append(DispatchTime.now().uptimeNanoseconds) }
+        queue.queued += 1
+        queue.written += 1
+        learnerQueues[link] = queue
+    }
+
+    /// The flush sent every learner's queued packets: the server layer records, per packet, how
+    /// many were still queued behind it, and each marker's wait.
+    func reportLearnerQueues() {
+        guard let serverLayer, !learnerQueues.isEmpty else { return }
+        let now = DispatchTime.now().uptimeNanoseconds
+        for (link, queue) in learnerQueues where queue.queued > 0 {
+            learnerQueues[link]?.queued = 0
+            learnerQueues[link]?.markers.removeAll()
+            guard let sid = node.learnerServerID(of: link) else { continue }
+            serverLayer.zabLearnerQueueDrained(sid, queuedBehind: queue.queued,
+                                               markerWaitNanoseconds: queue.markers.map { Int64(now - min(now, $0)) })
+        }
     }
 
     func run(_ action: ZabAction) {
@@ -177,6 +207,7 @@ public final class ZabPeer: @unchecked Sendable {
             } else {
                 channel.write(ByteBuffer(bytes: message.wireBytes()), promise: nil)
                 unflushed.insert(link)
+                if serverLayer != nil, node.learnerServerID(of: link) != nil { noteLearnerPacketQueued(link) }
             }
         case .sendSnapshot(let link, let through):
             guard quorumChannels[link] != nil else { return }
@@ -187,6 +218,7 @@ public final class ZabPeer: @unchecked Sendable {
         case .close(let link, let reason):
             logger.info("closing \(link): \(reason)")
             outgoingSnapshots[link] = nil
+            learnerQueues[link] = nil
             pendingAcks[link] = nil
             pendingCommits[link] = nil
             quorumChannels.removeValue(forKey: link)?.close(promise: nil)
@@ -203,6 +235,9 @@ public final class ZabPeer: @unchecked Sendable {
             store.apply(entries)
         case .roleChanged(let newRole):
             roleChanged(newRole)
+        case .quitLeading(let reason):
+            logger.info("quit leading: \(reason)")
+            serverLayer?.zabQuitLeading(reason)
         case .writeRefused, .prepare, .syncDone, .requestRefused, .sessionsTouched, .revalidationDone, .revalidateSession:
             if let serverLayer {
                 serverLayer.zabSessionAction(action)
@@ -385,6 +420,11 @@ public final class ZabPeer: @unchecked Sendable {
         serverLayer?.zabQuorumMessage(message, sent: false)
         switch message {
         case .ack(let zxid) where zxid.counter != 0:
+            // ZooKeeper's Leader.processAck logs ack_latency for a proposal still outstanding.
+            if let serverLayer, let committed = node.leaderCommittedZxid, zxid > committed,
+               let sid = node.learnerServerID(of: link) {
+                serverLayer.zabAckRead(zxid, from: sid, proposal: node.entry(zxid))
+            }
             pendingAcks[link] = max(pendingAcks[link] ?? zxid, zxid)
             return
         case .commit(let zxid):
@@ -421,6 +461,7 @@ public final class ZabPeer: @unchecked Sendable {
     }
 
     func quorumChannelClosed(_ link: LinkID) {
+        learnerQueues[link] = nil
         pendingAcks[link] = nil
         pendingCommits[link] = nil
         outgoingSnapshots[link] = nil

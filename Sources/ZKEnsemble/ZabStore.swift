@@ -91,10 +91,22 @@ public protocol ZabServerLayer: AnyObject {
     /// bursts of ACKs and COMMITs are folded into their last) and each one written to a learner
     /// or the leader (`sent` true). Nothing may be changed in reply.
     func zabQuorumMessage(_ message: ZabMessage, sent: Bool)
+    /// Leader, for metrics: a learner's ACK of a proposal not yet committed was read (`zxid`,
+    /// the learner's server id, the proposal when the leader still holds it).
+    func zabAckRead(_ zxid: Zxid, from sid: ServerID, proposal: ZabEntry?)
+    /// Leader, for metrics: quorum packets left the queue to a learner: for each, how many were
+    /// still queued behind it, and, for every 1000th packet to it, how long it waited (ns)
+    /// (ZooKeeper's LearnerHandler.sendPackets and its marker packets).
+    func zabLearnerQueueDrained(_ sid: ServerID, queuedBehind: Int, markerWaitNanoseconds: [Int64])
+    /// The leader quit leading for a reason ZooKeeper counts.
+    func zabQuitLeading(_ reason: ZabQuitLeadingReason)
 }
 
 extension ZabServerLayer {
     public func zabQuorumMessage(_ message: ZabMessage, sent: Bool) {}
+    public func zabAckRead(_ zxid: Zxid, from sid: ServerID, proposal: ZabEntry?) {}
+    public func zabLearnerQueueDrained(_ sid: ServerID, queuedBehind: Int, markerWaitNanoseconds: [Int64]) {}
+    public func zabQuitLeading(_ reason: ZabQuitLeadingReason) {}
 }
 
 /// A member's addresses from its `server.N` line.

@@ -29,6 +29,7 @@ extension ServerCore {
         }
         connections.removeAll()
         connectionBySession.removeAll()
+        sessionlessDeadlines.removeAll()
         waitingRevalidation.removeAll()
         proposed.removeAll()
         proposedHead = 0

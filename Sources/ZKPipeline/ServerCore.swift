@@ -20,6 +20,9 @@ public struct CoreConfiguration: Sendable {
     public var x509Enabled: Bool
     /// `zookeeper.X509AuthenticationProvider.superUser`: the certificate subject DN that is a super user.
     public var x509SuperUser: String?
+    /// `zookeeper.nio.sessionlessCnxnTimeout`: a connection that has not sent its ConnectRequest
+    /// this long after it was opened is closed (NIOServerCnxnFactory's cnxnExpiryQueue).
+    public var sessionlessConnectionTimeoutMs: Int64 = 10_000
 
     public init(
         tickMs: Int64 = 2000, minSessionTimeoutMs: Int32? = nil, maxSessionTimeoutMs: Int32? = nil,
@@ -194,6 +197,11 @@ public struct ServerCore: Sendable {
     public internal(set) var authFailedCount = 0
     /// Sessions `tick` expired (each got a closeSession txn): ZooKeeper's stale_sessions_expired.
     public internal(set) var sessionsExpiredCount = 0
+    /// Connections closed because their ConnectRequest did not come in time.
+    public internal(set) var sessionlessConnectionsExpiredCount = 0
+    /// Open connections still waiting for their ConnectRequest: when they are closed if it does
+    /// not come (the shell's monotonic milliseconds).
+    var sessionlessDeadlines: [ConnectionID: Int64] = [:]
     /// After a leader's snapshot (fuzzy: it may already hold some txns that follow it) the digest
     /// a txn carries is not compared until one matches: from then on the tree is exact.
     public internal(set) var inFuzzySnapshotWindow = false
@@ -231,7 +239,14 @@ public struct ServerCore: Sendable {
     /// A socket was accepted. `certificateSubject` is the RFC 2253 subject DN of the client's TLS
     /// certificate, already verified by the shell; with the x509 provider it becomes an `x509` id
     /// (and a `super` id for the configured super user), as ZooKeeper adds them after the handshake.
-    public mutating func connectionOpened(_ id: ConnectionID, address: String, certificateSubject: String? = nil) {
+    ///
+    /// `monotonicMs`: the shell's monotonic clock now. With it, the connection is closed by the
+    /// first `tick` at or past `sessionlessConnectionTimeoutMs` later unless its ConnectRequest
+    /// came (`sessionlessConnectionsExpiredCount` counts those closes).
+    public mutating func connectionOpened(
+        _ id: ConnectionID, address: String, certificateSubject: String? = nil, monotonicMs: Int64? = nil
+    ) {
+        if let monotonicMs { sessionlessDeadlines[id] = monotonicMs + configuration.sessionlessConnectionTimeoutMs }
         var authInfo = [Id(scheme: "ip", id: address)]
         if let certificateSubject, configuration.x509Enabled {
             if certificateSubject == configuration.x509SuperUser { authInfo.append(Id(scheme: "super", id: certificateSubject)) }
@@ -242,6 +257,7 @@ public struct ServerCore: Sendable {
 
     /// The socket is gone: its watches go, its session stays until it expires.
     public mutating func connectionClosed(_ id: ConnectionID) {
+        sessionlessDeadlines[id] = nil
         guard let connection = connections.removeValue(forKey: id) else { return }
         tree.dataWatches.removeWatcher(id)
         tree.childWatches.removeWatcher(id)
@@ -275,6 +291,7 @@ public struct ServerCore: Sendable {
         _ id: ConnectionID, _ request: ConnectRequest, nowMs: Int64, monotonicMs: Int64? = nil, into outputs: inout [CoreOutput]
     ) {
         let deadlineClockMs = monotonicMs ?? nowMs
+        sessionlessDeadlines[id] = nil
         guard var connection = connections[id], connection.sessionId == 0 else {
             outputs.append(.close(id, reason: "second connect request on one connection"))
             return
@@ -608,6 +625,7 @@ public struct ServerCore: Sendable {
     public static let expirationsPerTickMax = 1000
 
     public mutating func tick(nowMs: Int64, monotonicMs: Int64? = nil, into outputs: inout [CoreOutput]) {
+        expireSessionlessConnections(nowMs: monotonicMs ?? nowMs, into: &outputs)
         // Only the leader (or a standalone server) owns expiry.
         guard replication == .standalone || replication == .leader else { return }
         for sessionId in sessions.expire(nowMs: monotonicMs ?? nowMs, limit: Self.expirationsPerTickMax) {
@@ -618,6 +636,18 @@ public struct ServerCore: Sendable {
             if let connection = connectionBySession[sessionId] {
                 outputs.append(.close(connection, reason: "session \(ZxidMath.hex(sessionId)) expired"))
             }
+        }
+    }
+
+    /// Closes the connections whose ConnectRequest did not come in time, on every member and in
+    /// every mode (ZooKeeper's ConnectionExpirerThread counts each in sessionless_connections_expired).
+    mutating func expireSessionlessConnections(nowMs: Int64, into outputs: inout [CoreOutput]) {
+        guard !sessionlessDeadlines.isEmpty else { return }
+        let due = sessionlessDeadlines.filter { $0.value <= nowMs }.keys.sorted()
+        for id in due {
+            sessionlessDeadlines[id] = nil
+            sessionlessConnectionsExpiredCount += 1
+            outputs.append(.close(id, reason: "no ConnectRequest within \(configuration.sessionlessConnectionTimeoutMs) ms"))
         }
     }
 }

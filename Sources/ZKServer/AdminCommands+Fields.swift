@@ -60,13 +60,15 @@ extension AdminCommands {
     }
 
     /// `SrvrCommand`: ServerStats as Jackson serializes its getters, and the leader's proposal sizes.
-    /// Paddock does not measure response or proposal sizes: they report -1, ZooKeeper's value
-    /// before the first one (as mntr's zk_last_client_response_size does).
     static func serverStats(_ node: ServerNode) -> [(String, JSONValue)] {
         let statistics = node.statistics
         let sizes = FourLetterWords.directorySizes(node)
-        let bufferSizes: JSONValue = .fields(
-            ("last_buffer_size", .int(-1)), ("min_buffer_size", .int(-1)), ("max_buffer_size", .int(-1)))
+        // BufferStats as Jackson serializes its getters.
+        func buffer(_ stats: BufferStats) -> JSONValue {
+            .fields(("last_buffer_size", .int(stats.last)), ("min_buffer_size", .int(stats.minimum)),
+                    ("max_buffer_size", .int(stats.maximum)))
+        }
+        let bufferSizes = buffer(statistics.clientResponseSizes)
         let stats: JSONValue = .fields([
             ("packets_sent", .int(statistics.packetsSent)),
             ("packets_received", .int(statistics.packetsReceived)),
@@ -94,7 +96,7 @@ extension AdminCommands {
             ("server_stats", stats),
             ("client_response", bufferSizes),
         ]
-        if node.ensembleModeName == "leader" { fields.append(("proposal_stats", bufferSizes)) }
+        if let proposals = node.leaderProposalSizes { fields.append(("proposal_stats", buffer(proposals))) }
         fields.append(("node_count", .int(FourLetterWords.zooKeeperNodeCount(node))))
         return fields
     }

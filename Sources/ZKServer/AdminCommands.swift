@@ -60,7 +60,7 @@ enum AdminCommands {
         Command(names: ["ruok"], serverRequired: true) { _ in [] },
         Command(names: ["server_stats", "srvr"], serverRequired: true, run: serverStats),
         Command(names: ["stat_reset", "srst"], serverRequired: true) { node in
-            node.statistics.reset()
+            node.resetServerStatistics()
             return []
         },
         Command(names: ["stats", "stat"], serverRequired: true) { node in

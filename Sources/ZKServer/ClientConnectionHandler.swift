@@ -47,6 +47,7 @@ final class ClientConnectionHandler: ChannelInboundHandler {
         guard let connectionId else { return }
         switch unwrapInboundIn(data) {
         case .fourLetterWord(let word):
+            node.noteFourLetterWordReceived()
             node.noteClosingByServer(connectionId)
             let text = FourLetterWords.respond(word, node: node, connection: connectionId)
             var buffer = context.channel.allocator.buffer(capacity: text.utf8.count)

@@ -32,7 +32,10 @@ enum FourLetterWords {
             for id in node.connections.keys { node.connections[id]?.statistics.reset() }
             return "Connection stats reset.\n"
         case "srst":
-            node.statistics.reset()
+            node.resetServerStatistics()
+            // StatResetCommand: a leader's proposal sizes too (the admin server's stat_reset
+            // leaves them).
+            if node.leaderProposalSizes != nil { node.proposalSizes = BufferStats() }
             return "Server stats reset.\n"
         case "envi": return environment(node)
         case "dirs":
@@ -98,9 +101,10 @@ enum FourLetterWords {
         text += "Connections: \(node.connections.count)\n"
         text += "Outstanding: \(node.core.outstandingTxnCount)\n"
         text += "Zxid: \(hex(node.core.lastProcessedZxid))\n"
-        if node.ensembleModeName == "leader" { text += "Proposal sizes last/min/max: -1/-1/-1\n" }
         text += "Mode: \(mode(node))\n"
         text += "Node count: \(zooKeeperNodeCount(node))\n"
+        // StatCommand: the leader's proposal sizes after the node count.
+        if let sizes = node.leaderProposalSizes { text += "Proposal sizes last/min/max: \(sizes.description)\n" }
         return text
     }
 
@@ -115,26 +119,23 @@ enum FourLetterWords {
         monitorRows(node).map { "\($0.0)\t\($0.1)\n" }.joined()
     }
 
-    /// mntr's rows: what `mntr` prints (and the admin server's `monitor`). The scalar rows are
-    /// also the gauges `ServerNode.publishGauges` publishes.
+    /// mntr's rows: what `mntr` prints (and the admin server's `monitor`), as ZooKeeper 3.8
+    /// with its DefaultMetricsProvider: dumpMonitorValues (version, server_state, an ensemble
+    /// member's peer_state), then the provider's dump: the gauges, the counters, and every summary
+    /// the server registered (`MonitorTally.rows`).
     static func monitorRows(_ node: ServerNode) -> [(String, String)] {
-        let statistics = node.statistics
-        return monitorScalarRows(node) + statistics.fsyncTimeMs.rows("fsynctime")
-            + statistics.syncBatchSize.rows("sync_processor_batch_size") + statistics.snapshotTimeMs.rows("snapshottime")
-            + Summary(count: 1, sum: Double(node.recovery.elapsedMs), minimum: Double(node.recovery.elapsedMs),
-                      maximum: Double(node.recovery.elapsedMs)).rows("dbinittime")
-            + statistics.readLatencyMs.rows("readlatency") + statistics.updateLatencyMs.rows("updatelatency")
-            + node.ensembleMonitorRows
+        var rows: [(String, String)] = [("zk_version", version), ("zk_server_state", mode(node))]
+        if let peerState = node.ensemblePeerState { rows.append(("zk_peer_state", peerState)) }
+        return rows + monitorGaugeRows(node) + node.statistics.counters.rows + node.metrics.tally.rows
     }
 
-    /// mntr's rows that are single figures.
-    static func monitorScalarRows(_ node: ServerNode) -> [(String, String)] {
+    /// mntr's gauges (ZooKeeper's registered gauges that Paddock has the figures for), which
+    /// `ServerNode.publishGauges` also publishes.
+    static func monitorGaugeRows(_ node: ServerNode) -> [(String, String)] {
         let statistics = node.statistics
         let tree = node.core.tree
         let descriptors = openFileDescriptors()
         let rows: [(String, String)] = [
-            ("zk_version", version),
-            ("zk_server_state", mode(node)),
             ("zk_ephemerals_count", "\(tree.ephemeralCount)"),
             ("zk_min_latency", "\(statistics.latencyMin)"),
             ("zk_avg_latency", "\(statistics.latencyAverage)"),
@@ -151,21 +152,21 @@ enum FourLetterWords {
             ("zk_uptime", "\(wallClockMs() - node.startedMs)"),
             ("zk_global_sessions", "\(node.core.sessions.count)"),
             ("zk_local_sessions", "0"),
-            ("zk_last_client_response_size", "-1"),
-            ("zk_fsync_threshold_exceed_count", "\(statistics.fsyncThresholdExceededCount)"),
+            ("zk_last_client_response_size", "\(statistics.clientResponseSizes.last)"),
+            ("zk_min_client_response_size", "\(statistics.clientResponseSizes.minimum)"),
+            ("zk_max_client_response_size", "\(statistics.clientResponseSizes.maximum)"),
             ("zk_digest_mismatches_count", "\(node.core.digestMismatchCount)"),
             ("zk_auth_failed_count", "\(node.core.authFailedCount)"),
-            ("zk_last_proposal_size", "-1"),
-            ("zk_startup_txns_loaded", "\(node.recovery.txnsReplayed)"),
-            ("zk_startup_txns_load_time", "\(node.recovery.replayMs)"),
-            ("zk_startup_snap_load_time", "\(node.recovery.snapshotLoadMs)"),
             ("zk_outstanding_tls_handshake", "\(node.tlsHandshakesInProgress)"),
             ("zk_non_mtls_local_conn_count", "\(node.plainConnectionsLocal)"),
             ("zk_non_mtls_remote_conn_count", "\(node.plainConnectionsRemote)"),
-            // Paddock's own: LMDB reader slots of processes that died mid-read, cleared while serving.
+            // Not ZooKeeper 3.8 metrics: its ServerStats' fsync warnings (srvr and the admin
+            // server's server_stats show them), and LMDB reader slots of processes that died
+            // mid-read, cleared while serving (Paddock's own).
+            ("zk_fsync_threshold_exceed_count", "\(statistics.fsyncThresholdExceededCount)"),
             ("zk_paddock_stale_readers_cleared", "\(node.log.environment.staleReadersCleared)"),
         ]
-        return rows + statistics.counters.rows
+        return rows + node.ensembleGaugeRows
     }
 
     static func connectionsReport(_ node: ServerNode) -> String {

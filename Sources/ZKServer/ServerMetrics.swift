@@ -17,6 +17,7 @@ public struct ServerMetrics: Sendable {
         "commit_propagation_latency", "proposal_ack_creation_latency",
         "sync_processor_queue_time_ms", "sync_processor_queue_flush_time_ms", "sync_processor_queue_and_flush_time_ms",
         "read_final_proc_time_ms", "write_final_proc_time_ms", "close_session_prep_time",
+        "ack_latency", "learner_handler_qp_time_ms",
     ]
 
     /// The quantiles ZooKeeper 3.8's PrometheusMetricsProvider gives the summary `name`.
@@ -24,15 +25,10 @@ public struct ServerMetrics: Sendable {
         advancedSummaryNames.contains(name) ? [0.5, 0.9, 0.99] : [0.5]
     }
 
-    /// mntr's scalar rows that ZooKeeper registers as counters: recorded where they happen, not
-    /// published as gauges (the rest of mntr's scalar rows are its gauges).
-    static var counterNames: Set<String> { MonitorCounters.names }
     /// At most this many top-level namespaces get their own write_per_namespace /
     /// read_per_namespace summaries (ZooKeeper has no bound); later ones are not recorded. A
     /// namespace's handles are made once, the first time it is read or written.
     static let namespacesMax = 1000
-    /// mntr scalar rows that ZooKeeper registers as summaries: recorded once, at startup.
-    static let startupSummaryNames: Set<String> = ["startup_txns_loaded", "startup_txns_load_time", "startup_snap_load_time"]
 
     /// Requests without a txn (reads, exists, getChildren, sync …) from receipt to reply.
     let readLatency: Timer
@@ -113,7 +109,7 @@ public struct ServerMetrics: Sendable {
     let outstandingChangesQueued: Counter
     let outstandingChangesRemoved: Counter
     /// Bytes of the replies (response_bytes) and of the watch notifications (watch_bytes) sent,
-    /// each frame with its 4-byte length.
+    /// each packet without its 4-byte length (ZooKeeper's sendResponse size).
     let responseBytes: Counter
     let watchBytes: Counter
     /// After prep, handing a txn on: a leader's proposal to ZAB (made and sent to the
@@ -126,9 +122,20 @@ public struct ServerMetrics: Sendable {
     let closeSessionPrepTime: Timer
     let readFinalProcTime: Timer
     let writeFinalProcTime: Timer
+    /// Counted in the shell from the cores' reports: connections closed because no ConnectRequest
+    /// came within the sessionless connection timeout (ZooKeeper's NIOServerCnxnFactory), and a
+    /// new leader that gave up because a voter that elected it went back to looking (Leader.quitLeading).
+    let sessionlessConnectionsExpired: Counter
+    let quitLeadingDueToDisloyalVoter: Counter
+    /// Made through `TallyingMetricsFactory`: the backend's handles also fill mntr's `tally`.
     let factory: any MetricsFactory
+    /// mntr's view of every summary made here (ZooKeeper's DefaultMetricsProvider).
+    let tally: MonitorTally
 
-    public init(factory: any MetricsFactory = MetricsSystem.factory) {
+    public init(factory upstream: any MetricsFactory = MetricsSystem.factory) {
+        let tally = MonitorTally()
+        self.tally = tally
+        let factory = TallyingMetricsFactory(upstream: upstream, tally: tally)
         self.factory = factory
         readLatency = Timer(label: "readlatency", dimensions: [], factory: factory)
         updateLatency = Timer(label: "updatelatency", dimensions: [], factory: factory)
@@ -186,6 +193,8 @@ public struct ServerMetrics: Sendable {
         closeSessionPrepTime = timer("close_session_prep_time")
         readFinalProcTime = timer("read_final_proc_time_ms")
         writeFinalProcTime = timer("write_final_proc_time_ms")
+        sessionlessConnectionsExpired = counter("sessionless_connections_expired")
+        quitLeadingDueToDisloyalVoter = counter("quit_leading_due_to_disloyal_voter")
     }
 
     /// The per-namespace summaries of one top-level namespace (ZooKeeper's SummarySets, keyed
@@ -194,6 +203,24 @@ public struct ServerMetrics: Sendable {
         NamespaceSummaries(
             write: Recorder(label: "write_per_namespace", dimensions: [("key", namespace)], aggregate: true, factory: factory),
             read: Recorder(label: "read_per_namespace", dimensions: [("key", namespace)], aggregate: true, factory: factory))
+    }
+
+    /// Leader: one learner's summaries (ZooKeeper's SummarySets keyed by its sid): ack_latency
+    /// (txn made -> this member's ACK read, the leader's own included), learner_handler_qp_size
+    /// (packets still queued for it each time one is taken to be sent) and
+    /// learner_handler_qp_time_ms (how long a marker waited in its queue).
+    func learnerSummaries(_ sid: Int64) -> LearnerSummaries {
+        let key = [("key", String(sid))]
+        return LearnerSummaries(
+            ackLatency: Timer(label: "ack_latency", dimensions: key, factory: factory),
+            queuedPackets: Recorder(label: "learner_handler_qp_size", dimensions: key, aggregate: true, factory: factory),
+            queuedTime: Timer(label: "learner_handler_qp_time_ms", dimensions: key, factory: factory))
+    }
+
+    struct LearnerSummaries {
+        let ackLatency: Timer
+        let queuedPackets: Recorder
+        let queuedTime: Timer
     }
 
     struct NamespaceSummaries {

@@ -205,6 +205,7 @@ extension ServerNode: ZabStore, ZabServerLayer {
     // MARK: - ZabServerLayer
 
     func zabRoleChanged(_ role: ZabRole) {
+        noteLeaderTerm(from: zabRole, to: role)
         zabRole = role
         noteRoleTimings(role)
         let mode: ReplicationMode
@@ -275,7 +276,6 @@ extension ServerNode: ZabStore, ZabServerLayer {
             if unavailableSinceMicroseconds == nil { unavailableSinceMicroseconds = now }
         case .leading(_, false), .following(_, false), .observing(_, false):
             if let since = lookingSinceMicroseconds {
-                statistics.electionTimeMs.record(Double(now - since) / 1000)
                 metrics.electionTime.recordNanoseconds((now - since) &* 1000)
             }
             lookingSinceMicroseconds = nil
@@ -287,51 +287,70 @@ extension ServerNode: ZabStore, ZabServerLayer {
                 unavailableSinceMicroseconds = nil
             }
             guard let since = syncingSinceMicroseconds else { return }
-            let elapsed = Double(now - since) / 1000
             let nanoseconds = (now - since) &* 1000
             switch role {
             case .leading:
-                statistics.leaderSyncTimeMs.record(elapsed)
                 metrics.leaderSyncTime.recordNanoseconds(nanoseconds)
             case .following:
-                statistics.followerSyncTimeMs.record(elapsed)
                 metrics.followerSyncTime.recordNanoseconds(nanoseconds)
             default:
-                statistics.observerSyncTimeMs.record(elapsed)
                 metrics.observerSyncTime.recordNanoseconds(nanoseconds)
             }
             syncingSinceMicroseconds = nil
         }
     }
 
-    /// mntr's ensemble rows (ZooKeeper 3.8's names): the scalars, then the summaries.
-    var ensembleMonitorRows: [(String, String)] {
-        guard peer != nil else { return [] }
-        return ensembleScalarRows + statistics.electionTimeMs.rows("election_time")
-            + statistics.followerSyncTimeMs.rows("follower_sync_time")
-            + statistics.observerSyncTimeMs.rows("observer_sync_time") + statistics.leaderSyncTimeMs.rows("leader_sync_time")
+    /// ZooKeeper makes a Leader for each term it leads: its proposal sizes start empty, and its
+    /// uptime runs from when it began serving (Leader.lead sets leaderStartTime before
+    /// zk.startup()).
+    func noteLeaderTerm(from old: ZabRole, to new: ZabRole) {
+        switch (old, new) {
+        case (.leading(_, true), .leading(_, true)):
+            break
+        case (.leading(_, false), .leading(_, true)):
+            leaderStartedMs = monotonicMs()
+        case (_, .leading(_, let established)):
+            proposalSizes = BufferStats()
+            leaderStartedMs = established ? monotonicMs() : nil
+        default:
+            leaderStartedMs = nil
+        }
     }
 
-    /// mntr's ensemble rows that are single figures (published as gauges too).
-    var ensembleScalarRows: [(String, String)] {
-        guard let peer else { return [] }
-        var rows: [(String, String)] = []
-        let state: String
+    /// The leader's proposal sizes while it serves (srvr's "Proposal sizes", mntr's
+    /// last/min/max_proposal_size, the admin server's proposal_stats); nil on any other member.
+    var leaderProposalSizes: BufferStats? {
+        guard peer?.leaderStatus != nil, case .leading(_, true) = zabRole else { return nil }
+        return proposalSizes
+    }
+
+    /// mntr's zk_peer_state (QuorumZooKeeperServer.dumpMonitorValues); nil when standalone.
+    var ensemblePeerState: String? {
+        guard peer != nil else { return nil }
         switch zabRole {
-        case .looking: state = "looking"
-        case .leading(_, let established): state = "leading - " + (established ? "broadcast" : "synchronization")
-        case .following(_, let established): state = "following - " + (established ? "broadcast" : "synchronization")
-        case .observing(_, let established): state = "observing - " + (established ? "broadcast" : "synchronization")
+        case .looking: return "looking"
+        case .leading(_, let established): return "leading - " + (established ? "broadcast" : "synchronization")
+        case .following(_, let established): return "following - " + (established ? "broadcast" : "synchronization")
+        case .observing(_, let established): return "observing - " + (established ? "broadcast" : "synchronization")
         }
-        rows.append(("zk_peer_state", state))
-        rows.append(("zk_quorum_size", "\(peer.configuration.voters.count)"))
+    }
+
+    /// An ensemble member's gauges (ZooKeeper 3.8's names; published as gauges too): quorum_size
+    /// on every member, the leader's learner figures (LeaderZooKeeperServer.registerMetrics).
+    var ensembleGaugeRows: [(String, String)] {
+        guard let peer else { return [] }
+        var rows: [(String, String)] = [("zk_quorum_size", "\(peer.configuration.voters.count)")]
         if let leader = peer.leaderStatus {
             rows.append(("zk_learners", "\(leader.learners)"))
             rows.append(("zk_synced_followers", "\(leader.syncedFollowers)"))
             rows.append(("zk_synced_non_voting_followers", "0"))
             rows.append(("zk_synced_observers", "\(leader.syncedObservers)"))
             rows.append(("zk_pending_syncs", "\(leader.pendingSyncs)"))
-            rows.append(("zk_outstanding_proposals", "\(leader.outstandingProposals)"))
+            // Leader.getUptime: 0 until it serves.
+            rows.append(("zk_leader_uptime", "\(leaderStartedMs.map { max(0, monotonicMs() - $0) } ?? 0)"))
+            rows.append(("zk_last_proposal_size", "\(proposalSizes.last)"))
+            rows.append(("zk_max_proposal_size", "\(proposalSizes.maximum)"))
+            rows.append(("zk_min_proposal_size", "\(proposalSizes.minimum)"))
         }
         return rows
     }
@@ -356,6 +375,7 @@ extension ServerNode: ZabStore, ZabServerLayer {
             if core.lastProposedZxid >= txn.zxid {
                 statistics.counters.proposalCount += 1
                 metrics.proposalCount.increment()
+                proposalSizes.record(Int64(entry.payload.count))
             }
         case .forward(let request):
             peer.input(.request(ForwardedRequest(
@@ -393,7 +413,7 @@ extension ZabConfiguration {
     public static func fromZooCfg(_ configuration: ServerConfiguration, myId: Int64) -> (configuration: ZabConfiguration, tickMs: Int64) {
         let tickMs = max(10, min(50, Int64(configuration.tickTimeMs) / 10))
         func ticks(_ milliseconds: Int64) -> Int { max(1, Int((milliseconds + tickMs - 1) / tickMs)) }
-        let zab = ZabConfiguration(
+        var zab = ZabConfiguration(
             myId: myId, voters: configuration.participants.map(\.id), observers: configuration.observers.map(\.id),
             initLimitTicks: ticks(Int64(configuration.initLimitTicks * configuration.tickTimeMs)),
             syncLimitTicks: ticks(Int64(configuration.syncLimitTicks * configuration.tickTimeMs)),
@@ -403,6 +423,7 @@ extension ZabConfiguration {
             // flight, so the leader never refuses a proposal below this.
             limits: ZabLimits(proposalsInFlightMax: max(10_000, (configuration.servers.count + 1) * ServerNode.outstandingWritesMax)),
             learnerConnectRetryTicks: ticks(100))
+        if configuration.leaderEpochWaitMsMax >= 0 { zab.epochWaitTicksMax = Int(Int64(configuration.leaderEpochWaitMsMax) / tickMs) }
         return (zab, tickMs)
     }
 }

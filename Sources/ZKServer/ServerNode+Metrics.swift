@@ -14,14 +14,19 @@ extension ServerNode {
     @inline(__always)
     func recordReply(latencyMicroseconds: Int64, isUpdate: Bool) {
         statistics.recordLatency(latencyMicroseconds / 1000)
-        let milliseconds = Double(latencyMicroseconds) / 1000
         if isUpdate {
-            statistics.updateLatencyMs.record(milliseconds)
             metrics.updateLatency.recordNanoseconds(latencyMicroseconds &* 1000)
         } else {
-            statistics.readLatencyMs.record(milliseconds)
             metrics.readLatency.recordNanoseconds(latencyMicroseconds &* 1000)
         }
+    }
+
+    /// srst (and the admin server's stat_reset): ServerStats.reset, which in ZooKeeper 3.8 also
+    /// resets its metrics: mntr's counters and summaries start again (the swift-metrics backend's
+    /// values are not reset, as ZooKeeper's Prometheus provider does not reset).
+    func resetServerStatistics() {
+        statistics.reset()
+        metrics.tally.reset()
     }
 
     /// Recovery's figures, once (ZooKeeper's dbinittime and startup_* summaries).
@@ -32,15 +37,13 @@ extension ServerNode {
         metrics.startupSnapLoadTime.recordMilliseconds(recovery.snapshotLoadMs)
     }
 
-    /// mntr's numeric scalar rows as gauges under ZooKeeper's names (without `zk_`), as
-    /// ZooKeeper samples its gauges: before each /metrics scrape and once a tick. Rows that
-    /// ZooKeeper registers as summaries or counters are recorded where they happen instead.
+    /// mntr's gauges under ZooKeeper's names (without `zk_`), as ZooKeeper samples its gauges:
+    /// before each /metrics scrape and once a tick. Its counters and summaries are recorded
+    /// where they happen instead.
     func publishGauges() {
-        for (key, value) in FourLetterWords.monitorScalarRows(self) + ensembleScalarRows {
+        for (key, value) in FourLetterWords.monitorGaugeRows(self) {
             let name = String(key.dropFirst("zk_".count))
-            guard let number = Double(value), !ServerMetrics.counterNames.contains(name),
-                  !ServerMetrics.startupSummaryNames.contains(name)
-            else { continue }
+            guard let number = Double(value) else { continue }
             let gauge: Gauge
             if let existing = gauges[name] {
                 gauge = existing
@@ -140,6 +143,50 @@ extension ServerNode {
         let now = wallClockMs()
         for record in records where now >= record.txn.header.time {
             metrics.proposalAckCreationLatency.recordMilliseconds(now - record.txn.header.time)
+        }
+        // The leader's own ACK counts in ack_latency too (its AckRequestProcessor calls processAck).
+        guard case .leading = zabRole, let myId, let committed = peer?.leaderCommittedZxid else { return }
+        for record in records where record.txn.zxid > committed.rawValue {
+            recordAckLatency(zxid: record.txn.zxid, from: myId, txnTimeMs: record.txn.header.time, now: now)
+        }
+    }
+
+    /// ack_latency: ZooKeeper's Leader.processAck logs it for an outstanding proposal whose zxid
+    /// is a multiple of zookeeper.leader.ackLoggingFrequency (1000 unless configured; 0 or less: never).
+    func recordAckLatency(zxid: Int64, from sid: Int64, txnTimeMs: Int64, now: Int64) {
+        let frequency = Int64(configuration.leaderAckLoggingFrequency)
+        guard frequency > 0, zxid % frequency == 0, now >= txnTimeMs else { return }
+        summaries(ofLearner: sid).ackLatency.recordMilliseconds(now - txnTimeMs)
+    }
+
+    func summaries(ofLearner sid: Int64) -> ServerMetrics.LearnerSummaries {
+        if let existing = learnerSummaries[sid] { return existing }
+        let made = metrics.learnerSummaries(sid)
+        learnerSummaries[sid] = made
+        return made
+    }
+
+    /// ZabPeer: a learner's ACK of an outstanding proposal was read.
+    func zabAckRead(_ zxid: Zxid, from sid: ServerID, proposal: ZabEntry?) {
+        guard let proposal, let time = Self.headerTime(proposal.payload) else { return }
+        recordAckLatency(zxid: zxid.rawValue, from: sid, txnTimeMs: time, now: wallClockMs())
+    }
+
+    /// ZabPeer: a flush sent `queuedBehind` packets to learner `sid`: learner_handler_qp_size
+    /// gets, per packet, how many were queued behind it (queuedBehind - 1 down to 0), and
+    /// learner_handler_qp_time_ms each marker's wait.
+    func zabLearnerQueueDrained(_ sid: ServerID, queuedBehind: Int, markerWaitNanoseconds: [Int64]) {
+        let summaries = summaries(ofLearner: sid)
+        for behind in stride(from: queuedBehind - 1, through: 0, by: -1) { summaries.queuedPackets.record(behind) }
+        for wait in markerWaitNanoseconds { summaries.queuedTime.recordNanoseconds(wait) }
+    }
+
+    /// ZabPeer: the leader quit leading for a reason ZooKeeper counts.
+    func zabQuitLeading(_ reason: ZabQuitLeadingReason) {
+        switch reason {
+        case .disloyalVoter:
+            statistics.counters.quitLeadingDueToDisloyalVoter += 1
+            metrics.quitLeadingDueToDisloyalVoter.increment()
         }
     }
 }
@@ -254,34 +301,47 @@ extension ServerNode {
 
     /// The core counts what happens inside it (a pure value, no handles): after each run of its
     /// outputs the increase is published (stale_sessions_expired, outstanding_changes_queued,
-    /// outstanding_changes_removed).
+    /// outstanding_changes_removed, sessionless_connections_expired).
     @inline(__always)
     func recordCoreCounts() {
-        let expired = core.sessionsExpiredCount, queued = core.outstandingChangesQueued
-        let removed = core.outstandingChangesRemoved
+        let counts = (core.sessionsExpiredCount, core.outstandingChangesQueued, core.outstandingChangesRemoved,
+                      core.sessionlessConnectionsExpiredCount)
         let published = coreCountsPublished
-        guard expired != published.sessionsExpired || queued != published.changesQueued
-            || removed != published.changesRemoved else { return }
-        coreCountsPublished = (expired, queued, removed)
-        if expired > published.sessionsExpired {
-            statistics.counters.staleSessionsExpired += Int64(expired - published.sessionsExpired)
-            metrics.staleSessionsExpired.increment(by: Int64(expired - published.sessionsExpired))
+        guard counts != published else { return }
+        coreCountsPublished = counts
+        if counts.0 > published.0 {
+            statistics.counters.staleSessionsExpired += Int64(counts.0 - published.0)
+            metrics.staleSessionsExpired.increment(by: Int64(counts.0 - published.0))
         }
-        if queued > published.changesQueued {
-            statistics.counters.outstandingChangesQueued += Int64(queued - published.changesQueued)
-            metrics.outstandingChangesQueued.increment(by: Int64(queued - published.changesQueued))
+        if counts.1 > published.1 {
+            statistics.counters.outstandingChangesQueued += Int64(counts.1 - published.1)
+            metrics.outstandingChangesQueued.increment(by: Int64(counts.1 - published.1))
         }
-        if removed > published.changesRemoved {
-            statistics.counters.outstandingChangesRemoved += Int64(removed - published.changesRemoved)
-            metrics.outstandingChangesRemoved.increment(by: Int64(removed - published.changesRemoved))
+        if counts.2 > published.2 {
+            statistics.counters.outstandingChangesRemoved += Int64(counts.2 - published.2)
+            metrics.outstandingChangesRemoved.increment(by: Int64(counts.2 - published.2))
+        }
+        if counts.3 > published.3 {
+            statistics.counters.sessionlessConnectionsExpired += Int64(counts.3 - published.3)
+            metrics.sessionlessConnectionsExpired.increment(by: Int64(counts.3 - published.3))
         }
     }
 
-    /// A client frame was read: its bytes with the 4-byte length (ZooKeeper's bytes_received_count).
+    /// A client frame was read: its bytes with the 4-byte length (ZooKeeper's bytes_received_count,
+    /// NIOServerCnxn.readPayload's packetReceived(4 + length), the ConnectRequest's included).
     @inline(__always)
     func noteBytesReceived(_ bytes: Int) {
         statistics.counters.bytesReceivedCount += Int64(bytes)
         metrics.bytesReceivedCount.increment(by: Int64(bytes))
+    }
+
+    /// A four-letter word was read: NIOServerCnxn.checkFourLetterWord calls packetReceived(4)
+    /// before running it, so its 4 bytes count in bytes_received_count in every state, and it
+    /// counts as a packet received (srvr's Received, mntr's zk_packets_received) while a server
+    /// runs (ServerStats exists only then), the word that reads them included.
+    func noteFourLetterWordReceived() {
+        noteBytesReceived(4)
+        if isServing { statistics.packetsReceived += 1 }
     }
 
     /// The server closes this connection itself: its end is not counted as a client drop.
@@ -309,8 +369,8 @@ extension ServerNode {
     }
 
     /// ZabPeer: a quorum message crossed the wire. Sent by a leader: the sync it starts (SNAP:
-    /// snap_count; DIFF or TRUNC: diff_count, as ZooKeeper's LearnerHandler). Read by a learner:
-    /// learner_proposal_received_count and proposal_latency for a PROPOSAL,
+    /// snap_count; DIFF or TRUNC: diff_count, as ZooKeeper's LearnerHandler). Read by a learner
+    /// in broadcast: learner_proposal_received_count and proposal_latency for a PROPOSAL,
     /// learner_commit_received_count for a COMMIT or (observer) INFORM.
     func zabQuorumMessage(_ message: ZabMessage, sent: Bool) {
         switch (message, sent) {
@@ -320,14 +380,37 @@ extension ServerNode {
         case (.diff, true), (.trunc, true):
             statistics.counters.diffCount += 1
             metrics.diffCount.increment()
-        case (.proposal(let entry), false):
+        case (.proposal, false), (.commit, false), (.inform, false):
+            // ZooKeeper counts these in Follower/Observer.processPacket, which reads the leader
+            // once the sync is over (UPTODATE): PROPOSALs and COMMITs read while syncing
+            // (Learner.syncWithLeader) are not counted, nor their proposal_latency.
+            guard learnerInBroadcast else { return }
+            learnerPacketRead(message)
+        default:
+            break
+        }
+    }
+
+    /// A follower or observer past UPTODATE (ZabPeer reports a message before ZAB handles it, and
+    /// UPTODATE's role change reaches `zabRoleChanged` as ZAB handles it).
+    var learnerInBroadcast: Bool {
+        switch zabRole {
+        case .following(_, true), .observing(_, true): return true
+        default: return false
+        }
+    }
+
+    /// Follower.processPacket's PROPOSAL and COMMIT, Observer.processPacket's INFORM.
+    private func learnerPacketRead(_ message: ZabMessage) {
+        switch message {
+        case .proposal(let entry):
             statistics.counters.learnerProposalReceivedCount += 1
             metrics.learnerProposalReceivedCount.increment()
             if let time = Self.headerTime(entry.payload) {
                 let latencyMs = wallClockMs() - time
                 if latencyMs >= 0 { metrics.proposalLatency.recordMilliseconds(latencyMs) }
             }
-        case (.commit, false), (.inform, false):
+        case .commit, .inform:
             statistics.counters.learnerCommitReceivedCount += 1
             metrics.learnerCommitReceivedCount.increment()
         default:

@@ -104,7 +104,6 @@ extension ServerNode {
                 let elapsedMs = (monotonicMicroseconds() - snapshotStartedMicroseconds) / 1000
                 statistics.snapshotCount += 1
                 statistics.snapshotLastMs = elapsedMs
-                statistics.snapshotTimeMs.record(Double(elapsedMs))
                 metrics.snapshotTime.recordMilliseconds(elapsedMs)
                 logger.info("snapshot \(path): \(nodeCount) nodes, zxids \(ZxidMath.hex(job.startZxid))...\(ZxidMath.hex(endZxid)), \(elapsedMs) ms")
                 // With autopurge on, retention also runs after every snapshot (as well as on its

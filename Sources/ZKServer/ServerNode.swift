@@ -124,8 +124,11 @@ final class ServerNode: @unchecked Sendable {
     var closingAllConnections = false
     /// Monotonic microseconds at which each txn of `batch` was queued for the log, in order.
     var batchQueuedMicroseconds: [Int64] = []
-    /// The core's own counts (expired sessions, change records) as last published.
-    var coreCountsPublished = (sessionsExpired: 0, changesQueued: 0, changesRemoved: 0)
+    /// The core's counts last published (`recordCoreCounts`): sessions expired, change records
+    /// queued and removed, sessionless connections expired.
+    var coreCountsPublished = (0, 0, 0, 0)
+    /// Leader: each learner's ack_latency and queue summaries (and our own ack_latency), by sid.
+    var learnerSummaries: [Int64: ServerMetrics.LearnerSummaries] = [:]
     /// Ensemble: since when the member has not been serving (ZooKeeper's unavailable_time).
     var unavailableSinceMicroseconds: Int64? = monotonicMicroseconds()
     /// Wall-clock minus monotonic milliseconds at start: turns monotonic times into wall times for reports.
@@ -164,6 +167,11 @@ final class ServerNode: @unchecked Sendable {
     var peer: ZabPeer?
     let myId: Int64?
     var zabRole: ZabRole = .looking
+    /// Leader: the serialized size of each txn it proposed this term (ZooKeeper's Leader
+    /// proposalStats: the PROPOSAL's data, TxnHeader + txn + digest); srst resets it.
+    var proposalSizes = BufferStats()
+    /// Leader: when it began serving this term (monotonic ms; ZooKeeper's leaderStartTime).
+    var leaderStartedMs: Int64?
     /// One completion per ZAB append, in order, with the log generation it was made in.
     var appendCompletions: [(zxid: Zxid, generation: Int, completion: @Sendable (Zxid) -> Void)] = []
     /// Bumped by truncate and SNAP: completions of older appends are dropped.
@@ -216,12 +224,13 @@ final class ServerNode: @unchecked Sendable {
         self.logThread.start()
         self.snapshotThread = NIOThreadPool(numberOfThreads: 1)
         self.snapshotThread.start()
-        let coreConfiguration = CoreConfiguration(
+        var coreConfiguration = CoreConfiguration(
             tickMs: Int64(configuration.tickTimeMs), minSessionTimeoutMs: Int32(configuration.sessionTimeoutMsMin),
             maxSessionTimeoutMs: Int32(configuration.sessionTimeoutMsMax),
             extendedTypesEnabled: configuration.extendedTypesEnabled, superDigest: configuration.superDigest,
             serverId: myId ?? 0, enforceQuota: configuration.enforceQuota,
             x509Enabled: configuration.tls.x509ProviderEnabled, x509SuperUser: configuration.tls.x509SuperUser)
+        coreConfiguration.sessionlessConnectionTimeoutMs = Int64(configuration.sessionlessConnectionTimeoutMs)
         // Session ids carry the server id in their top byte, as ZooKeeper's do, so members never
         // hand out the same id.
         let initialSessionId = SessionTracker.initialSessionId(serverId: myId ?? 0, elapsedMs: wallClockMs())
@@ -276,7 +285,7 @@ final class ServerNode: @unchecked Sendable {
         var entry = ConnectionEntry(channel: channel, address: address, port: port)
         entry.statistics.establishedMs = wallClockMs()
         connections[id] = entry
-        core.connectionOpened(id, address: address, certificateSubject: certificateSubject)
+        core.connectionOpened(id, address: address, certificateSubject: certificateSubject, monotonicMs: monotonicMs())
         return id
     }
 
@@ -393,6 +402,7 @@ final class ServerNode: @unchecked Sendable {
                 buffer.writeInteger(Int32(0))
                 header.encode(into: &buffer)
                 body.encode(into: &buffer)
+                statistics.recordClientResponseSize(Int64(buffer.readableBytes - 4))
                 send(id, frame: &buffer, replyTo: header)
             case .notify(let id, let event):
                 noteWatchFired(event, &firedEvent)
@@ -400,8 +410,11 @@ final class ServerNode: @unchecked Sendable {
                 buffer.writeInteger(Int32(0))
                 ReplyHeader(xid: SpecialXid.notification, zxid: -1, err: 0).encode(into: &buffer)
                 event.encode(into: &buffer)
-                statistics.counters.watchBytes += Int64(buffer.readableBytes)
-                metrics.watchBytes.increment(by: Int64(buffer.readableBytes))
+                // ZooKeeper counts the packet without its 4-byte length (sendResponse's size).
+                let packetBytes = Int64(buffer.readableBytes - 4)
+                statistics.recordClientResponseSize(packetBytes)
+                statistics.counters.watchBytes += packetBytes
+                metrics.watchBytes.increment(by: packetBytes)
                 send(id, frame: &buffer, replyTo: nil)
             case .close(let id, let reason):
                 guard let entry = connections[id] else { continue }
@@ -444,8 +457,9 @@ final class ServerNode: @unchecked Sendable {
         buffer.setInteger(Int32(buffer.readableBytes - 4), at: buffer.readerIndex)
         statistics.packetsSent += 1
         if header != nil {
-            statistics.counters.responseBytes += Int64(buffer.readableBytes)
-            metrics.responseBytes.increment(by: Int64(buffer.readableBytes))
+            // The packet without its 4-byte length, as ZooKeeper's FinalRequestProcessor counts.
+            statistics.counters.responseBytes += Int64(buffer.readableBytes - 4)
+            metrics.responseBytes.increment(by: Int64(buffer.readableBytes - 4))
         }
         if let reply { recordReply(latencyMicroseconds: reply.latencyMicroseconds, isUpdate: reply.isUpdate) }
         channel.write(buffer, promise: nil)
@@ -517,8 +531,6 @@ final class ServerNode: @unchecked Sendable {
         statistics.fsyncCount += 1
         statistics.fsyncTotalMicroseconds += elapsed
         statistics.batchSizeTotal += Int64(batchSize)
-        statistics.fsyncTimeMs.record(Double(elapsed) / 1000)
-        statistics.syncBatchSize.record(Double(batchSize))
         metrics.fsyncTime.recordNanoseconds(elapsed * 1000)
         metrics.syncProcessorBatchSize.record(batchSize)
         return elapsed

@@ -38,7 +38,9 @@ struct Summary {
     /// longs (its values are whole milliseconds or counts); AvgMinMaxPercentileCounter adds the
     /// 50th, 95th, 99th and 99.9th percentiles, rounded to longs, in that order.
     func rows(_ name: String) -> [(String, String)] {
-        var rows = [("zk_avg_\(name)", "\(count == 0 ? 0 : sum / Double(count))"), ("zk_min_\(name)", Self.whole(minimum)),
+        // AvgMinMaxCounter.getAvg: rounded half-up to 4 decimals.
+        let average = count == 0 ? 0 : ((sum / Double(count)) * 10_000).rounded(.toNearestOrAwayFromZero) / 10_000
+        var rows = [("zk_avg_\(name)", "\(average)"), ("zk_min_\(name)", Self.whole(minimum)),
                     ("zk_max_\(name)", Self.whole(maximum)), ("zk_cnt_\(name)", "\(count)"), ("zk_sum_\(name)", Self.whole(sum))]
         if let bucketCounts {
             for (label, quantile) in [("p50", 0.5), ("p95", 0.95), ("p99", 0.99), ("p999", 0.999)] {
@@ -70,24 +72,33 @@ struct Summary {
     }
 }
 
-/// Counters behind srvr / stat / mntr / cons, reset by srst (and crst for connections).
+/// ZooKeeper's BufferStats: the last, smallest and largest of a run of sizes, -1 before the
+/// first (client response sizes; the leader's proposal sizes).
+struct BufferStats: Equatable {
+    var last: Int64 = -1
+    var minimum: Int64 = -1
+    var maximum: Int64 = -1
+
+    @inline(__always)
+    mutating func record(_ bytes: Int64) {
+        last = bytes
+        if minimum == -1 || bytes < minimum { minimum = bytes }
+        if bytes > maximum { maximum = bytes }
+    }
+
+    /// BufferStats.toString: "last/min/max" (srvr's "Proposal sizes last/min/max: ").
+    var description: String { "\(last)/\(minimum)/\(maximum)" }
+}
+
+/// Counters behind srvr / stat / mntr / cons, reset by srst (and crst for connections). mntr's
+/// summaries are `ServerMetrics.tally`'s.
 struct ServerStatistics {
-    var fsyncTimeMs = Summary()
-    var syncBatchSize = Summary()
-    var snapshotTimeMs = Summary()
-    /// Ensemble members: looking until a leader is chosen (ZooKeeper's election_time), and
-    /// from then until serving (follower_sync_time / observer_sync_time; a leader's own sync
-    /// as leader_sync_time).
-    var electionTimeMs = Summary()
-    var followerSyncTimeMs = Summary()
-    var observerSyncTimeMs = Summary()
-    var leaderSyncTimeMs = Summary()
-    /// ZooKeeper's readlatency / updatelatency: replies to requests without / with a txn.
-    var readLatencyMs = Summary(percentiles: true)
-    var updateLatencyMs = Summary(percentiles: true)
-    /// ZooKeeper's counters that mntr prints (process lifetime: srst keeps them, as ZooKeeper's
-    /// ServerMetrics are not reset by it).
+    /// ZooKeeper's counters that mntr prints; srst resets them, as ZooKeeper's ServerStats.reset
+    /// resets its metrics (the swift-metrics counters are not reset).
     var counters = MonitorCounters()
+    /// ZooKeeper's BufferStats of reply sizes (last/min/max_client_response_size): each reply and
+    /// notification frame without its 4-byte length.
+    var clientResponseSizes = BufferStats()
     var packetsReceived: Int64 = 0
     var packetsSent: Int64 = 0
     var latencyMinMs: Int64 = Int64.max
@@ -108,11 +119,17 @@ struct ServerStatistics {
         latencyCount += 1
     }
 
+    @inline(__always)
+    mutating func recordClientResponseSize(_ bytes: Int64) {
+        clientResponseSizes.record(bytes)
+    }
+
     var latencyMin: Int64 { latencyCount == 0 ? 0 : latencyMinMs }
     var latencyAverage: Double { latencyCount == 0 ? 0 : Double(latencyTotalMs) / Double(latencyCount) }
 
     mutating func reset() {
-        // srst resets request counters; storage counters describe the process and stay.
+        // srst resets request counters and ZooKeeper's metrics; storage counters describe the
+        // process and stay.
         var kept = ServerStatistics()
         kept.fsyncCount = fsyncCount
         kept.fsyncTotalMicroseconds = fsyncTotalMicroseconds
@@ -120,10 +137,6 @@ struct ServerStatistics {
         kept.fsyncThresholdExceededCount = fsyncThresholdExceededCount
         kept.snapshotCount = snapshotCount
         kept.snapshotLastMs = snapshotLastMs
-        kept.fsyncTimeMs = fsyncTimeMs
-        kept.syncBatchSize = syncBatchSize
-        kept.snapshotTimeMs = snapshotTimeMs
-        kept.counters = counters
         self = kept
     }
 }
@@ -152,6 +165,8 @@ struct MonitorCounters {
     var outstandingChangesQueued: Int64 = 0
     var outstandingChangesRemoved: Int64 = 0
     var watchBytes: Int64 = 0
+    var sessionlessConnectionsExpired: Int64 = 0
+    var quitLeadingDueToDisloyalVoter: Int64 = 0
 
     var rows: [(String, String)] {
         [("zk_proposal_count", "\(proposalCount)"), ("zk_commit_count", "\(commitCount)"),
@@ -167,11 +182,10 @@ struct MonitorCounters {
          ("zk_sync_processor_request_queued", "\(syncProcessorRequestQueued)"),
          ("zk_response_bytes", "\(responseBytes)"), ("zk_watch_bytes", "\(watchBytes)"),
          ("zk_outstanding_changes_queued", "\(outstandingChangesQueued)"),
-         ("zk_outstanding_changes_removed", "\(outstandingChangesRemoved)")]
+         ("zk_outstanding_changes_removed", "\(outstandingChangesRemoved)"),
+         ("zk_sessionless_connections_expired", "\(sessionlessConnectionsExpired)"),
+         ("zk_quit_leading_due_to_disloyal_voter", "\(quitLeadingDueToDisloyalVoter)")]
     }
-
-    /// The names (without `zk_`) of the rows: ZooKeeper's counters, not published as gauges.
-    static let names: Set<String> = Set(MonitorCounters().rows.map { String($0.0.dropFirst(3)) })
 }
 
 struct ConnectionStatistics {

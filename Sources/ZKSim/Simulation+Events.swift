@@ -129,6 +129,9 @@ extension Simulation {
             roleChanged(id, role)
         case .writeRefused:
             break
+        case .quitLeading(let reason):
+            trace("\(id) quits leading: \(reason)")
+            if case .disloyalVoter = reason { report.quitLeadingDueToDisloyalVoter += 1 }
         case .prepare(let request, _):
             fail("\(id) got a forwarded write \(request.cxid) to prepare; the simulation forwards only syncs")
         case .syncDone(let request):

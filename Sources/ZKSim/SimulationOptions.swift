@@ -87,6 +87,8 @@ public struct SimulationReport: Sendable, CustomStringConvertible {
     public var sessionTouchesReported = 0
     /// Reconnecting sessions the leader confirmed alive (REVALIDATE round trips).
     public var revalidations = 0
+    /// Leaders that quit because a voter that elected them went back to looking.
+    public var quitLeadingDueToDisloyalVoter = 0
     /// Creates whose client got a successful reply (server layer).
     public var clientWritesAcknowledged = 0
     /// Reads (exists) clients sent to members (server layer).

@@ -25,6 +25,10 @@ public struct ZabConfiguration: Sendable {
     public var electionResendTicksMin: Int
     public var electionResendTicksMax: Int
     public var limits: ZabLimits
+    /// ZooKeeper's zookeeper.leader.maxTimeToWaitForEpoch, in ticks: a new leader still waiting
+    /// for a quorum's FOLLOWERINFO after this long quits when a voter that elected it reports
+    /// itself looking (Leader.reportLookingSid). nil (ZooKeeper's default, -1): it waits for initLimit.
+    public var epochWaitTicksMax: Int?
     /// Sync-phase bugs of Apache ZooKeeper put back on purpose, so tests can show the simulator
     /// finds them. Always empty outside tests.
     public var injectedBugs: ZabInjectedBugs
@@ -36,6 +40,7 @@ public struct ZabConfiguration: Sendable {
         injectedBugs: ZabInjectedBugs = [], learnerConnectRetryTicks: Int? = nil
     ) {
         self.learnerConnectRetryTicks = max(1, learnerConnectRetryTicks ?? pingIntervalTicks)
+        self.epochWaitTicksMax = nil
         self.myId = myId
         self.voters = voters.sorted()
         self.observers = observers.sorted()

@@ -82,6 +82,7 @@ extension ZabNode {
             if notification.state == .looking, let reply = settledNotification {
                 actions.append(.sendElection(to: sender, reply))
             }
+            if notification.state == .looking, case .leading = state { leaderHeardLookingVoter(sender) }
             return
         }
         guard configuration.voters.contains(sender) else {
@@ -198,11 +199,15 @@ extension ZabNode {
 
     mutating func decide(_ vote: Vote) {
         guard configuration.voters.contains(vote.leader) else { return }
+        var voteSet: Set<ServerID> = [configuration.myId]
+        if case .looking(let election) = state {
+            for notification in election.received.values where notification.vote == vote { voteSet.insert(notification.sender) }
+        }
         settledVote = vote
         settledRound = electionRound
         if vote.leader == configuration.myId {
             precondition(configuration.isVoter, "an observer cannot lead")
-            becomeLeader()
+            becomeLeader(voteSet: voteSet)
         } else {
             becomeLearner(leader: vote.leader)
         }

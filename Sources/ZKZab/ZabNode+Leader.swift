@@ -46,6 +46,8 @@ struct LeaderState: Sendable {
 
     var phase: Phase = .discovery
     var startedTick: Int64
+    /// The voters whose votes elected us (ZooKeeper's leadingVoteSet).
+    var voteSet: Set<ServerID> = []
     var newEpoch: Int64?
     /// Accepted epochs of the voters that connected in discovery (ours included).
     var connectedEpochs: [ServerID: Int64] = [:]
@@ -92,15 +94,36 @@ extension ZabNode {
         return nil
     }
 
-    mutating func becomeLeader() {
+    mutating func becomeLeader(voteSet: Set<ServerID>) {
         var leader = LeaderState(
             startedTick: tickCount, initialHistoryEnd: lastLoggedZxid, electedSummary: (currentEpoch, lastLoggedZxid),
             committedZxid: appliedZxid, lastPingTick: tickCount)
+        leader.voteSet = voteSet
         leader.connectedEpochs[configuration.myId] = acceptedEpoch
         state = .leading(leader)
         actions.append(.roleChanged(role))
         decideEpochIfQuorum()
     }
+
+    /// A looking voter's notification reached us while we lead (ZooKeeper's Leader.reportLookingSid):
+    /// if it elected us and we have waited past `epochWaitTicksMax` for a quorum's FOLLOWERINFO,
+    /// we quit leading and look again.
+    mutating func leaderHeardLookingVoter(_ sid: ServerID) {
+        guard let waitMax = configuration.epochWaitTicksMax, let leader = leaderState, leader.newEpoch == nil,
+              leader.voteSet.contains(sid), tickCount - leader.startedTick > Int64(waitMax)
+        else { return }
+        actions.append(.quitLeading(.disloyalVoter(sid)))
+        goLooking(reason: "voter \(sid), which elected this leader, is looking again; no quorum after \(waitMax) ticks")
+    }
+
+    /// A learner link's server id, once its FOLLOWERINFO/OBSERVERINFO has come (for the shell's
+    /// per-learner metrics).
+    public func learnerServerID(of link: LinkID) -> ServerID? {
+        leaderState?.learners[link]?.sid
+    }
+
+    /// Leader: everything through this zxid is committed.
+    public var leaderCommittedZxid: Zxid? { leaderState?.committedZxid }
 
     mutating func withLeader(_ body: (inout LeaderState) -> Void) {
         guard case .leading(var leader) = state else { return }

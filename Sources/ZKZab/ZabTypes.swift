@@ -150,6 +150,13 @@ public enum ZabMessage: Sendable, Equatable {
     case revalidated(sessionId: Int64, valid: Bool)
 }
 
+/// Why a leader quit leading, when ZooKeeper counts the reason (the shell counts it too).
+public enum ZabQuitLeadingReason: Sendable, Equatable {
+    /// A voter whose vote elected this leader is looking again while the leader still waits for a
+    /// quorum's FOLLOWERINFO past `epochWaitTicksMax` (ZooKeeper's quit_leading_due_to_disloyal_voter).
+    case disloyalVoter(ServerID)
+}
+
 /// What the core asks its shell to do, in order. Durable-state actions (`truncateLog`,
 /// `saveEpochs`, `installSnapshot`) complete before the next action runs; `appendLog` is
 /// asynchronous and reported back with `ZabInput.persisted(through:)`.
@@ -189,6 +196,8 @@ public enum ZabAction: Sendable, Equatable {
     /// A request that cannot go on (no established leader, or we left it): the client's
     /// connection is lost, as in ZooKeeper.
     case requestRefused(ForwardedRequest, reason: String)
+    /// The leader quits leading for `reason` (it goes looking right after: `roleChanged(.looking)`).
+    case quitLeading(ZabQuitLeadingReason)
 }
 
 /// Where a member stands (`zabstate`'s ELECTION, DISCOVERY, SYNCHRONIZATION, BROADCAST, per role).

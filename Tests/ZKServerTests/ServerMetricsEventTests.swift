@@ -156,9 +156,17 @@ import ZKZab
         TxnHeader(clientId: 1, cxid: 1, zxid: Zxid(epoch: 1, counter: 1).rawValue, time: wallClockMs() - 5, type: 1).encode(into: &header)
         let entry = ZabEntry(zxid: Zxid(epoch: 1, counter: 1), payload: header.readBytes(length: header.readableBytes) ?? [])
         let rows = try await node.loop.submit { () -> [String: String] in
+            // While syncing (before UPTODATE) a learner's PROPOSALs and COMMITs are not counted,
+            // as ZooKeeper counts them in Follower.processPacket only.
+            node.zabRole = .following(leader: 2, established: false)
+            node.zabQuorumMessage(.proposal(entry), sent: false)
+            node.zabQuorumMessage(.commit(entry.zxid), sent: false)
+            node.zabRole = .following(leader: 2, established: true)
             node.zabQuorumMessage(.proposal(entry), sent: false)  // a learner reads PROPOSAL, COMMIT, INFORM
             node.zabQuorumMessage(.commit(entry.zxid), sent: false)
+            node.zabRole = .observing(leader: 2, established: true)
             node.zabQuorumMessage(.inform(entry), sent: false)
+            node.zabRole = .looking
             node.zabQuorumMessage(.diff(entry.zxid), sent: true)  // a leader syncs learners
             node.zabQuorumMessage(.trunc(entry.zxid), sent: true)
             node.zabQuorumMessage(.snap(entry.zxid, snapshot: []), sent: true)

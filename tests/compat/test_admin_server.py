@@ -43,12 +43,13 @@ ALIASES = {
 KNOWN_ENVIRONMENT_APACHE_ONLY = {
     "java.vendor", "java.home", "java.class.path", "java.library.path", "java.io.tmpdir", "java.compiler",
 }
-# mntr: Paddock reports these as single values where 3.8 has none (fsync_threshold_exceed_count is
-# in server_stats; last_proposal_size is a leader's; the startup figures are summaries in 3.8),
-# plus its own LMDB figure.
+# mntr: the rows Paddock has that a standalone 3.8 has not (as tests/storage/test_prometheus.py's
+# MNTR_PADDOCK_ONLY): ServerStats' fsync warnings (3.8 shows them in server_stats only), its own
+# LMDB figure, and the leader_sync_time summary (3.8 times follower and observer syncs only).
 KNOWN_MONITOR_PADDOCK_ONLY = {
-    "fsync_threshold_exceed_count", "last_proposal_size", "startup_txns_loaded", "startup_txns_load_time",
-    "startup_snap_load_time", "paddock_stale_readers_cleared",
+    "fsync_threshold_exceed_count", "paddock_stale_readers_cleared",
+    "avg_leader_sync_time", "min_leader_sync_time", "max_leader_sync_time", "cnt_leader_sync_time",
+    "sum_leader_sync_time",
 }
 # Commands of 3.8 that Paddock does not serve (Java system properties, trace masks, observer
 # bookkeeping, the zoo.cfg text): both must list the rest.

@@ -6,6 +6,7 @@ name has the type Apache ZooKeeper 3.8 gives it."""
 
 import os
 import re
+import socket
 import sys
 import urllib.request
 
@@ -106,21 +107,20 @@ NOT_EXPOSED = {
     'om_commit_process_time_ms': 'no observer master',
     'inflight_diff_count': 'no learner sync throttler',
     'inflight_snap_count': 'no learner sync throttler',
-    'quit_leading_due_to_disloyal_voter': 'not counted: the core gives no event when a voter leaves a new leader (not yet implemented)',
     # Connections.
-    'sessionless_connections_expired': 'connections that never send a ConnectRequest are not expired (not yet implemented)',
     'tls_handshake_exceeded': 'no limit on TLS handshakes in progress',
     'cnxn_closed_without_zk_server_running': "no early drop of TLS connections while not serving (Netty's option)",
     'insecure_admin_count': 'the admin server has no TLS port to be insecure beside',
 }
 
 
-def start_with_metrics(name):
+def start_with_metrics(name, **cfg):
     port = free_port()
     server = PaddockServer(name, BINARY, extra_cfg={
         'metricsProvider.className': PROVIDER,
         'metricsProvider.httpHost': '127.0.0.1',
         'metricsProvider.httpPort': port,
+        **cfg,
     })
     server.start()
     return server, port
@@ -212,34 +212,177 @@ def test_latency_summaries_count_every_request():
         server.stop()
 
 
+def test_silent_connection_is_expired_and_counted():
+    """A connection that sends no ConnectRequest is closed after zookeeper.nio.sessionlessCnxnTimeout
+    (checked on the next tick) and counted in sessionless_connections_expired."""
+    server, port = start_with_metrics('prometheus-sessionless', **{'nio.sessionlessCnxnTimeout': 300})
+    try:
+        silent = socket.create_connection(('127.0.0.1', server.port), timeout=30)
+        try:
+            assert silent.recv(1) == b'', 'the server sent something to a silent connection'
+        finally:
+            silent.close()
+        mntr = dict(line.split('\t', 1) for line in four_letter('127.0.0.1', server.port, 'mntr').splitlines())
+        assert mntr['zk_sessionless_connections_expired'] == '1'
+        values, types = parse(scrape(port))
+        assert types['sessionless_connections_expired'] == 'counter'
+        assert values['sessionless_connections_expired'] == 1
+    finally:
+        server.stop()
+
+
 def apache_available():
     return os.path.exists(ZK_JARS[0]) and os.path.exists('/usr/bin/java')
 
 
-@pytest.mark.skipif(not apache_available(), reason='Apache ZooKeeper 3.8 (Debian package) is not installed')
-def test_types_match_apache_zookeeper():
-    """Debian's zookeeper package has no zookeeper-prometheus-metrics jar, so Apache's types are
-    read from its mntr, which prints every metric its provider registers: a summary as
-    zk_avg/min/max/cnt/sum_<name> (an ADVANCED one with zk_p50.._<name> too), a counter or gauge as
-    zk_<name>; which of those are counters comes from its source (APACHE_COUNTERS)."""
+SUMMARY_ROWS = ('avg', 'min', 'max', 'cnt', 'sum')
+PERCENTILE_ROWS = ('p50', 'p95', 'p99', 'p999')
+
+# mntr rows Paddock prints that a standalone ZooKeeper 3.8 does not: ServerStats' fsync warnings
+# (3.8 shows them in srvr and server_stats only), Paddock's LMDB stale-reader figure, and the
+# leader's own sync time (3.8 times follower and observer syncs only).
+MNTR_PADDOCK_ONLY = {'fsync_threshold_exceed_count', 'paddock_stale_readers_cleared', 'leader_sync_time'}
+
+
+def mntr_metrics(lines):
+    """mntr's keys (without zk_) grouped by metric: {name: set of row prefixes} where a summary
+    has its rows' prefixes (avg, min, …) and a counter or gauge the empty prefix."""
+    keys = [line.split('\t', 1)[0][3:] for line in lines if line.startswith('zk_')]
+    summaries = {key[4:] for key in keys if key.startswith('cnt_')}
+    metrics = {}
+    for key in keys:
+        prefix, _, rest = key.partition('_')
+        if prefix in SUMMARY_ROWS + PERCENTILE_ROWS and rest in summaries:
+            metrics.setdefault(rest, set()).add(prefix)
+        else:
+            metrics.setdefault(key, set()).add('')
+    return metrics
+
+
+@pytest.fixture(scope='module')
+def apache_mntr():
+    """A standalone Apache ZooKeeper 3.8's mntr lines after a create and a getData of /x."""
+    if not apache_available():
+        pytest.skip('Apache ZooKeeper 3.8 (Debian package) is not installed')
     apache = ApacheServer('apache-metrics')
     apache.start()
     try:
         session = Session('127.0.0.1', apache.port)
         session.create('/x', b'x')
         session.get_data('/x')
-        rows = [line.split('\t', 1)[0][3:] for line in
-                four_letter('127.0.0.1', apache.port, 'mntr').splitlines() if line.startswith('zk_')]
+        return four_letter('127.0.0.1', apache.port, 'mntr').splitlines()
     finally:
         apache.stop()
+
+
+def test_mntr_keys_match_apache_zookeeper(apache_mntr):
+    """mntr prints every metric the server registers, each as ZooKeeper 3.8 does: a summary as
+    zk_avg/min/max/cnt/sum_<name> (an ADVANCED one with zk_p50/p95/p99/p999_<name> after them), a
+    summary set's member as <key>_<name>, a counter or gauge as zk_<name>. The set of keys must
+    equal a standalone ZooKeeper 3.8's, apart from exactly the NOT_EXPOSED metrics (with the JVM's)
+    and MNTR_PADDOCK_ONLY: a metric added to either server, or dropped, fails."""
+    server, _ = start_with_metrics('prometheus-mntr')
+    try:
+        session = Session('127.0.0.1', server.port)
+        session.create('/x', b'x')
+        session.get_data('/x')
+        lines = four_letter('127.0.0.1', server.port, 'mntr').splitlines()
+    finally:
+        server.stop()
+    paddock, apache = mntr_metrics(lines), mntr_metrics(apache_mntr)
+    assert set(apache) - set(paddock) == set(NOT_EXPOSED), (
+        'Apache only, not in NOT_EXPOSED: %s; in NOT_EXPOSED but printed: %s'
+        % (sorted(set(apache) - set(paddock) - set(NOT_EXPOSED)), sorted(set(NOT_EXPOSED) & set(paddock))))
+    assert set(paddock) - set(apache) == MNTR_PADDOCK_ONLY, sorted(set(paddock) - set(apache))
+    for name in set(paddock) & set(apache):
+        assert paddock[name] == apache[name], '%s: Paddock rows %s, ZooKeeper %s' % (
+            name, sorted(paddock[name]), sorted(apache[name]))
+    # Apache's order: version and state first, then the gauges and counters, then the summaries
+    # (BASIC, ADVANCED), then the summary sets; each summary's rows together, in its row order.
+    keys = [line.split('\t', 1)[0] for line in lines]
+    assert keys[:2] == ['zk_version', 'zk_server_state']
+    summary_names = {name for name, rows in paddock.items() if 'cnt' in rows}
+    is_summary_row = [key[3:].partition('_')[2] in summary_names for key in keys]
+    assert is_summary_row == sorted(is_summary_row), 'a counter or gauge after the summaries'
+    for name, rows in paddock.items():
+        if 'cnt' not in rows:
+            continue
+        expected = ['zk_%s_%s' % (row, name) for row in SUMMARY_ROWS + (PERCENTILE_ROWS if 'p50' in rows else ())]
+        start = keys.index(expected[0])
+        assert keys[start:start + len(expected)] == expected, name
+    assert keys.index('zk_sum_x_write_per_namespace') > keys.index('zk_cnt_readlatency')
+
+
+class CountingSession(Session):
+    """A Session that adds up the frames it sends, each with its 4-byte length."""
+
+    def _send(self, payload):
+        self.bytes_sent = getattr(self, 'bytes_sent', 0) + 4 + len(payload)
+        self.frames_sent = getattr(self, 'frames_sent', 0) + 1
+        super()._send(payload)
+
+
+def received_by(port):
+    """bytes_received_count and packets_received before and after one scripted client run, the
+    mntr that reads the second included: (the increase of each, the bytes and frames sent)."""
+    def counts():
+        rows = dict(line.split('\t', 1) for line in four_letter('127.0.0.1', port, 'mntr').splitlines() if '\t' in line)
+        return int(rows['zk_bytes_received_count']), int(rows['zk_packets_received'])
+    before = counts()
+    assert four_letter('127.0.0.1', port, 'ruok') == 'imok'
+    session = CountingSession('127.0.0.1', port)
+    assert session.create('/b', b'x' * 100).err == 0
+    assert session.get_data('/b').err == 0
+    assert session.set_data('/b', b'y' * 7).err == 0
+    assert session.get_children('/').err == 0
+    assert session.exists('/none').err != 0
+    assert session.create('/b', b'again').err != 0  # NodeExists: counted as any request
+    session.ping()
+    session.close_session()
+    session.close()
+    after = counts()
+    return (after[0] - before[0], after[1] - before[1]), (session.bytes_sent, session.frames_sent)
+
+
+def test_bytes_received_count_matches_apache_zookeeper():
+    """bytes_received_count is ZooKeeper's ServerCnxn.packetReceived sum: each frame read with its
+    4-byte length (the ConnectRequest's too), and 4 for each four-letter word
+    (NIOServerCnxn.checkFourLetterWord), the mntr that reports it included; packets_received
+    counts a packet for each of those. The same scripted run gives the same increases on a
+    standalone Paddock and a standalone ZooKeeper 3.8."""
+    server, _ = start_with_metrics('prometheus-bytes')
+    try:
+        paddock, (sent, frames) = received_by(server.port)
+    finally:
+        server.stop()
+    # ruok and the second mntr: 4 bytes and a packet each.
+    assert paddock == (sent + 8, frames + 2), (paddock, sent, frames)
+    if not apache_available():
+        pytest.skip('Apache ZooKeeper 3.8 (Debian package) is not installed')
+    apache_server = ApacheServer('apache-bytes')
+    apache_server.start()
+    try:
+        apache, _ = received_by(apache_server.port)
+    finally:
+        apache_server.stop()
+    assert paddock == apache, 'Paddock (bytes, packets) %s, ZooKeeper %s' % (paddock, apache)
+
+
+def test_types_match_apache_zookeeper(apache_mntr):
+    """Debian's zookeeper package has no zookeeper-prometheus-metrics jar, so Apache's types are
+    read from its mntr, which prints every metric its provider registers: a summary as
+    zk_avg/min/max/cnt/sum_<name> (an ADVANCED one with zk_p50.._<name> too), a counter or gauge as
+    zk_<name>; which of those are counters comes from its source (APACHE_COUNTERS)."""
     # A SummarySet's members show as zk_cnt_<key>_<name> (here key x); Prometheus has one
     # family <name> with a key label.
+    rows = [line.split('\t', 1)[0][3:] for line in apache_mntr if line.startswith('zk_')]
     rows = [re.sub(r'^((?:avg|min|max|cnt|sum|p50|p95|p99|p999)_)x_(\w+_per_namespace)$', r'\1\2', row) for row in rows]
-    summaries = {row[4:] for row in rows if row.startswith('cnt_')}
-    advanced = {row[4:] for row in rows if row.startswith('p99_')}
-    scalars = {row for row in rows if not re.match(r'(avg|min|max|cnt|sum|p50|p95|p99|p999)_', row)}
-    scalars |= {'avg_latency', 'min_latency', 'max_latency'}
+    metrics = mntr_metrics(['zk_' + row for row in rows])
+    summaries = {name for name, kinds in metrics.items() if 'cnt' in kinds}
+    advanced = {name for name, kinds in metrics.items() if 'p99' in kinds}
+    scalars = {name for name, kinds in metrics.items() if '' in kinds}
     assert {'write_per_namespace', 'read_per_namespace'} <= summaries, sorted(summaries)
+    assert {'max_client_response_size', 'min_client_response_size', 'max_file_descriptor_count'} <= scalars
     server, port = start_with_metrics('prometheus-types')
     try:
         session = Session('127.0.0.1', server.port)
