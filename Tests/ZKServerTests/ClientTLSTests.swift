@@ -76,14 +76,14 @@ import ZKWire
             // A plain ZooKeeper client on the secure port: closed, no ConnectResponse.
             let plain = try RawSocket(port: server.securePort)
             plain.send(connectFrame())
-            let plainAnswer = plain.readUntilClosed(timeoutMs: 5000)
+            let plainAnswer = plain.readUntilClosed(timeoutMs: 60_000)
             #expect(plainAnswer != nil, "a plain client on the secure port must be closed, not left hanging")
             #expect(plainAnswer.map { $0.count < 4 || payloads(of: $0).isEmpty } ?? false, "a TLS alert at most, never a ConnectResponse")
             // Garbage.
             let garbage = try RawSocket(port: server.securePort)
             var generator = SplitMix64(seed: 7)
             garbage.send((0..<512).map { _ in UInt8.random(in: 0...255, using: &generator) })
-            #expect(garbage.readUntilClosed(timeoutMs: 5000) != nil)
+            #expect(garbage.readUntilClosed(timeoutMs: 60_000) != nil)
             // A client that never starts the handshake: closed after ssl.handshakeDetectionTimeoutMillis.
             let silent = try RawSocket(port: server.securePort)
             let started = ZKTestSupport.monotonicMs()
