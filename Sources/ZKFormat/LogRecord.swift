@@ -37,6 +37,9 @@ public enum LogRecord {
     public static let headerBytes = 24
     public static let magic: [UInt8] = [0x50, 0x44, 0x4B, 0x4C]  // "PDKL"
     public static let version: UInt8 = 1
+    /// The digest field of a record that carries none (FORMAT.md section 4): a ZooKeeper 3.8
+    /// leader proposes error txns without a digest and its Paddock followers log them with 0.
+    public static let digestNotRecorded: UInt64 = 0
 
     static let versionOffset = 4
     static let reservedRange = 5..<8

@@ -142,8 +142,9 @@ public enum StateReplay {
                     throw .damaged(zxid: raw.zxid, message: error.description)
                 }
                 _ = state.tree.apply(record.txn)
-                if raw.zxid >= fuzzyEnd {
-                    // Paddock's form, or ZooKeeper's (an ensemble member's replicated txns).
+                if raw.zxid >= fuzzyEnd && record.digest != LogRecord.digestNotRecorded {
+                    // Paddock's form, or ZooKeeper's (an ensemble member's replicated txns); a
+                    // record without one (0, FORMAT.md section 4) is not checked.
                     guard state.tree.digest == record.digest || state.tree.zooKeeperDigest == record.digest else {
                         throw .digestMismatch(zxid: raw.zxid, logged: record.digest, replayed: state.tree.digest)
                     }

@@ -102,6 +102,28 @@ import ZKWire
         expectStops(fixture, mentioning: "digest mismatch")
     }
 
+    @Test func aRecordWithoutADigestIsReplayedAndTheNextDigestStillChecked() throws {
+        // A ZooKeeper 3.8 leader proposes error txns without a digest; a Paddock follower logs 0.
+        let fixture = try Fixture(seed: 11)
+        defer { fixture.remove() }
+        let count = fixture.records.count
+        let reader = try LMDBTransactionLog(directory: fixture.logPath)
+        let crcs = try reader.records(after: fixture.records[count - 4].txn.zxid, limit: 3).map(\.crc)
+        reader.close()
+        let middle = fixture.records[count - 2], last = fixture.records[count - 1]
+        let undigested = LogRecord.encode(middle.txn, digest: LogRecord.digestNotRecorded, previousCRC: crcs[0])
+        RawLMDB.overwrite(fixture.logPath, zxid: middle.txn.zxid) { _ in undigested.bytes }
+        let relinked = LogRecord.encode(last.txn, digest: last.digest, previousCRC: undigested.crc)
+        RawLMDB.overwrite(fixture.logPath, zxid: last.txn.zxid) { _ in relinked.bytes }
+        let (tree, report) = try fixture.recover()
+        #expect(report.txnsReplayed == count)
+        #expect(tree.digest == fixture.live.digest)
+        // The record after it still has its digest checked.
+        let forged = LogRecord.encode(last.txn, digest: last.digest &+ 1, previousCRC: undigested.crc)
+        RawLMDB.overwrite(fixture.logPath, zxid: last.txn.zxid) { _ in forged.bytes }
+        expectStops(fixture, mentioning: "digest mismatch")
+    }
+
     @Test func invalidNewestSnapshotFallsBackToAnOlderOne() throws {
         let fixture = try Fixture(seed: 11)
         defer { fixture.remove() }
