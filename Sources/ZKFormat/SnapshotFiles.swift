@@ -86,7 +86,7 @@ public enum SnapshotFiles {
             guard let node = tree.node(path) else { continue }
             try writer.writeNode(path: path, node: node)
             // Reverse-sorted onto the stack, so the smallest child comes off first.
-            for child in node.children.sorted(by: >) { stack.append(PathValidation.join(path, child)) }
+            for child in (tree.childNames(of: path) ?? []).sorted(by: >) { stack.append(PathValidation.join(path, child)) }
         }
         return try writer.finish(endZxid: startZxid).path
     }

@@ -7,7 +7,7 @@ import ZKBase
 ///
 /// Children come in name order when their parent has at most `sortedChildrenMax` of them (so
 /// snapshots of the same tree are the same bytes: reproducible fixtures, readable dumps), and in
-/// the order of the parent's set above that (FORMAT.md asks only for pre-order): sorting a wide
+/// the order of the parent's child list above that (FORMAT.md asks only for pre-order): sorting a wide
 /// parent's names, or building every child path up front, stalled the event loop for as long as
 /// the parent was wide (over a second at a million children). A visited parent costs one copy
 /// of its child names; their paths are built as slices consume them.
@@ -55,15 +55,12 @@ public struct FuzzySnapshotWalk: Sendable {
     private mutating func visit(
         _ path: String, in tree: DataTree, including: (DataNode) -> Bool, into slice: inout [(path: String, node: DataNode)]
     ) {
-        guard var node = tree.node(path), including(node) else { return }
+        guard let node = tree.node(path), including(node) else { return }
         visitedCount += 1
-        if !node.children.isEmpty {
-            let names = node.children.count <= Self.sortedChildrenMax ? node.children.sorted() : Array(node.children)
+        if node.childCount > 0, let children = tree.childNames(of: path) {
+            let names = children.count <= Self.sortedChildrenMax ? children.sorted() : children
             levels.append(Level(parent: path, names: names))
         }
-        // The copy leaves without its children set: holding it would make the next create
-        // under this parent copy the whole set.
-        node.children = []
         slice.append((path, node))
     }
 }
