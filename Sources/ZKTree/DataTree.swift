@@ -98,7 +98,7 @@ public struct DataTree: Sendable {
 
     /// The digest of node `id` at `path`, recomputed from its data and stat.
     private func recomputedDigest(_ id: UInt32, path: String) -> UInt64 {
-        let stat = table.records[Int(id)].stat
+        let stat = table.stat(of: id)
         return table.withData(of: id) { Self.nodeDigest(path: path, dataBytes: $0, stat: stat) }
     }
 
@@ -135,7 +135,7 @@ public struct DataTree: Sendable {
     @discardableResult
     private mutating func modifyStat<T>(_ id: UInt32, path: String, _ body: (inout StatPersisted) -> T) -> T {
         digest &-= UInt64(table.records[Int(id)].digest)
-        let result = body(&table.records[Int(id)].stat)
+        let result = table.modifyStat(id, body)
         refreshDigest(id, path: path)
         return result
     }
@@ -208,9 +208,13 @@ public struct DataTree: Sendable {
         return node
     }
 
-    private func materialize(_ id: UInt32) -> DataNode {
+    func materialize(_ id: UInt32) -> DataNode {
         let record = table.records[Int(id)]
-        var node = DataNode(data: table.data(of: id), acl: aclTable[record.acl], stat: record.stat, childCount: Int(record.childCount))
+        let entry = table.entry(of: id)
+        let data = entry.dataTag == 0 ? nil : Array(table.arena[entry.dataStart..<entry.end])
+        var node = DataNode(
+            data: data, acl: aclTable[record.acl], stat: record.stat(ephemeralOwner: entry.ephemeralOwner),
+            childCount: Int(record.childCount))
         node.cachedDigest = record.digest
         return node
     }
@@ -258,7 +262,7 @@ public struct DataTree: Sendable {
         for path in ttlNodes { precondition(node(path).map { EphemeralOwner.isTTL($0.stat.ephemeralOwner) } == true, "TTL node \(path) missing") }
     }
 
-    /// Bytes of one node's fixed record (96: the stat, digest, links, ACL index and arena offset).
+    /// Bytes of one node's fixed record (84: the stat but its owner, digest, links, ACL index and arena offset).
     public static var nodeRecordBytes: Int { MemoryLayout<NodeRecord>.stride }
 
     /// How the arena stands (for tests): bytes in use, garbage, compactions so far.
@@ -457,9 +461,11 @@ public struct DataTree: Sendable {
             let previousBytes = table.dataCount(of: id)
             digest &-= UInt64(table.records[Int(id)].digest)
             table.setData(id, data)
-            table.records[Int(id)].stat.mtime = header.time
-            table.records[Int(id)].stat.mzxid = zxid
-            table.records[Int(id)].stat.version = version
+            table.modifyStat(id) { stat in
+                stat.mtime = header.time
+                stat.mzxid = zxid
+                stat.version = version
+            }
             refreshDigest(id, path: path)
             if let prefix = quotaPrefix(of: path) {
                 updateQuotaStat(prefix, bytesDiff: Int64(data?.count ?? 0) - Int64(previousBytes), countDiff: 0)
@@ -530,7 +536,9 @@ public struct DataTree: Sendable {
     /// The wire Stat of node `id` (DataNode.fullStat) without copying its data.
     private func fullStat(_ id: UInt32) -> Stat {
         let record = table.records[Int(id)]
-        return DataNode.fullStat(record.stat, dataLength: table.dataCount(of: id), childCount: Int(record.childCount))
+        let entry = table.entry(of: id)
+        return DataNode.fullStat(
+            record.stat(ephemeralOwner: entry.ephemeralOwner), dataLength: entry.dataCount, childCount: Int(record.childCount))
     }
 
     private mutating func setCVersionPzxid(_ path: String, cversion requested: Int32, zxid: Int64) {

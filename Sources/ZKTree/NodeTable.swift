@@ -1,9 +1,31 @@
 import ZKBase
 
-/// One znode's fixed part in the node table: 96 bytes (the 4-byte digest sits in the tail the
-/// 60-byte stat leaves before 8-byte alignment). Its name and data live in the table's arena.
+/// A 64-bit stat field as two 32-bit halves, so a record needs only 4-byte alignment (no padding).
+struct Split64: Sendable, Equatable {
+    var low: UInt32
+    var high: UInt32
+
+    @inline(__always) init(_ value: Int64) {
+        low = UInt32(truncatingIfNeeded: value)
+        high = UInt32(truncatingIfNeeded: value >> 32)
+    }
+
+    @inline(__always) var value: Int64 { Int64(bitPattern: UInt64(high) << 32 | UInt64(low)) }
+}
+
+/// One znode's fixed part in the node table: 84 bytes, 4-byte aligned. The stat without
+/// ephemeralOwner (which never changes after the create, so it sits in the node's arena entry,
+/// and takes no bytes there for the persistent nodes that are nearly all of a big tree); the name
+/// and data are in the arena too.
 struct NodeRecord: Sendable, Equatable {
-    var stat: StatPersisted
+    var czxid: Split64
+    var mzxid: Split64
+    var ctime: Split64
+    var mtime: Split64
+    var pzxid: Split64
+    var version: Int32
+    var cversion: Int32
+    var aversion: Int32
     /// The node's digest (see DataTree.nodeDigest), kept current by the tree.
     var digest: UInt32
     /// `NodeTable.none` for the root. For a free record: unused.
@@ -15,8 +37,54 @@ struct NodeRecord: Sendable, Equatable {
     var childCount: UInt32
     /// Index into the tree's ACLInternTable.
     var acl: UInt32
-    /// Offset of the node's entry in the arena; `NodeTable.freeEntry` for a free record.
-    var entry: UInt64
+    /// Offset of the node's entry in the arena in 4-byte units (entries are 4-byte aligned, so a
+    /// UInt32 reaches 16 GiB of names and data); `NodeTable.freeEntry` for a free record.
+    var entry: UInt32
+
+    init(stat: StatPersisted, digest: UInt32, parent: UInt32, nextSibling: UInt32, acl: UInt32, entry: UInt32) {
+        czxid = Split64(stat.czxid)
+        mzxid = Split64(stat.mzxid)
+        ctime = Split64(stat.ctime)
+        mtime = Split64(stat.mtime)
+        pzxid = Split64(stat.pzxid)
+        version = stat.version
+        cversion = stat.cversion
+        aversion = stat.aversion
+        self.digest = digest
+        self.parent = parent
+        firstChild = NodeTable.none
+        self.nextSibling = nextSibling
+        prevSibling = NodeTable.none
+        childCount = 0
+        self.acl = acl
+        self.entry = entry
+    }
+
+    func stat(ephemeralOwner: Int64) -> StatPersisted {
+        var stat = StatPersisted()
+        stat.czxid = czxid.value
+        stat.mzxid = mzxid.value
+        stat.ctime = ctime.value
+        stat.mtime = mtime.value
+        stat.pzxid = pzxid.value
+        stat.version = version
+        stat.cversion = cversion
+        stat.aversion = aversion
+        stat.ephemeralOwner = ephemeralOwner
+        return stat
+    }
+
+    /// Takes every field of `stat` but ephemeralOwner.
+    mutating func setStat(_ stat: StatPersisted) {
+        czxid = Split64(stat.czxid)
+        mzxid = Split64(stat.mzxid)
+        ctime = Split64(stat.ctime)
+        mtime = Split64(stat.mtime)
+        pzxid = Split64(stat.pzxid)
+        version = stat.version
+        cversion = stat.cversion
+        aversion = stat.aversion
+    }
 }
 
 /// The storage behind `DataTree`: every znode in one array of fixed records indexed by a UInt32
@@ -25,10 +93,10 @@ struct NodeRecord: Sendable, Equatable {
 /// the name from the arena, so a slot is 4 bytes. No full path is stored anywhere: a lookup of
 /// "/a/b/c" is one probe sequence per component, and a path is rebuilt from the parent chain.
 ///
-/// Per node: 96 bytes of record, an entry of `varint(name count) varint(data count + 1, 0 for
-/// null data) name data` (102 + name bytes for 100 bytes of data), and 4 / load (<= 0.75) bytes
-/// of index: about 215 bytes for a 100-byte value with a short name, where the dictionary keyed by
-/// full paths took about 470.
+/// Per node: 84 bytes of record, an entry of `varint(name count * 2 + has owner) varint(data
+/// count + 1, 0 for null data) [ephemeralOwner, 8 bytes] name data`, padded to 4 bytes (104-108 +
+/// name bytes for 100 bytes of data), and 4 / load (<= 0.75) bytes of index: about 200 bytes for
+/// a 100-byte value with a short name, where the dictionary keyed by full paths took about 470.
 ///
 /// Children of a node form a doubly-linked list through `firstChild`/`nextSibling`/`prevSibling`
 /// (newest first), so a child is unlinked in O(1) and a parent with a million children costs
@@ -41,7 +109,7 @@ struct NodeRecord: Sendable, Equatable {
 /// written since the last one, so it is amortized O(1) per byte written.
 struct NodeTable: Sendable {
     static let none = UInt32.max
-    static let freeEntry = UInt64.max
+    static let freeEntry = UInt32.max
     private static let slash = UInt8(ascii: "/")
 
     /// DataTree changes `stat`, `digest` and `acl` of live records in place; everything else only
@@ -69,13 +137,17 @@ struct NodeTable: Sendable {
     // MARK: - Entries
 
     struct Entry {
+        var start: Int
         var nameStart: Int
         var nameCount: Int
         /// 0 for null data, else the data's count + 1.
         var dataTag: Int
+        var ephemeralOwner: Int64
         var dataStart: Int { nameStart + nameCount }
         var dataCount: Int { dataTag == 0 ? 0 : dataTag - 1 }
         var end: Int { dataStart + dataCount }
+        /// The entry's bytes in the arena, its padding included.
+        var size: Int { (end - start + 3) & ~3 }
     }
 
     @inline(__always)
@@ -101,27 +173,54 @@ struct NodeTable: Sendable {
     }
 
     @inline(__always)
-    private static func entry(at offset: Int, in arena: UnsafeBufferPointer<UInt8>) -> Entry {
-        var index = offset
-        let nameCount = readVarint(arena, &index)
+    private static func entry(at unit: UInt32, in arena: UnsafeBufferPointer<UInt8>) -> Entry {
+        let start = Int(unit) &* 4
+        var index = start
+        let header = readVarint(arena, &index)
         let dataTag = readVarint(arena, &index)
-        return Entry(nameStart: index, nameCount: nameCount, dataTag: dataTag)
+        var owner: Int64 = 0
+        if header & 1 != 0 {
+            owner = UnsafeRawBufferPointer(arena).loadUnaligned(fromByteOffset: index, as: Int64.self)
+            index += 8
+        }
+        return Entry(start: start, nameStart: index, nameCount: header >> 1, dataTag: dataTag, ephemeralOwner: owner)
     }
+
+    /// Whether `id` names a node now (ids of removed nodes are reused by later inserts).
+    func isLive(_ id: UInt32) -> Bool { Int(id) < records.count && records[Int(id)].entry != Self.freeEntry }
 
     func entry(of id: UInt32) -> Entry {
-        let offset = records[Int(id)].entry
-        precondition(offset != Self.freeEntry, "node \(id) is not in the table")
-        return arena.withUnsafeBufferPointer { Self.entry(at: Int(offset), in: $0) }
+        let unit = records[Int(id)].entry
+        precondition(unit != Self.freeEntry, "node \(id) is not in the table")
+        return arena.withUnsafeBufferPointer { Self.entry(at: unit, in: $0) }
     }
 
-    private mutating func appendEntry(name: UnsafeRawBufferPointer, data: [UInt8]?) -> UInt64 {
+    private mutating func appendEntry(name: UnsafeRawBufferPointer, data: [UInt8]?, ephemeralOwner: Int64) -> UInt32 {
         let offset = arena.count
-        Self.appendVarint(name.count, to: &arena)
+        precondition(offset % 4 == 0 && offset / 4 < Int(Self.freeEntry), "node table arena over 16 GiB")
+        Self.appendVarint(name.count << 1 | (ephemeralOwner == 0 ? 0 : 1), to: &arena)
         Self.appendVarint(data.map { $0.count + 1 } ?? 0, to: &arena)
+        if ephemeralOwner != 0 { withUnsafeBytes(of: ephemeralOwner) { arena.append(contentsOf: $0) } }
         arena.append(contentsOf: name)
         if let data { arena.append(contentsOf: data) }
+        while arena.count % 4 != 0 { arena.append(0) }
         liveBytes += arena.count - offset
-        return UInt64(offset)
+        return UInt32(offset / 4)
+    }
+
+    /// The node's persisted stat.
+    func stat(of id: UInt32) -> StatPersisted {
+        records[Int(id)].stat(ephemeralOwner: entry(of: id).ephemeralOwner)
+    }
+
+    /// Changes the node's stat in place; its ephemeralOwner must stay as it is.
+    mutating func modifyStat<T>(_ id: UInt32, _ body: (inout StatPersisted) -> T) -> T {
+        var stat = stat(of: id)
+        let owner = stat.ephemeralOwner
+        let result = body(&stat)
+        precondition(stat.ephemeralOwner == owner, "a node's ephemeralOwner never changes")
+        records[Int(id)].setStat(stat)
+        return result
     }
 
     func name(of id: UInt32) -> String {
@@ -160,7 +259,7 @@ struct NodeTable: Sendable {
         var bytes: [UInt8] = []
         arena.withUnsafeBufferPointer { arena in
             for node in chain.reversed() {
-                let entry = Self.entry(at: Int(records[Int(node)].entry), in: arena)
+                let entry = Self.entry(at: records[Int(node)].entry, in: arena)
                 bytes.append(Self.slash)
                 bytes.append(contentsOf: UnsafeBufferPointer(rebasing: arena[entry.nameStart..<entry.dataStart]))
             }
@@ -190,7 +289,7 @@ struct NodeTable: Sendable {
                         if value == 0 { return (slot, Self.none) }
                         let id = Int(value - 1)
                         if records[id].parent == parent {
-                            let entry = Self.entry(at: Int(records[id].entry), in: arena)
+                            let entry = Self.entry(at: records[id].entry, in: arena)
                             if entry.nameCount == name.count
                                 && UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: arena[entry.nameStart..<entry.dataStart])).elementsEqual(name)
                             {
@@ -266,8 +365,8 @@ struct NodeTable: Sendable {
         }
         let firstSibling = parent == Self.none ? Self.none : records[Int(parent)].firstChild
         let record = NodeRecord(
-            stat: stat, digest: digest, parent: parent, firstChild: Self.none, nextSibling: firstSibling,
-            prevSibling: Self.none, childCount: 0, acl: acl, entry: appendEntry(name: name, data: data))
+            stat: stat, digest: digest, parent: parent, nextSibling: firstSibling, acl: acl,
+            entry: appendEntry(name: name, data: data, ephemeralOwner: stat.ephemeralOwner))
         let id: UInt32
         if freeHead != Self.none {
             id = freeHead
@@ -314,7 +413,7 @@ struct NodeTable: Sendable {
             if record.nextSibling != Self.none { records[Int(record.nextSibling)].prevSibling = record.prevSibling }
             records[Int(record.parent)].childCount -= 1
         }
-        liveBytes -= entry.end - Int(record.entry)
+        liveBytes -= entry.size
         records[Int(id)].entry = Self.freeEntry
         records[Int(id)].parent = Self.none
         records[Int(id)].firstChild = Self.none
@@ -339,8 +438,8 @@ struct NodeTable: Sendable {
         }
         // A copy: the new entry is appended to the arena the name is read from.
         let name = Array(arena[entry.nameStart..<entry.dataStart])
-        liveBytes -= entry.end - Int(records[Int(id)].entry)
-        records[Int(id)].entry = name.withUnsafeBytes { appendEntry(name: $0, data: data) }
+        liveBytes -= entry.size
+        records[Int(id)].entry = name.withUnsafeBytes { appendEntry(name: $0, data: data, ephemeralOwner: entry.ephemeralOwner) }
         compactIfDue()
     }
 
@@ -369,7 +468,7 @@ struct NodeTable: Sendable {
     private func homeSlot(of id: UInt32, mask: Int) -> Int {
         let record = records[Int(id)]
         return arena.withUnsafeBufferPointer { arena in
-            let entry = Self.entry(at: Int(record.entry), in: arena)
+            let entry = Self.entry(at: record.entry, in: arena)
             return Self.hash(parent: record.parent, name: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: arena[entry.nameStart..<entry.dataStart]))) & mask
         }
     }
@@ -381,7 +480,7 @@ struct NodeTable: Sendable {
             records.withUnsafeBufferPointer { records in
                 arena.withUnsafeBufferPointer { arena in
                     for id in records.indices where records[id].entry != Self.freeEntry && UInt32(id) != root {
-                        let entry = Self.entry(at: Int(records[id].entry), in: arena)
+                        let entry = Self.entry(at: records[id].entry, in: arena)
                         let name = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: arena[entry.nameStart..<entry.dataStart]))
                         var slot = Self.hash(parent: records[id].parent, name: name) & mask
                         while fresh[slot] != 0 { slot = (slot + 1) & mask }
@@ -412,10 +511,9 @@ struct NodeTable: Sendable {
         fresh.reserveCapacity(liveBytes)
         arena.withUnsafeBufferPointer { arena in
             for id in records.indices where records[id].entry != Self.freeEntry {
-                let offset = Int(records[id].entry)
-                let entry = Self.entry(at: offset, in: arena)
-                records[id].entry = UInt64(fresh.count)
-                fresh.append(contentsOf: UnsafeBufferPointer(rebasing: arena[offset..<entry.end]))
+                let entry = Self.entry(at: records[id].entry, in: arena)
+                records[id].entry = UInt32(fresh.count / 4)
+                fresh.append(contentsOf: UnsafeBufferPointer(rebasing: arena[entry.start..<(entry.start + entry.size)]))
             }
         }
         precondition(fresh.count == liveBytes, "live arena bytes \(fresh.count), counted \(liveBytes)")
@@ -461,7 +559,8 @@ struct NodeTable: Sendable {
             let record = records[id]
             let entry = entry(of: UInt32(id))
             precondition(entry.end <= arena.count, "entry of \(id) runs past the arena")
-            spans.append((Int(record.entry), entry.end))
+            precondition(entry.start + entry.size <= arena.count, "entry of \(id) runs past the arena")
+            spans.append((entry.start, entry.start + entry.size))
             if UInt32(id) == root {
                 precondition(record.parent == Self.none && record.prevSibling == Self.none && record.nextSibling == Self.none, "root has siblings")
             } else {

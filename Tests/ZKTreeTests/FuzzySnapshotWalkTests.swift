@@ -65,4 +65,33 @@ import ZKWire
         #expect(Set(emitted) == Set(tree.nodes.keys), "every node still present is written exactly when the walk ends")
         #expect(emitted.count == Set(emitted).count)
     }
+
+    /// A wide parent's children are listed by node id, and ids are reused: a child deleted before
+    /// the walk reaches it whose id goes to a node created meanwhile (here one re-created under a
+    /// name already written) must not be written, so no path comes twice.
+    @Test func reusedIdsOfAWideParentAreNotWrittenTwice() {
+        var (tree, zxid) = Self.tree()
+        var walk = FuzzySnapshotWalk()
+        var emitted: [String] = []
+        var round = 0
+        while !walk.isFinished {
+            emitted += walk.nextSlice(of: tree, nodesMax: 300).map(\.path)
+            // Free an id (a leaf the walk has not reached, or has), then re-create a written name:
+            // the new node takes the freed id.
+            let written = emitted.filter { $0.hasPrefix("/wide/c") && !$0.hasSuffix("/g") }
+            guard let again = written.last, tree.node(again)?.childCount == 0 else { continue }
+            round += 1
+            let victim = "/wide/c\(2 * round + 1)"
+            guard tree.node(victim)?.childCount == 0 else { continue }
+            zxid += 1
+            _ = tree.apply(txn(zxid, .delete(path: again)))
+            zxid += 1
+            _ = tree.apply(txn(zxid, .delete(path: victim)))
+            zxid += 1
+            _ = tree.apply(txn(zxid, .create(createTxn(again, parentCVersion: -1))))
+        }
+        #expect(round > 3)
+        #expect(emitted.count == Set(emitted).count, "a path was written twice")
+        tree.checkInvariants()
+    }
 }

@@ -161,8 +161,8 @@ import ZKWire
         #expect(tree.node("/n0")?.data == [1, 2])
     }
 
-    @Test func aNodeRecordIs96Bytes() {
-        #expect(DataTree.nodeRecordBytes == 96)
+    @Test func aNodeRecordIs84Bytes() {
+        #expect(DataTree.nodeRecordBytes == 84)
     }
 
     @Test func sameLengthSetDataRewritesInPlace() {
