@@ -110,6 +110,12 @@ struct NodeRecord: Sendable, Equatable {
 struct NodeTable: Sendable {
     static let none = UInt32.max
     static let freeEntry = UInt32.max
+    private static let idMask: UInt32 = (1 << 27) - 1
+
+    @inline(__always)
+    private static func tag(_ hash: Int) -> UInt32 {
+        UInt32(truncatingIfNeeded: UInt(bitPattern: hash) >> 59) << 27
+    }
     private static let slash = UInt8(ascii: "/")
 
     /// DataTree changes `stat`, `digest` and `acl` of live records in place; everything else only
@@ -121,7 +127,10 @@ struct NodeTable: Sendable {
     private(set) var arena: [UInt8] = []
     /// Bytes of the arena that live nodes' entries take; the rest is garbage.
     private(set) var liveBytes = 0
-    /// id + 1 of the node in each slot, 0 for an empty slot; a power of two long.
+    /// Per slot 0 (empty) or `tag(hash) | (id + 1)`: the top 5 bits are bits of the entry's hash,
+    /// so a probe passing other entries reads their records (random memory) for 1 in 32 of them
+    /// only; the low 27 bits hold the id, which bounds a table at 2^27 - 2 nodes (134 million,
+    /// some 27 GB of nodes of 100 bytes). A power of two long.
     private var slots: [UInt32] = Array(repeating: 0, count: 16)
     /// Nodes in `slots` (every live node but the root).
     private var indexed = 0
@@ -284,11 +293,12 @@ struct NodeTable: Sendable {
                 arena.withUnsafeBufferPointer { arena in
                     let mask = slots.count - 1
                     var slot = hash & mask
+                    let tag = Self.tag(hash)
                     while true {
                         let value = slots[slot]
                         if value == 0 { return (slot, Self.none) }
-                        let id = Int(value - 1)
-                        if records[id].parent == parent {
+                        let id = Int(value & Self.idMask) - 1
+                        if value & ~Self.idMask == tag && records[id].parent == parent {
                             let entry = Self.entry(at: records[id].entry, in: arena)
                             if entry.nameCount == name.count
                                 && UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: arena[entry.nameStart..<entry.dataStart])).elementsEqual(name)
@@ -354,14 +364,17 @@ struct NodeTable: Sendable {
         parent: UInt32, name: UnsafeRawBufferPointer, data: [UInt8]?, stat: StatPersisted, acl: UInt32, digest: UInt32
     ) -> UInt32? {
         var slot = -1
+        var slotTag: UInt32 = 0
         if parent == Self.none {
             precondition(root == Self.none, "the table has a root already")
         } else {
             precondition(records[Int(parent)].entry != Self.freeEntry, "parent \(parent) is not in the table")
             if (indexed + 1) * 4 > slots.count * 3 { rehash(capacity: slots.count * 2) }
-            let found = find(parent: parent, name: name, hash: Self.hash(parent: parent, name: name))
+            let hash = Self.hash(parent: parent, name: name)
+            let found = find(parent: parent, name: name, hash: hash)
             if found.id != Self.none { return nil }
             slot = found.slot
+            slotTag = Self.tag(hash)
         }
         let firstSibling = parent == Self.none ? Self.none : records[Int(parent)].firstChild
         let record = NodeRecord(
@@ -373,7 +386,7 @@ struct NodeTable: Sendable {
             freeHead = records[Int(id)].nextSibling
             records[Int(id)] = record
         } else {
-            precondition(records.count < Int(Self.none) - 1, "node table full")
+            precondition(records.count < Int(Self.idMask) - 1, "node table full (\(records.count) nodes)")
             id = UInt32(records.count)
             records.append(record)
         }
@@ -381,7 +394,7 @@ struct NodeTable: Sendable {
         if parent == Self.none {
             root = id
         } else {
-            slots[slot] = id + 1
+            slots[slot] = slotTag | (id + 1)
             indexed += 1
             if firstSibling != Self.none { records[Int(firstSibling)].prevSibling = id }
             records[Int(parent)].firstChild = id
@@ -454,7 +467,7 @@ struct NodeTable: Sendable {
             next = (next + 1) & mask
             let value = slots[next]
             if value == 0 { return }
-            let home = homeSlot(of: value - 1, mask: mask)
+            let home = homeSlot(of: (value & Self.idMask) - 1, mask: mask)
             // Stays when its home lies cyclically in (hole, next]: the hole does not cut its probe path.
             let stays = hole <= next ? (hole < home && home <= next) : (hole < home || home <= next)
             if !stays {
@@ -482,9 +495,10 @@ struct NodeTable: Sendable {
                     for id in records.indices where records[id].entry != Self.freeEntry && UInt32(id) != root {
                         let entry = Self.entry(at: records[id].entry, in: arena)
                         let name = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: arena[entry.nameStart..<entry.dataStart]))
-                        var slot = Self.hash(parent: records[id].parent, name: name) & mask
+                        let hash = Self.hash(parent: records[id].parent, name: name)
+                        var slot = hash & mask
                         while fresh[slot] != 0 { slot = (slot + 1) & mask }
-                        fresh[slot] = UInt32(id) + 1
+                        fresh[slot] = Self.tag(hash) | (UInt32(id) + 1)
                     }
                 }
             }
@@ -493,8 +507,9 @@ struct NodeTable: Sendable {
     }
 
     /// Makes room for `nodeCount` nodes without regrowing the records or the index.
-    mutating func reserveCapacity(nodes nodeCount: Int) {
+    mutating func reserveCapacity(nodes nodeCount: Int, arenaBytes: Int = 0) {
         if nodeCount > records.capacity { records.reserveCapacity(nodeCount) }
+        if arenaBytes > arena.capacity { arena.reserveCapacity(arenaBytes) }
         var capacity = slots.count
         while nodeCount * 4 > capacity * 3 { capacity *= 2 }
         if capacity > slots.count { rehash(capacity: capacity) }
@@ -543,7 +558,7 @@ struct NodeTable: Sendable {
         precondition(slots.count.nonzeroBitCount == 1 && indexed * 4 <= slots.count * 3, "index of \(slots.count) slots holds \(indexed)")
         var inSlots = 0
         for (slot, value) in slots.enumerated() where value != 0 {
-            let id = value - 1
+            let id = (value & Self.idMask) - 1
             precondition(Int(id) < total && !isFree[Int(id)] && id != root, "slot \(slot) holds \(id), not a live non-root node")
             let entry = entry(of: id)
             let found = arena.withUnsafeBytes { arena in
