@@ -39,7 +39,7 @@ public enum SnapshotFiles {
         let reader = try SnapshotReader(path: path)
         var tree = DataTree.emptyForLoading()
         let hint = reader.nodeCountHint
-        tree.reserveCapacity(nodes: hint + min(max(0, txnsToFollow), max(hint, 1024)))
+        tree.reserveCapacity(nodes: hint + min(max(0, txnsToFollow), max(hint, 1024)), arenaBytes: reader.streamBytesHint)
         for session in try reader.readSessions() { tree.loadSession(id: session.id, timeoutMs: session.timeoutMs) }
         while let node = try reader.nextNode() {
             if let problem = pathProblem(node.path, first: tree.nodeCount == 0) {
@@ -86,7 +86,7 @@ public enum SnapshotFiles {
             guard let node = tree.node(path) else { continue }
             try writer.writeNode(path: path, node: node)
             // Reverse-sorted onto the stack, so the smallest child comes off first.
-            for child in node.children.sorted(by: >) { stack.append(PathValidation.join(path, child)) }
+            for child in (tree.childNames(of: path) ?? []).sorted(by: >) { stack.append(PathValidation.join(path, child)) }
         }
         return try writer.finish(endZxid: startZxid).path
     }

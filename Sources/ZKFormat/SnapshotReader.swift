@@ -66,6 +66,13 @@ public final class SnapshotReader {
     /// The node count the trailer declares, before it is verified: only a capacity hint, capped
     /// so that a damaged trailer cannot make a loader reserve more than the file could hold
     /// (a node takes at least one byte of the file even at zlib's best ratio for it).
+    /// The uncompressed stream's declared size, at most 8 times the file's (a damaged trailer
+    /// must not make a loader reserve more than that): what the tree's byte arena is sized from.
+    public var streamBytesHint: Int {
+        let fileBytes = (try? PosixFile.size(fd, path: path)) ?? 0
+        return Int(min(declared.streamBytes, UInt64(max(0, fileBytes)) * 8))
+    }
+
     public var nodeCountHint: Int {
         let fileBytes = (try? PosixFile.size(fd, path: path)) ?? 0
         return Int(min(declared.nodeCount, UInt64(max(0, fileBytes))))

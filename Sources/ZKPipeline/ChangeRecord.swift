@@ -59,7 +59,7 @@ struct PendingChanges: Sendable {
         if let record = records[path] { return record.exists ? record : nil }
         guard let node = tree.node(path) else { return nil }
         return ChangeRecord(
-            zxid: node.stat.mzxid, stat: node.stat, childCount: node.children.count, acl: node.acl, data: node.data,
+            zxid: node.stat.mzxid, stat: node.stat, childCount: node.childCount, acl: node.acl, data: node.data,
             knownDigest: UInt64(node.cachedDigest))
     }
 

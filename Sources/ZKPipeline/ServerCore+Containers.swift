@@ -10,10 +10,10 @@ extension ServerCore {
         guard replication == .standalone || replication == .leader else { return }
         var candidates: [String] = []
         for path in tree.containers.sorted() {
-            if let node = tree.node(path), node.stat.cversion > 0, node.children.isEmpty { candidates.append(path) }
+            if let node = tree.node(path), node.stat.cversion > 0, node.childCount == 0 { candidates.append(path) }
         }
         for path in tree.ttlNodes.sorted() {
-            guard let node = tree.node(path), node.children.isEmpty else { continue }
+            guard let node = tree.node(path), node.childCount == 0 else { continue }
             let ttl = EphemeralOwner.ttlValue(node.stat.ephemeralOwner)
             if ttl != 0 && nowMs - node.stat.mtime > ttl { candidates.append(path) }
         }

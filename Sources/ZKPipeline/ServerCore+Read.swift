@@ -62,7 +62,7 @@ extension ServerCore {
         case .getChildren(let opCode, let path, let watch):
             let node = try readableNode(path, authInfo)
             if watch { tree.childWatches.add(path: path, watcher: watcher) }
-            let children = node.children.sorted()
+            let children = (tree.childNames(of: path) ?? []).sorted()
             return opCode == .getChildren2 ? .children2(children, stat: node.fullStat) : .children(children)
         case .getACL(let path):
             guard let node = tree.node(path) else { throw PrepError(.noNode) }
@@ -127,7 +127,8 @@ extension ServerCore {
         do throws(PrepError) {
             switch operation {
             case .getChildren(let path):
-                return .getChildren(children: try readableNode(path, authInfo).children.sorted())
+                _ = try readableNode(path, authInfo)
+                return .getChildren(children: (tree.childNames(of: path) ?? []).sorted())
             case .getData(let path):
                 let node = try readableNode(path, authInfo)
                 return .getData(data: node.data, stat: node.fullStat)

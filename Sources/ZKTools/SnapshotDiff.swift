@@ -14,7 +14,7 @@ public struct DiffSide: Sendable {
     public var label: String
     public var tree: DataTree
 
-    public var dataBytes: Int { tree.nodes.values.reduce(0) { $0 + ($1.data?.count ?? 0) } }
+    public var dataBytes: Int { Int(tree.subtreeUsage("/").bytes) }
 }
 
 /// Thresholds, like ZooKeeper's SnapshotComparer.
@@ -132,17 +132,19 @@ public enum SnapshotDiff {
     }
 
     public static func compare(_ left: DiffSide, _ right: DiffSide, options: DiffOptions = DiffOptions()) -> DiffReport {
-        let leftPaths = Set(left.tree.nodes.keys)
-        let rightPaths = Set(right.tree.nodes.keys)
+        // Each side's nodes by path, built once (the tree keeps no paths).
+        let (leftNodes, rightNodes) = (left.tree.nodes, right.tree.nodes)
+        let leftPaths = Set(leftNodes.keys)
+        let rightPaths = Set(rightNodes.keys)
         var report = DiffReport(
             left: left.label, right: right.label, leftSummary: summary(left), rightSummary: summary(right),
             added: rightPaths.subtracting(leftPaths).sorted(), removed: leftPaths.subtracting(rightPaths).sorted(),
             changed: [], changedTotal: 0, subtrees: [], sessionsAdded: [], sessionsRemoved: [], sessionsChanged: [],
             options: options)
-        let leftSizes = subtreeSizes(left.tree)
-        let rightSizes = subtreeSizes(right.tree)
+        let leftSizes = subtreeSizes(leftNodes)
+        let rightSizes = subtreeSizes(rightNodes)
         for path in leftPaths.intersection(rightPaths).sorted() {
-            let (a, b) = (left.tree.nodes[path]!, right.tree.nodes[path]!)
+            let (a, b) = (leftNodes[path]!, rightNodes[path]!)
             let fields = changes(a, b)
             if !fields.isEmpty {
                 report.changedTotal += 1
@@ -193,14 +195,14 @@ public enum SnapshotDiff {
     }
 
     /// Descendant count and data bytes below each node (the node itself excluded).
-    static func subtreeSizes(_ tree: DataTree) -> [String: (nodes: Int, bytes: Int)] {
+    static func subtreeSizes(_ nodes: [String: DataNode]) -> [String: (nodes: Int, bytes: Int)] {
         var sizes: [String: (nodes: Int, bytes: Int)] = [:]
         // Deepest first, so children are summed before their parents.
-        let paths = tree.nodes.keys.sorted { depth($0) > depth($1) }
+        let paths = nodes.keys.sorted { depth($0) > depth($1) }
         for path in paths where path != "/" {
             let parent = PathValidation.parent(of: path)
             let own = sizes[path] ?? (0, 0)
-            let bytes = tree.nodes[path]?.data?.count ?? 0
+            let bytes = nodes[path]?.data?.count ?? 0
             let total = sizes[parent] ?? (0, 0)
             sizes[parent] = (total.nodes + own.nodes + 1, total.bytes + own.bytes + bytes)
         }

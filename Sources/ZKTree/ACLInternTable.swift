@@ -1,37 +1,72 @@
 import ZKBase
 
 /// One shared array per distinct ACL list, like ZooKeeper's ReferenceCountedACLCache: a tree of
-/// a million znodes usually carries a handful of ACL lists, and a node holding its own one-entry
-/// `[ACL]` costs 80 bytes of heap. Equal lists share storage (arrays are copy-on-write, so a
+/// a million znodes usually carries a handful of ACL lists, and a node holds a 4-byte index into
+/// this table instead of its own list. Equal lists share storage (arrays are copy-on-write, so a
 /// shared list can never change under another node).
 ///
-/// Lists no node uses any more are dropped by `sweep`, which the tree runs when the table has
-/// grown to twice what was in use at the last sweep (and past a floor), so the table stays
-/// bounded by the live distinct lists while the O(nodes) sweep stays rare.
+/// Each list counts the nodes holding it; a list no node holds any more is dropped at once and
+/// its index reused, so the table is bounded by the live distinct lists.
 struct ACLInternTable: Sendable {
-    private(set) var lists: Set<[ACL]> = []
-    private var sweepAbove = ACLInternTable.sweepFloor
-    private static let sweepFloor = 1024
+    private var lists: [[ACL]] = []
+    private var references: [Int] = []
+    private var indexOf: [[ACL]: UInt32] = [:]
+    private var freeIndices: [UInt32] = []
 
-    /// The list interned last: most trees use one or two ACLs, and comparing with it is much
-    /// cheaper than hashing the list for the set.
-    private var last: [ACL] = []
+    /// The list retained last: most trees use one or two ACLs, and comparing with it is much
+    /// cheaper than hashing the list for the dictionary.
+    private var last: (list: [ACL], index: UInt32)?
 
-    /// The shared instance equal to `acl`, registering `acl` when it is new.
-    mutating func intern(_ acl: [ACL]) -> [ACL] {
-        if acl == last && !last.isEmpty { return last }
-        last = lists.insert(acl).memberAfterInsert
-        return last
+    /// The index of the shared instance equal to `acl` (registering `acl` when it is new), counted
+    /// as held once more.
+    mutating func retain(_ acl: [ACL]) -> UInt32 {
+        let index: UInt32
+        if let last, last.list == acl {
+            index = last.index
+        } else if let known = indexOf[acl] {
+            index = known
+        } else if let reused = freeIndices.popLast() {
+            index = reused
+            lists[Int(index)] = acl
+            indexOf[acl] = index
+        } else {
+            index = UInt32(lists.count)
+            lists.append(acl)
+            references.append(0)
+            indexOf[acl] = index
+        }
+        references[Int(index)] += 1
+        last = (lists[Int(index)], index)
+        return index
     }
 
-    var needsSweep: Bool { lists.count > sweepAbove }
+    /// One holder of `index` fewer; the list goes when none is left.
+    mutating func release(_ index: UInt32) {
+        precondition(references[Int(index)] > 0, "ACL list \(index) released more often than retained")
+        references[Int(index)] -= 1
+        guard references[Int(index)] == 0 else { return }
+        indexOf[lists[Int(index)]] = nil
+        lists[Int(index)] = []
+        freeIndices.append(index)
+        if last?.index == index { last = nil }
+    }
 
-    var count: Int { lists.count }
+    subscript(index: UInt32) -> [ACL] { lists[Int(index)] }
 
-    /// Keeps only the lists in `inUse` (the shared instances the nodes hold).
-    mutating func sweep(keeping inUse: Set<[ACL]>) {
-        lists = inUse
-        last = []
-        sweepAbove = max(Self.sweepFloor, 2 * inUse.count)
+    /// Distinct lists held by at least one node.
+    var count: Int { indexOf.count }
+
+    var liveLists: [[ACL]] { Array(indexOf.keys) }
+
+    /// Holders of each index, for the tree's invariant check.
+    var referenceCounts: [Int] { references }
+
+    func checkInvariants() {
+        precondition(lists.count == references.count, "\(lists.count) lists, \(references.count) counts")
+        for (list, index) in indexOf {
+            precondition(lists[Int(index)] == list && references[Int(index)] > 0, "ACL list \(index) is indexed but unheld")
+        }
+        precondition(indexOf.count + freeIndices.count == lists.count, "ACL slots leak")
+        for index in freeIndices { precondition(references[Int(index)] == 0, "free ACL slot \(index) is held") }
     }
 }

@@ -1,22 +1,30 @@
 import ZKBase
 
 /// Walks the live tree in pre-order a slice at a time, so a snapshot never stops the world:
-/// between slices txns keep being applied, and the walk looks nodes up by path each time (a node
+/// between slices txns keep being applied, and the walk looks nodes up again each time (a node
 /// deleted meanwhile is skipped, one created under an already visited parent is missed — its
 /// create is in the log after the snapshot's start zxid and replay brings it back).
 ///
 /// Children come in name order when their parent has at most `sortedChildrenMax` of them (so
 /// snapshots of the same tree are the same bytes: reproducible fixtures, readable dumps), and in
-/// the order of the parent's set above that (FORMAT.md asks only for pre-order): sorting a wide
-/// parent's names, or building every child path up front, stalled the event loop for as long as
-/// the parent was wide (over a second at a million children). A visited parent costs one copy
-/// of its child names; their paths are built as slices consume them.
+/// the order of the parent's child list above that (FORMAT.md asks only for pre-order): sorting a
+/// wide parent's names, or building every child path up front, stalled the event loop for as long
+/// as the parent was wide (over a second at a million children). A narrow parent costs one copy
+/// of its child names, a wide one a list of its children's node ids (4 bytes each, where a name
+/// took 16 or more: 4 MB instead of 16 for a million children, held for the whole snapshot).
+/// Ids are reused after deletes, so a wide parent's child is visited only while it is still a
+/// child of that parent created no later than the newest child listed (zxids only grow, so a node
+/// that took over a listed id since is newer and is skipped: it is one created after the start).
 public struct FuzzySnapshotWalk: Sendable {
-    /// Children of a visited node still to visit.
+    /// Children of a visited node still to visit: by name (narrow parents) or by id (wide ones).
     private struct Level: Sendable {
         var parent: String
-        var names: [String]
+        var names: [String] = []
+        var ids: [UInt32] = []
+        var parentId: UInt32 = 0
+        var czxidMax: Int64 = 0
         var next = 0
+        var count: Int { ids.isEmpty ? names.count : ids.count }
     }
 
     public static let sortedChildrenMax = 4096
@@ -38,32 +46,48 @@ public struct FuzzySnapshotWalk: Sendable {
         slice.reserveCapacity(min(nodesMax, 4096))
         if rootPending && nodesMax > 0 {
             rootPending = false
-            visit("/", in: tree, including: including, into: &slice)
+            let root = tree.table.lookup("/")
+            if root != NodeTable.none { visit(root, path: "/", in: tree, including: including, into: &slice) }
         }
         while slice.count < nodesMax, let top = levels.indices.last {
-            guard levels[top].next < levels[top].names.count else {
+            guard levels[top].next < levels[top].count else {
                 levels.removeLast()
                 continue
             }
-            let path = PathValidation.join(levels[top].parent, levels[top].names[levels[top].next])
+            let index = levels[top].next
             levels[top].next += 1
-            visit(path, in: tree, including: including, into: &slice)
+            let id: UInt32
+            let path: String
+            if levels[top].ids.isEmpty {
+                path = PathValidation.join(levels[top].parent, levels[top].names[index])
+                id = tree.table.lookup(path)
+            } else {
+                id = levels[top].ids[index]
+                guard tree.table.isLive(id), tree.table.records[Int(id)].parent == levels[top].parentId,
+                      tree.table.records[Int(id)].czxid.value <= levels[top].czxidMax
+                else { continue }
+                path = PathValidation.join(levels[top].parent, tree.table.name(of: id))
+            }
+            if id != NodeTable.none { visit(id, path: path, in: tree, including: including, into: &slice) }
         }
         return slice
     }
 
     private mutating func visit(
-        _ path: String, in tree: DataTree, including: (DataNode) -> Bool, into slice: inout [(path: String, node: DataNode)]
+        _ id: UInt32, path: String, in tree: DataTree, including: (DataNode) -> Bool,
+        into slice: inout [(path: String, node: DataNode)]
     ) {
-        guard var node = tree.node(path), including(node) else { return }
+        let node = tree.materialize(id)
+        guard including(node) else { return }
         visitedCount += 1
-        if !node.children.isEmpty {
-            let names = node.children.count <= Self.sortedChildrenMax ? node.children.sorted() : Array(node.children)
+        if node.childCount > Self.sortedChildrenMax {
+            let ids = tree.table.children(of: id)
+            let czxidMax = ids.reduce(Int64.min) { max($0, tree.table.records[Int($1)].czxid.value) }
+            levels.append(Level(parent: path, ids: ids, parentId: id, czxidMax: czxidMax))
+        } else if node.childCount > 0 {
+            let names = tree.table.children(of: id).map { tree.table.name(of: $0) }.sorted()
             levels.append(Level(parent: path, names: names))
         }
-        // The copy leaves without its children set: holding it would make the next create
-        // under this parent copy the whole set.
-        node.children = []
         slice.append((path, node))
     }
 }

@@ -101,30 +101,14 @@ extension DataTree {
         return nil
     }
 
-    /// The subtree of `path` as ZooKeeper counts it: itself and every descendant, with their data.
-    public func subtreeUsage(_ path: String) -> (count: Int64, bytes: Int64) {
-        guard let node = nodes[path] else { return (0, 0) }
-        var count: Int64 = 0, bytes: Int64 = 0
-        var stack: [(String, DataNode)] = [(path, node)]
-        while let (current, currentNode) = stack.popLast() {
-            count += 1
-            bytes += Int64(currentNode.data?.count ?? 0)
-            for child in currentNode.children {
-                let childPath = PathValidation.join(current, child)
-                if let childNode = nodes[childPath] { stack.append((childPath, childNode)) }
-            }
-        }
-        return (count, bytes)
-    }
-
     /// ZooKeeperServer.checkQuota: what the quota over `path` says about adding `countDiff`
     /// nodes and `bytesDiff` bytes, against the usage the stats node holds now.
     public func quotaVerdict(for path: String, bytesDiff: Int64, countDiff: Int64) -> QuotaVerdict {
-        guard let prefix = quotaPrefix(of: path), let limitNode = nodes[Quotas.limitPath(prefix)] else { return .within }
+        guard let prefix = quotaPrefix(of: path), let limitNode = node(Quotas.limitPath(prefix)) else { return .within }
         let limits = StatsTrack(limitNode.data)
         let checkCount = countDiff != 0 && (limits.count > -1 || limits.countHardLimit > -1)
         let checkBytes = bytesDiff != 0 && (limits.bytes > -1 || limits.byteHardLimit > -1)
-        guard checkCount || checkBytes, let statNode = nodes[Quotas.statPath(prefix)] else { return .within }
+        guard checkCount || checkBytes, let statNode = node(Quotas.statPath(prefix)) else { return .within }
         let current = StatsTrack(statNode.data)
         var verdict = QuotaVerdict.within
         let checks: [(Bool, String, Int64, Int64, Int64, String)] = [
@@ -147,7 +131,7 @@ extension DataTree {
     public func quotaStatMismatches() -> [(path: String, stored: String, actual: String)] {
         var mismatches: [(String, String, String)] = []
         for prefix in quotaPrefixes.sorted() {
-            guard let statNode = nodes[Quotas.statPath(prefix)] else { continue }
+            guard let statNode = node(Quotas.statPath(prefix)) else { continue }
             let stored = StatsTrack(statNode.data)
             let usage = subtreeUsage(prefix)
             if stored.count != usage.count || stored.bytes != usage.bytes {

@@ -53,6 +53,7 @@ struct ServerCommand: ParsableCommand {
         // takes them with the default action (exit 143 mid-batch); the ServiceGroup's signal
         // sources (libdispatch, signalfd on Linux) receive them and stop the server in order.
         blockTerminationSignals()
+        MallocTuning.apply()
         let logger = Logger(label: "paddock")
         let configuration: ServerConfiguration
         do {

@@ -103,7 +103,7 @@ func zooKeeperDifferences(_ tree: DataTree, _ expected: ZooKeeperFixture.Expecte
         let stat: [Int64] = [s.czxid, s.mzxid, s.ctime, s.mtime, Int64(s.version), Int64(s.cversion), Int64(s.aversion),
                              s.ephemeralOwner, Int64(s.dataLength), Int64(s.numChildren), s.pzxid]
         if stat != want.stat { problems.append("\(path): stat \(stat) != \(want.stat)") }
-        if node.children.sorted() != want.children.sorted() { problems.append("\(path): children differ") }
+        if (tree.childNames(of: path) ?? []).sorted() != want.children.sorted() { problems.append("\(path): children differ") }
     }
     return problems
 }

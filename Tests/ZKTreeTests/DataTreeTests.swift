@@ -8,7 +8,7 @@ import ZKWire
     @Test func freshTreeMatchesZooKeeper() throws {
         let tree = DataTree()
         #expect(tree.nodeCount == 4)
-        #expect(tree.node("/")?.children.count == 1)
+        #expect(tree.node("/")?.childCount == 1)
         #expect(tree.stat("/")?.cversion == -1, "stat / on a fresh ZooKeeper shows cversion = -1")
         #expect(tree.stat("/zookeeper")?.cversion == -2)
         #expect(tree.stat("/zookeeper/config")?.aversion == -1)
@@ -103,7 +103,7 @@ import ZKWire
         ])
         #expect(tree.node("/a")?.stat.cversion == 5)
         #expect(tree.stat("/a")?.pzxid == 2, "pzxid moves only with cversion")
-        #expect(tree.node("/a")?.children.count == 2)
+        #expect(tree.node("/a")?.childCount == 2)
     }
 
     @Test func replayedCreateOfExistingNodeAdvancesParent() throws {

@@ -103,7 +103,7 @@ import ZKWire
             let node = tree.node(path)!
             let data = path == "/zookeeper/quota/app/zookeeper_stats" ? Array("count=99,bytes=0".utf8) : node.data
             #expect(loaded.loadNode(path: path, data: data, acl: node.acl, stat: node.stat) == nil)
-            for child in node.children.sorted().reversed() { stack.append(PathValidation.join(path, child)) }
+            for child in tree.childNames(of: path)!.sorted().reversed() { stack.append(PathValidation.join(path, child)) }
         }
         #expect(String(decoding: loaded.node("/zookeeper/quota/app/zookeeper_stats")?.data ?? [], as: UTF8.self) == "count=99,bytes=0")
         loaded.finishLoading(lastProcessedZxid: zxid + 1)
@@ -185,7 +185,7 @@ import ZKWire
         while let path = stack.popLast() {
             let node = tree.node(path)!
             #expect(loaded.loadNode(path: path, data: node.data, acl: node.acl, stat: node.stat) == nil)
-            for child in node.children.sorted().reversed() { stack.append(PathValidation.join(path, child)) }
+            for child in tree.childNames(of: path)!.sorted().reversed() { stack.append(PathValidation.join(path, child)) }
         }
         loaded.finishLoading(lastProcessedZxid: 8)
         #expect(loaded.quotaPrefixes == ["/b"])

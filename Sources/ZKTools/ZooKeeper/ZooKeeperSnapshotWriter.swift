@@ -143,9 +143,9 @@ public enum ZooKeeperSnapshotWriter {
         paths.reserveCapacity(tree.nodeCount)
         var stack = ["/"]
         while let path = stack.popLast() {
-            guard let node = tree.node(path) else { continue }
+            guard let children = tree.childNames(of: path) else { continue }
             paths.append(path)
-            for child in node.children.sorted(by: >) { stack.append(PathValidation.join(path, child)) }
+            for child in children.sorted(by: >) { stack.append(PathValidation.join(path, child)) }
         }
         return paths
     }
