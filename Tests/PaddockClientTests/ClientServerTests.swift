@@ -17,6 +17,9 @@ final class ScratchServer: Sendable {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("paddock-client-\(UUID().uuidString)").path
         try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
         var configuration = ServerConfiguration(dataDirectory: directory, clientPort: 0)
+        // A full parallel unit run on 2 cores delayed a test's ConnectRequest past ZooKeeper's
+        // 10 s sessionless limit (the server closed the connection first); the limit has its own tests.
+        configuration.sessionlessConnectionTimeoutMs = 600_000
         configuration.clientPortAddress = "127.0.0.1"
         configuration.tickTimeMs = 500
         configuration.sessionTimeoutMsMin = 1000

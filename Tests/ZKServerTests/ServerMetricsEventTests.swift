@@ -106,10 +106,15 @@ import ZKZab
 
     @Test func connectionsOverTheLimitAreRejected() async throws {
         let metrics = TestMetrics()
-        let server = try TestServer(metricsFactory: metrics) { $0.clientConnectionsPerHostMax = 1 }
+        let server = try TestServer(metricsFactory: metrics) {
+            $0.clientConnectionsPerHostMax = 1
+            $0.sessionTimeoutMsMax = 600_000
+        }
         defer { server.stop() }
         let port = server.port
-        let first = try await onThread { try Client(port: port) }
+        // The first session never pings: a full parallel unit run once held this test longer
+        // than a 10 s session, the session expired, its connection closed, and the second was let in.
+        let first = try await onThread { try Client(port: port, timeoutMs: 600_000) }
         let refused = try await onThread { () -> Bool in
             let second = try RawSocket(port: port)
             // Bounded, and generous: the suites share 2 cores and this waited 5 s in vain once.
@@ -117,6 +122,7 @@ import ZKZab
         }
         #expect(refused)
         #expect(Self.counter(metrics, "connection_rejected") == 1)
+        #expect(Self.counter(metrics, "sessionless_connections_expired") <= 0, "closed for want of a ConnectRequest, not refused")
         _ = first
     }
 

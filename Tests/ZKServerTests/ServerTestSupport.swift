@@ -38,6 +38,9 @@ final class TestServer: Sendable {
         var configuration = ServerConfiguration(dataDirectory: directory, clientPort: 0)
         configuration.clientPortAddress = "127.0.0.1"
         configuration.tickTimeMs = 2000
+        // A full parallel unit run on 2 cores delayed a test's ConnectRequest past ZooKeeper's
+        // 10 s sessionless limit (the server closed the connection first); the limit has its own tests.
+        configuration.sessionlessConnectionTimeoutMs = 600_000
         configuration.sessionTimeoutMsMin = 4000
         configuration.sessionTimeoutMsMax = 40_000
         configuration.fourLetterWordWhitelist = whitelist

@@ -130,6 +130,9 @@ final class TLSTestServer: Sendable {
         configuration.secureClientPort = 0
         configuration.secureClientPortAddress = "127.0.0.1"
         configuration.tickTimeMs = 2000
+        // A full parallel unit run on 2 cores delayed a test's ConnectRequest past ZooKeeper's
+        // 10 s sessionless limit (the server closed the connection first); the limit has its own tests.
+        configuration.sessionlessConnectionTimeoutMs = 600_000
         configuration.sessionTimeoutMsMin = 4000
         configuration.sessionTimeoutMsMax = 40_000
         configuration.tls.keyStoreLocation = certificates.serverKeyStore
