@@ -481,10 +481,31 @@ def gen_op(m, slot, kinds=None):
         op.update(path=r.choice(sorted(m.quotas)) if m.quotas and r.random() < 0.9 else m.path('existing'))
     elif name == 'pipeline':
         # A burst written before any reply is read; the ops are drawn as usual, all up front.
-        op.update(ops=[gen_op(m, slot, PIPELINE_OPS) for _ in range(r.randint(2, 12))])
+        # No writes under a quota in a burst: ZooKeeper checks a create or setData against the
+        # stats of the writes it has already applied, and whether the burst's earlier writes are
+        # applied by then is a race between its prep and sync threads (CI saw ZooKeeper refuse
+        # a burst's second create under a full quota where the same seed passed on a rerun).
+        ops = [gen_op(m, slot, PIPELINE_OPS) for _ in range(r.randint(2, 12))]
+        op.update(ops=[o for o in ops if not _quota_race(m, o)] or [{'op': 'sync', 'slot': slot, 'path': '/'}])
     elif name == 'fourLetter':
         op.update(words=r.sample(fourlw.WORDS, r.randint(1, 4)))
     return op
+
+
+def _quota_key(path):
+    """ZooKeeper 3.8.0's PathTrie key: whitespace-only components dropped (see Quotas.trieKey)."""
+    return '/' + '/'.join(c for c in path.split('/') if c.strip())
+
+
+def _quota_race(m, op):
+    """A write in a pipelined burst whose quota verdict depends on the server's timing."""
+    if not m.quotas or op['op'] not in ('create', 'create2', 'createContainer', 'createTTL', 'setData', 'delete', 'multi'):
+        return False
+    # A multi's ops are tuples (kind, path, ...).
+    paths = [op.get('path')] + [sub[1] for sub in op.get('ops', []) if isinstance(sub, tuple) and len(sub) > 1]
+    keys = [_quota_key(q) for q in m.quotas]
+    return any(isinstance(p, str) and any(_quota_key(p) == k or _quota_key(p).startswith(k.rstrip('/') + '/') for k in keys)
+               for p in paths)
 
 
 # ---------------------------------------------------------------- execution
