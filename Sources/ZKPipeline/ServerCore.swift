@@ -218,6 +218,12 @@ public struct ServerCore: Sendable {
     public var outstandingTxnCount: Int { proposed.count - proposedHead }
     /// Requests forwarded to the leader and not answered yet.
     public var forwardedWaitingCount: Int { waitingForwarded.count }
+
+    /// Whether a client of this server waits for the txn with this header (its request was
+    /// forwarded to the leader): the txn is this server's own client's write.
+    public func awaitsCommit(of header: TxnHeader) -> Bool {
+        waitingForwarded[ForwardKey(sessionId: header.clientId, cxid: header.cxid)] != nil
+    }
     /// The zxid of the oldest txn proposed and not yet applied.
     public var oldestProposedZxid: Int64? { proposedHead < proposed.count ? proposed[proposedHead].txn.zxid : nil }
     /// Prep's change records stored, and forgotten once applied (ZooKeeper's

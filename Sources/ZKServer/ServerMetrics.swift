@@ -118,6 +118,14 @@ public struct ServerMetrics: Sendable {
     let syncProcessorQueueTime: Timer
     let syncProcessorQueueFlushTime: Timer
     let syncProcessorQueueAndFlushTime: Timer
+    /// Per txn the log takes, how many were queued behind it (ZooKeeper's SyncRequestProcessor
+    /// records its queue's size before taking each request).
+    let syncProcessorQueueSize: Recorder
+    /// From ZAB committing a txn here to its apply (ZooKeeper's CommitProcessor: from commit()
+    /// to processing the write), for writes of this server's own clients (local) and of other
+    /// members' clients (server).
+    let localWriteCommittedTime: Timer
+    let serverWriteCommittedTime: Timer
     let prepProcessTime: Timer
     let closeSessionPrepTime: Timer
     let readFinalProcTime: Timer
@@ -189,6 +197,9 @@ public struct ServerMetrics: Sendable {
         syncProcessorQueueTime = timer("sync_processor_queue_time_ms")
         syncProcessorQueueFlushTime = timer("sync_processor_queue_flush_time_ms")
         syncProcessorQueueAndFlushTime = timer("sync_processor_queue_and_flush_time_ms")
+        syncProcessorQueueSize = summary("sync_processor_queue_size")
+        localWriteCommittedTime = timer("local_write_committed_time_ms")
+        serverWriteCommittedTime = timer("server_write_committed_time_ms")
         prepProcessTime = timer("prep_process_time")
         closeSessionPrepTime = timer("close_session_prep_time")
         readFinalProcTime = timer("read_final_proc_time_ms")

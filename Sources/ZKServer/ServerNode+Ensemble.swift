@@ -148,23 +148,29 @@ extension ServerNode: ZabStore, ZabServerLayer {
     }
 
     func apply(_ entries: [ZabEntry]) {
+        let committedAt = monotonicMicroseconds()
         for entry in entries {
             let zxid = entry.zxid.rawValue
             let started = monotonicMicroseconds()
             if let own = core.oldestProposedTxn, own.zxid == zxid {
                 core.committed(through: zxid, into: &outputs)
                 recordApplied(own, finalProcessingSince: started)
+                recordCommittedApplied(local: true, committedAt: committedAt)
                 continue
             }
             if let logged = appendedTxns.removeValue(forKey: zxid) {
+                let local = core.awaitsCommit(of: logged.txn.header)
                 core.applyCommitted(logged.txn, zooKeeperDigest: logged.digest, into: &outputs)
                 recordApplied(logged.txn, finalProcessingSince: started)
+                recordCommittedApplied(local: local, committedAt: committedAt)
                 continue
             }
             do {
                 let (txn, digest) = try ZooKeeperTxnDecoding.decode(entry.payload)
+                let local = core.awaitsCommit(of: txn.header)
                 core.applyCommitted(txn, zooKeeperDigest: digest?.value, into: &outputs)
                 recordApplied(txn, finalProcessingSince: started)
+                recordCommittedApplied(local: local, committedAt: committedAt)
             } catch {
                 // It was decoded when it was logged; this cannot happen.
                 preconditionFailure("committed txn \(entry.zxid) no longer decodes: \(error.reason)")

@@ -72,8 +72,12 @@ extension ServerNode {
 
     /// The log thread takes a batch: sync_processor_queue_time_ms is, per txn, the time from
     /// being queued to its batch being handed to the log thread.
+    /// sync_processor_queue_size: per txn, how many were queued behind it when the log took it
+    /// (ZooKeeper takes its queue one request at a time, recording the queue's size before each:
+    /// a lone txn records 0).
     func recordLogQueueTimes(_ queued: [Int64], takenAt taken: Int64) {
         for queuedAt in queued { metrics.syncProcessorQueueTime.recordNanoseconds(max(0, taken - queuedAt) &* 1000) }
+        for behind in stride(from: queued.count - 1, through: 0, by: -1) { metrics.syncProcessorQueueSize.record(behind) }
     }
 
     /// A batch is durable: sync_processor_queue_flush_time_ms is the batch's write and fsync
@@ -135,6 +139,20 @@ extension ServerNode {
             break
         }
         recordWrites(txn.body)
+    }
+
+    /// ZAB committed a txn at `committedAt` and it is now applied: local_write_committed_time_ms
+    /// for a write of this server's own clients (a leader preps every write it proposes, as
+    /// ZooKeeper's leader passes learners' requests through its own CommitProcessor),
+    /// server_write_committed_time_ms for one another member's client made. A standalone server
+    /// has no commit step (ZooKeeper's has no CommitProcessor) and records neither.
+    func recordCommittedApplied(local: Bool, committedAt: Int64) {
+        let nanoseconds = max(0, monotonicMicroseconds() - committedAt) &* 1000
+        if local {
+            metrics.localWriteCommittedTime.recordNanoseconds(nanoseconds)
+        } else {
+            metrics.serverWriteCommittedTime.recordNanoseconds(nanoseconds)
+        }
     }
 
     /// An ensemble member's batch is durable: its ACKs are made (proposal_ack_creation_latency,

@@ -88,6 +88,12 @@ import ZKZab
         #expect(Self.timerCount(metrics, "sync_processor_queue_time_ms") == Int(queued))
         #expect(Self.timerCount(metrics, "sync_processor_queue_and_flush_time_ms") == Int(queued))
         #expect(Self.timerCount(metrics, "sync_processor_queue_flush_time_ms") >= 1)
+        // Per txn taken, how many were queued behind it: the last of each batch 0.
+        let queueSizes = try metrics.expectRecorder("sync_processor_queue_size").values
+        #expect(queueSizes.count == Int(queued) && queueSizes.contains(0))
+        // A standalone server has no commit step (ZooKeeper's has no CommitProcessor).
+        #expect(Self.timerCount(metrics, "local_write_committed_time_ms") == 0)
+        #expect(Self.timerCount(metrics, "server_write_committed_time_ms") == 0)
         #expect(Self.timerCount(metrics, "proposal_process_time") == Int(queued))
         #expect(Self.timerCount(metrics, "write_final_proc_time_ms") == Int(queued))
         #expect(Self.timerCount(metrics, "propagation_latency") == Int(queued))

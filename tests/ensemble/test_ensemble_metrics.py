@@ -68,13 +68,29 @@ def test_leader_and_followers_record_zookeepers_quorum_metrics(ensemble):
     finally:
         c.stop()
         c.close()
+    # A few writes through the first follower: its own clients' (local_write_committed_time_ms
+    # there), every other member's server_write_committed_time_ms; the leader preps them all.
+    relayed = 5
+    c = KazooClient(hosts=followers[0].address, timeout=10.0)
+    c.start(timeout=30)
+    try:
+        for i in range(relayed):
+            c.create('/metered/f%d' % i, b'f%d' % i)
+    finally:
+        c.stop()
+        c.close()
 
     # The leader proposed and committed every txn (the session's too), each committed by a
     # quorum's ACKs; it synced both followers at their start (DIFF, TRUNC or SNAP).
     def leader_counted():
         values, _ = scrape(leader)
-        return values if values.get('commit_count', 0) >= writes else None
-    values = wait_for(leader_counted, 30, 'commit_count >= %d on the leader' % writes)
+        return values if values.get('commit_count', 0) >= writes + relayed else None
+    values = wait_for(leader_counted, 30, 'commit_count >= %d on the leader' % (writes + relayed))
+    # ZooKeeper's leader passes learners' requests through its own CommitProcessor: all local.
+    assert values['local_write_committed_time_ms_count'] >= writes + relayed
+    assert values['server_write_committed_time_ms_count'] == 0
+    assert 'local_write_committed_time_ms{quantile="0.99"}' in values  # ADVANCED
+    assert values['sync_processor_queue_size_count'] == values['sync_processor_request_queued']
     _, types = scrape(leader)
     assert values['proposal_count'] >= writes + 1
     assert values['quorum_ack_latency_count'] >= writes
@@ -124,6 +140,14 @@ def test_leader_and_followers_record_zookeepers_quorum_metrics(ensemble):
         assert values['propagation_latency_count'] >= writes
         assert values['proposal_count'] == 0 and values['commit_count'] == 0
         assert values['write_per_namespace_count{key="metered"}'] >= writes
+        # The relaying follower's clients' writes (and session) are local there, the rest not.
+        own = relayed + 2 if follower is followers[0] else 0  # creates, createSession, closeSession
+        wait_for(lambda: scrape(follower)[0].get('local_write_committed_time_ms_count', 0)
+                 + scrape(follower)[0].get('server_write_committed_time_ms_count', 0) >= writes + relayed + 4,
+                 30, 'every txn applied on follower %d' % follower.sid)
+        values, _ = scrape(follower)
+        assert values['local_write_committed_time_ms_count'] == own, (follower.sid, values['local_write_committed_time_ms_count'])
+        assert values['server_write_committed_time_ms_count'] >= writes + relayed + 4 - own
 
 
 def mntr_rows(member):
