@@ -154,7 +154,7 @@ let package = Package(
             .product(name: "MetricsTestKit", package: "swift-metrics"),
         ]),
         .testTarget(name: "ZKServerTests", dependencies: [
-            "ZKServer", "ZKWire", "ZKBase", "ZKZab", "ZKTestSupport",
+            "ZKServer", "ZKWire", "ZKBase", "ZKZab", "ZKFormat", "ZKPipeline", "ZKTestSupport",
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOPosix", package: "swift-nio"),
             .product(name: "NIOEmbedded", package: "swift-nio"),

@@ -58,8 +58,15 @@ extension ServerNode: ZabStore, ZabServerLayer {
             entries: entries)
     }
 
+    /// The quorum payload of a logged txn. A digest of 0 was not recorded (FORMAT.md section 4: a
+    /// ZooKeeper 3.8 leader proposes error txns without a TxnDigest): the payload has none, as the
+    /// proposal had. A TxnDigest of 0 would be compared, so this member applying its own log (a
+    /// new leader's initial history) and every learner it syncs by DIFF would count a digest
+    /// mismatch at each such txn ("Digests are not matching" on a ZooKeeper learner).
     static func payload(_ txn: Txn, digest: UInt64) -> [UInt8] {
-        ZooKeeperTxnDecoding.encode(txn, digest: ZooKeeperTxnDigest(version: ZooKeeperDigest.version, value: digest))
+        let recorded = digest == LogRecord.digestNotRecorded
+            ? nil : ZooKeeperTxnDigest(version: ZooKeeperDigest.version, value: digest)
+        return ZooKeeperTxnDecoding.encode(txn, digest: recorded)
     }
 
     func append(_ entries: [ZabEntry], completion: @escaping @Sendable (Zxid) -> Void) {

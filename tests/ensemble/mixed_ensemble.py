@@ -141,6 +141,32 @@ def stop(member, sig=signal.SIGTERM, timeout=60):
     member.proc = None
 
 
+def thread_states(pid):
+    """The state letter of each thread of process `pid` (/proc/PID/task/TID/stat), '' if gone."""
+    states = ''
+    try:
+        tids = os.listdir('/proc/%d/task' % pid)
+    except OSError:
+        return states
+    for tid in tids:
+        try:
+            with open('/proc/%d/task/%s/stat' % (pid, tid)) as f:
+                states += f.read().rsplit(')', 1)[1].split()[0]
+        except (OSError, IndexError):
+            pass
+    return states
+
+
+def pause(member, timeout=30):
+    """SIGSTOP `member` and return once every thread of it is stopped. kill(2) returns before
+    that: one thread takes the signal and stops the others only when it next runs, and until
+    then they keep running (on a loaded machine they read sockets and write logs for
+    milliseconds after kill returned)."""
+    member.proc.send_signal(signal.SIGSTOP)
+    wait_for(lambda: set(thread_states(member.proc.pid)) == {'T'}, timeout,
+             'every thread of member %d stopped' % member.sid)
+
+
 def srvr_field(member, field):
     for line in four_letter(member.client_port, 'srvr').splitlines():
         if line.startswith(field + ': '):

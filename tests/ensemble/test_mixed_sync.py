@@ -14,10 +14,20 @@ from kazoo.client import KazooClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from mixed_ensemble import (ApacheMember, PaddockServerMember, ensemble, log_tail, settled, srvr_field,  # noqa: E402
-                            stop, wait_for, zxid_of)
+from mixed_ensemble import (ApacheMember, PaddockServerMember, ensemble, four_letter, log_tail, pause,  # noqa: E402
+                            settled, srvr_field, stop, wait_for, zxid_of)
 
 TICK_MS = 200
+# Every wait below is bounded by this many seconds.
+WAIT_S = 90
+# The session that writes the never-committed proposal outlives the TRUNC step. The restarted
+# leader restores it and, once it expires, commits its closeSession: the first txn of the new
+# epoch. A learner whose last zxid is of the old epoch then cannot be TRUNCated (ZooKeeper's
+# LearnerHandler.queueCommittedProposals: "Cannot send TRUNC to peer ... peer zxid is from
+# different epoch") and gets a SNAP. With the default maxSessionTimeout (20 ticks, 4 s) that
+# raced member 3's restart. Expiry must come after the waits between the leader's restart and
+# member 3's sync (the leader settling, then member 3 syncing), so nothing commits in between.
+PENDING_SESSION_TIMEOUT_S = 4 * WAIT_S
 # How each kind's learner names the sync mode in its log.
 LEARNER_SAYS = {
     ApacheMember: {'TRUNC': 'Truncating log to get in sync with the leader', 'DIFF': 'Getting a diff from the leader',
@@ -55,7 +65,7 @@ def wait_synced(members, learner, mode, since):
     says = LEARNER_SAYS[type(learner)][mode]
     try:
         wait_for(lambda: settled(members) is not None and srvr_field(learner, 'Mode') == 'follower'
-                 and says in log_text(learner)[since:], 90, 'member %d synced by %s' % (learner.sid, mode))
+                 and says in log_text(learner)[since:], WAIT_S, 'member %d synced by %s' % (learner.sid, mode))
     except AssertionError:
         for m in members:
             print('--- member %d (%s, mode %s):\n%s' % (m.sid, type(m).__name__, srvr_field(m, 'Mode'), log_tail(m)))
@@ -78,12 +88,18 @@ def sync_every_way(leader_kind, learner_kind):
     layout = [(leader_kind, 1, False), (leader_kind, 2, False), (learner_kind, 3, False)]
     # snapCount=100: logs roll often, so ZooKeeper's leader cannot serve a far-behind learner
     # from its log files (their size counts against a third of its snapshot's) and sends SNAP.
-    with ensemble(layout, tick_ms=TICK_MS, extra=['snapCount=100']) as members:
+    # maxSessionTimeout lets PENDING_SESSION_TIMEOUT_S be granted (the default is 20 ticks).
+    extra = ['snapCount=100', 'maxSessionTimeout=%d' % (PENDING_SESSION_TIMEOUT_S * 1000)]
+    with ensemble(layout, tick_ms=TICK_MS, extra=extra) as members:
         one, two, three = members
-        for m in members:
-            m.start()
-        # Empty histories: the largest id, the learner-to-be, leads first.
-        wait_for(lambda: settled(members) is three, 90, 'member 3 leading')
+        # Member 3, the learner-to-be, leads first. Histories are empty, so among 1 and 3 alone
+        # the larger id is the only vote both accept, whichever process starts first; with all
+        # three started at once, 1 and 2 could elect 2 before a slower-starting 3 (a JVM) votes.
+        three.start()
+        one.start()
+        wait_for(lambda: settled([one, three]) is three, WAIT_S, 'member 3 leading 1')
+        two.start()
+        wait_for(lambda: settled(members) is three, WAIT_S, 'member 3 leading')
         c = client_of(three)
         try:
             c.create('/sync/base', b'committed', makepath=True)
@@ -93,11 +109,16 @@ def sync_every_way(leader_kind, learner_kind):
 
         # TRUNC: member 3 logs a proposal while the others are paused; then all three are
         # killed (the paused ones never read it from their sockets) and 1 and 2 restart first.
-        # (The session first: creating one needs a quorum too.)
-        c = KazooClient(hosts=three.address, timeout=10)
+        # (The session first: creating one needs a quorum too. It must not expire before member 3
+        # is synced: see PENDING_SESSION_TIMEOUT_S.)
+        c = KazooClient(hosts=three.address, timeout=PENDING_SESSION_TIMEOUT_S)
         c.start(timeout=30)
+        granted = 'to=%d,' % (PENDING_SESSION_TIMEOUT_S * 1000)
+        assert granted in four_letter(three.client_port, 'cons'), four_letter(three.client_port, 'cons')
+        # Only once every thread of 1 and 2 is stopped: a thread that still runs would log the
+        # proposal (and ACK it), and the new leader would then have it and sync member 3 by DIFF.
         for m in (one, two):
-            m.proc.send_signal(signal.SIGSTOP)
+            pause(m)
         c.create_async('/sync/never-committed', b'lost')
         wait_for(lambda: bytes_in_dir(three.data, b'/sync/never-committed'), 30, 'member 3 to log the proposal')
         for m in (one, two, three):
@@ -105,8 +126,10 @@ def sync_every_way(leader_kind, learner_kind):
         c.stop()
         c.close()
         for m in (one, two):
+            assert not bytes_in_dir(m.data, b'/sync/never-committed'), 'member %d logged the proposal' % m.sid
+        for m in (one, two):
             m.start()
-        wait_for(lambda: settled([one, two]) is two, 90, 'member 2 leading 1')
+        wait_for(lambda: settled([one, two]) is two, WAIT_S, 'member 2 leading 1')
         since = len(log_text(three))
         three.start()
         wait_synced(members, three, 'TRUNC', since)
@@ -148,8 +171,10 @@ def sync_every_way(leader_kind, learner_kind):
         children, big = read_back(three)
         assert 'base' in children and 'diff-49' in children and big == last
         assert zxid_of(three) is not None
+        # No member counted a digest mismatch: ZooKeeper's words, then Paddock's.
         for m in members:
             assert 'Digests are not matching' not in log_text(m), m.sid
+            assert 'digest mismatch' not in log_text(m), m.sid
 
 
 @pytest.mark.parametrize('leader_kind,learner_kind', [(ApacheMember, PaddockServerMember),
