@@ -22,6 +22,10 @@ extension ServerCore {
             outputs.append(.reply(id, ReplyHeader(xid: request.xid, zxid: zxid, err: ErrorCode.marshallingError.rawValue), .multi([])))
             return
         }
+        if case .getData(let path, let watch) = request.body {
+            outputs.append(getData(path, watch: watch, xid: request.xid, zxid: zxid, connection: connection))
+            return
+        }
         let result = read(request.body, connection: connection)
         switch result {
         case .success(let body):
@@ -31,10 +35,31 @@ extension ServerCore {
         }
     }
 
-    func readableNode(_ path: String, _ authInfo: [Id]) throws(PrepError) -> DataNode {
-        guard let node = tree.node(path) else { throw PrepError(.noNode) }
+    /// The ACL and stat of a node the client may read (its data untouched).
+    func readableNode(_ path: String, _ authInfo: [Id]) throws(PrepError) -> NodeStatus {
+        guard let node = tree.status(path) else { throw PrepError(.noNode) }
         if !AccessControl.check(node.acl, .read, authInfo: authInfo) { throw PrepError(.noAuth) }
         return node
+    }
+
+    /// A getData's reply: the value goes from the tree straight into the encoded frame (see
+    /// ReplyFrame), the only copy of it a read makes.
+    mutating func getData(_ path: String, watch: Bool, xid: Int32, zxid: Int64, connection: Connection) -> CoreOutput {
+        let authInfo = connection.authInfo
+        let header = ReplyHeader(xid: xid, zxid: zxid, err: 0)
+        // nil: no such node; .some(nil): the client may not read it.
+        let frame = tree.withData(path) { node, data -> ReplyFrame? in
+            guard AccessControl.check(node.acl, .read, authInfo: authInfo) else { return nil }
+            return ReplyFrame.getData(header: header, data: data, stat: node.fullStat)
+        }
+        guard let readable = frame else {
+            return .reply(connection.id, ReplyHeader(xid: xid, zxid: zxid, err: ErrorCode.noNode.rawValue), .empty)
+        }
+        guard let frame = readable else {
+            return .reply(connection.id, ReplyHeader(xid: xid, zxid: zxid, err: ErrorCode.noAuth.rawValue), .empty)
+        }
+        if watch { tree.dataWatches.add(path: path, watcher: connection.id) }
+        return .replyFrame(connection.id, frame)
     }
 
     mutating func read(_ body: RequestBody, connection: Connection) -> Result<ResponseBody, PrepError> {
@@ -53,19 +78,17 @@ extension ServerCore {
             if path.utf8.contains(0) { throw PrepError(.badArguments) }
             // An exists watch is set whether or not the node exists.
             if watch { tree.dataWatches.add(path: path, watcher: watcher) }
-            guard let node = tree.node(path) else { throw PrepError(.noNode) }
+            guard let node = tree.status(path) else { throw PrepError(.noNode) }
             return .stat(node.fullStat)
-        case .getData(let path, let watch):
-            let node = try readableNode(path, authInfo)
-            if watch { tree.dataWatches.add(path: path, watcher: watcher) }
-            return .getData(data: node.data, stat: node.fullStat)
+        case .getData:
+            preconditionFailure("answerRead answers a getData itself (getData(_:watch:xid:zxid:connection:))")
         case .getChildren(let opCode, let path, let watch):
             let node = try readableNode(path, authInfo)
             if watch { tree.childWatches.add(path: path, watcher: watcher) }
             let children = (tree.childNames(of: path) ?? []).sorted()
             return opCode == .getChildren2 ? .children2(children, stat: node.fullStat) : .children(children)
         case .getACL(let path):
-            guard let node = tree.node(path) else { throw PrepError(.noNode) }
+            guard let node = tree.status(path) else { throw PrepError(.noNode) }
             if !AccessControl.check(node.acl, [.read, .admin], authInfo: authInfo) { throw PrepError(.noAuth) }
             if AccessControl.check(node.acl, .admin, authInfo: authInfo) {
                 return .getACL(acl: node.acl, stat: node.fullStat)
@@ -130,7 +153,8 @@ extension ServerCore {
                 _ = try readableNode(path, authInfo)
                 return .getChildren(children: (tree.childNames(of: path) ?? []).sorted())
             case .getData(let path):
-                let node = try readableNode(path, authInfo)
+                _ = try readableNode(path, authInfo)
+                guard let node = tree.node(path) else { throw PrepError(.noNode) }
                 return .getData(data: node.data, stat: node.fullStat)
             default:
                 return .error(.badArguments)
@@ -163,7 +187,7 @@ extension ServerCore {
     mutating func setWatches(_ id: ConnectionID, _ watches: SetWatchesRequest, into outputs: inout [CoreOutput]) {
         let relativeZxid = watches.relativeZxid
         for path in watches.dataWatches {
-            if let node = tree.node(path) {
+            if let node = tree.status(path) {
                 if node.stat.mzxid > relativeZxid {
                     outputs.append(.notify(id, WatcherEvent(type: .nodeDataChanged, path: path)))
                 } else {
@@ -174,14 +198,14 @@ extension ServerCore {
             }
         }
         for path in watches.existWatches {
-            if tree.node(path) != nil {
+            if tree.status(path) != nil {
                 outputs.append(.notify(id, WatcherEvent(type: .nodeCreated, path: path)))
             } else {
                 tree.dataWatches.add(path: path, watcher: id)
             }
         }
         for path in watches.childWatches {
-            if let node = tree.node(path) {
+            if let node = tree.status(path) {
                 if node.stat.pzxid > relativeZxid {
                     outputs.append(.notify(id, WatcherEvent(type: .nodeChildrenChanged, path: path)))
                 } else {

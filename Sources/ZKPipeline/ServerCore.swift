@@ -47,6 +47,9 @@ public enum CoreOutput: Sendable, Equatable {
     case persist(Txn, digest: UInt64)
     case connected(ConnectionID, ConnectResponse)
     case reply(ConnectionID, ReplyHeader, ResponseBody)
+    /// A reply encoded where it was produced, because its body is bytes of the tree (getData):
+    /// send `frame.bytes` as they are.
+    case replyFrame(ConnectionID, ReplyFrame)
     case notify(ConnectionID, WatcherEvent)
     /// Close after flushing what was sent before.
     case close(ConnectionID, reason: String)

@@ -253,16 +253,22 @@ extension ServerNode {
     /// (getChildren) + 68 bytes of stat, as ZooKeeper counts.
     @inline(__always)
     func recordRead(_ id: ConnectionID, _ body: ResponseBody) {
-        guard let pending = connections[id]?.pendingReplies.first, pending.readNamespace >= 0 else { return }
-        var bytes = Int64(pending.pathBytes) + 68
+        var payloadBytes: Int64 = 0
         switch body {
-        case .getData(let data, _): bytes += Int64(data?.count ?? 0)
+        case .getData(let data, _): payloadBytes = Int64(data?.count ?? 0)
         case .children(let children), .children2(let children, _):
-            for child in children { bytes += Int64(child.utf8.count) }
+            for child in children { payloadBytes += Int64(child.utf8.count) }
         case .stat: break
         default: return
         }
-        namespaceSummaries[Int(pending.readNamespace)].read.record(bytes)
+        recordRead(id, payloadBytes: payloadBytes)
+    }
+
+    /// As `recordRead(_:_:)`, for a reply whose data or children names take `payloadBytes`.
+    @inline(__always)
+    func recordRead(_ id: ConnectionID, payloadBytes: Int64) {
+        guard let pending = connections[id]?.pendingReplies.first, pending.readNamespace >= 0 else { return }
+        namespaceSummaries[Int(pending.readNamespace)].read.record(Int64(pending.pathBytes) + 68 + payloadBytes)
     }
 
     /// write_per_namespace for each node a txn creates, changes or deletes: path + data bytes.

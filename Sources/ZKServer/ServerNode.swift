@@ -394,16 +394,17 @@ final class ServerNode: @unchecked Sendable {
                 var buffer = allocator.buffer(capacity: 48)
                 buffer.writeInteger(Int32(0))
                 response.encode(into: &buffer)
-                send(id, frame: &buffer, replyTo: nil)
+                ReplyFrame.setLength(of: &buffer)
+                send(id, frame: buffer, replyTo: nil)
             case .reply(let id, let header, let body):
                 // Replies to xid >= 0 follow their requests' order (`pendingReplies`).
                 if header.err == 0 && header.xid >= 0 && !namespaceSummaries.isEmpty { recordRead(id, body) }
-                var buffer = allocator.buffer(capacity: 64)
-                buffer.writeInteger(Int32(0))
-                header.encode(into: &buffer)
-                body.encode(into: &buffer)
-                statistics.recordClientResponseSize(Int64(buffer.readableBytes - 4))
-                send(id, frame: &buffer, replyTo: header)
+                sendReply(id, header, ReplyFrame.encode(header, body, allocator: allocator))
+            case .replyFrame(let id, let frame):
+                if frame.header.err == 0 && frame.header.xid >= 0 && !namespaceSummaries.isEmpty {
+                    recordRead(id, payloadBytes: Int64(frame.dataCount))
+                }
+                sendReply(id, frame.header, frame.bytes)
             case .notify(let id, let event):
                 noteWatchFired(event, &firedEvent)
                 var buffer = allocator.buffer(capacity: 48)
@@ -415,7 +416,8 @@ final class ServerNode: @unchecked Sendable {
                 statistics.recordClientResponseSize(packetBytes)
                 statistics.counters.watchBytes += packetBytes
                 metrics.watchBytes.increment(by: packetBytes)
-                send(id, frame: &buffer, replyTo: nil)
+                ReplyFrame.setLength(of: &buffer)
+                send(id, frame: buffer, replyTo: nil)
             case .close(let id, let reason):
                 guard let entry = connections[id] else { continue }
                 connections[id]?.closedByServer = true
@@ -451,10 +453,15 @@ final class ServerNode: @unchecked Sendable {
 
     var allocator: ByteBufferAllocator { ByteBufferAllocator() }
 
-    func send(_ id: ConnectionID, frame buffer: inout ByteBuffer, replyTo header: ReplyHeader?) {
+    func sendReply(_ id: ConnectionID, _ header: ReplyHeader, _ frame: ByteBuffer) {
+        statistics.recordClientResponseSize(Int64(frame.readableBytes - 4))
+        send(id, frame: frame, replyTo: header)
+    }
+
+    /// Sends a complete frame (its length set).
+    func send(_ id: ConnectionID, frame buffer: ByteBuffer, replyTo header: ReplyHeader?) {
         guard let (channel, reply) = connections[id]?.noteSent(replyTo: header, nowMicroseconds: monotonicMicroseconds())
         else { return }
-        buffer.setInteger(Int32(buffer.readableBytes - 4), at: buffer.readerIndex)
         statistics.packetsSent += 1
         if header != nil {
             // The packet without its 4-byte length, as ZooKeeper's FinalRequestProcessor counts.

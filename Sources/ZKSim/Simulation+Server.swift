@@ -77,6 +77,9 @@ extension Simulation {
             }
         case .reply(let connection, let header, let body):
             clientReply(id, connection, header, body)
+        case .replyFrame(let connection, let frame):
+            // Only a getData is answered with a frame; the simulated clients only create.
+            clientReply(id, connection, frame.header, (try? frame.decoded(as: .getData).body) ?? .empty)
         case .close(let connection, _):
             clients.removeAll { $0.connection == connection }
             withServerNoOutputs(id) { $0.connectionClosed(connection) }

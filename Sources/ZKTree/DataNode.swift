@@ -34,3 +34,23 @@ public struct DataNode: Sendable, Hashable {
         return result
     }
 }
+
+/// One znode's ACL and stat without its data: what the tree answers for reads that return no
+/// data, so they neither read nor copy the value.
+public struct NodeStatus: Sendable, Hashable {
+    public var acl: [ACL]
+    public var stat: StatPersisted
+    /// The data's length in bytes (0 for null data).
+    public var dataCount: Int
+    public var childCount: Int
+
+    public init(acl: [ACL], stat: StatPersisted, dataCount: Int, childCount: Int) {
+        self.acl = acl
+        self.stat = stat
+        self.dataCount = dataCount
+        self.childCount = childCount
+    }
+
+    /// The wire Stat (see DataNode.fullStat).
+    public var fullStat: Stat { DataNode.fullStat(stat, dataLength: dataCount, childCount: childCount) }
+}

@@ -384,6 +384,33 @@ public struct DataTree: Sendable {
         return id == NodeTable.none ? nil : materialize(id)
     }
 
+    /// The ACL and stat of the node at `path`, its data neither read nor copied ("" is the root,
+    /// as for `node(_:)`): what exists, getChildren, getACL and a reply's stat need.
+    public func status(_ path: String) -> NodeStatus? {
+        let id = table.lookup(path.isEmpty ? "/" : path)
+        return id == NodeTable.none ? nil : status(of: id, entry: table.entry(of: id))
+    }
+
+    /// The status of the node at `path` and its data in place (nil for null data), valid only
+    /// inside `body`, which must copy what it keeps: a later change to the tree may overwrite or
+    /// move the bytes. Returns nil, without calling `body`, when there is no such node.
+    public func withData<T>(_ path: String, _ body: (NodeStatus, UnsafeRawBufferPointer?) throws -> T) rethrows -> T? {
+        let id = table.lookup(path.isEmpty ? "/" : path)
+        guard id != NodeTable.none else { return nil }
+        let entry = table.entry(of: id)
+        let status = status(of: id, entry: entry)
+        return try table.arena.withUnsafeBytes { arena in
+            try body(status, entry.dataTag == 0 ? nil : UnsafeRawBufferPointer(rebasing: arena[entry.dataStart..<entry.end]))
+        }
+    }
+
+    private func status(of id: UInt32, entry: NodeTable.Entry) -> NodeStatus {
+        let record = table.records[Int(id)]
+        return NodeStatus(
+            acl: aclTable[record.acl], stat: record.stat(ephemeralOwner: entry.ephemeralOwner), dataCount: entry.dataCount,
+            childCount: Int(record.childCount))
+    }
+
     /// The names of the children of the node at `path`, in no particular order ("" is the root);
     /// nil when there is no such node.
     public func childNames(of path: String) -> [String]? {
@@ -561,10 +588,7 @@ public struct DataTree: Sendable {
 
     /// The wire Stat of node `id` (DataNode.fullStat) without copying its data.
     private func fullStat(_ id: UInt32) -> Stat {
-        let record = table.records[Int(id)]
-        let entry = table.entry(of: id)
-        return DataNode.fullStat(
-            record.stat(ephemeralOwner: entry.ephemeralOwner), dataLength: entry.dataCount, childCount: Int(record.childCount))
+        status(of: id, entry: table.entry(of: id)).fullStat
     }
 
     private mutating func setCVersionPzxid(_ path: String, cversion requested: Int32, zxid: Int64) {

@@ -278,12 +278,51 @@ struct NodeTable: Sendable {
 
     // MARK: - Lookup
 
-    @inline(__always)
-    private static func hash(parent: UInt32, name: UnsafeRawBufferPointer) -> Int {
+    /// The index's hash seed: random per process, taken from the standard library's own per-process
+    /// Hasher seed (so SWIFT_DETERMINISTIC_HASHING makes it fixed, and the core reads no random
+    /// source of its own). Names are chosen by clients, so an unseeded hash could be flooded with
+    /// names that collide; with the seed unknown outside the process, colliding names cannot be
+    /// computed in advance.
+    private static let processHashSeed: UInt64 = {
         var hasher = Hasher()
-        hasher.combine(parent)
-        hasher.combine(bytes: name)
-        return hasher.finalize()
+        hasher.combine(UInt64(0x7061_6464_6f63_6b21))
+        return UInt64(bitPattern: Int64(hasher.finalize()))
+    }()
+
+    /// Per table, so a probe reads it with the table instead of through a lazy global.
+    private let hashSeed = NodeTable.processHashSeed
+
+    /// 64 x 64 -> 128-bit multiply folded to 64 bits: wyhash's mixing step.
+    @inline(__always)
+    private static func fold(_ a: UInt64, _ b: UInt64) -> UInt64 {
+        let product = a.multipliedFullWidth(by: b)
+        return product.high ^ product.low
+    }
+
+    /// Hash of (parent, name) for the index: seeded, one 64-bit multiply per 8 name bytes, after
+    /// wyhash. Not SipHash (the index probed with Swift's Hasher spent 2.5 % of a getData in it,
+    /// for names of a few bytes); not keyed with cryptographic strength either, which the seed
+    /// above and linear probing's bounded damage (one slow parent, no crash) make acceptable.
+    @inline(__always)
+    private static func hash(parent: UInt32, name: UnsafeRawBufferPointer, seed: UInt64) -> Int {
+        let count = name.count
+        var state = fold(seed ^ (UInt64(parent) << 32 | UInt64(UInt32(truncatingIfNeeded: count))), 0xA076_1D64_78BD_642F)
+        var offset = 0
+        while offset + 8 <= count {
+            state = fold(state ^ name.loadUnaligned(fromByteOffset: offset, as: UInt64.self), 0xE703_7ED1_A0B4_28DB)
+            offset += 8
+        }
+        if offset < count {
+            var tail: UInt64 = 0
+            for index in offset..<count { tail |= UInt64(name[index]) << UInt64((index - offset) * 8) }
+            state = fold(state ^ tail, 0x8EBC_6AF0_9C88_C6E3)
+        }
+        return Int(bitPattern: UInt(truncatingIfNeeded: fold(state ^ seed, 0x5899_65CC_7537_4CC3)))
+    }
+
+    @inline(__always)
+    private func hash(parent: UInt32, name: UnsafeRawBufferPointer) -> Int {
+        Self.hash(parent: parent, name: name, seed: hashSeed)
     }
 
     /// The slot holding `parent`'s child `name` and its id, or the empty slot where it would go and `none`.
@@ -316,7 +355,7 @@ struct NodeTable: Sendable {
     /// The child of `parent` named `name`, or `none`.
     func child(of parent: UInt32, named name: UnsafeRawBufferPointer) -> UInt32 {
         guard parent != Self.none else { return Self.none }
-        return find(parent: parent, name: name, hash: Self.hash(parent: parent, name: name)).id
+        return find(parent: parent, name: name, hash: hash(parent: parent, name: name)).id
     }
 
     func child(of parent: UInt32, named name: Substring) -> UInt32 {
@@ -370,7 +409,7 @@ struct NodeTable: Sendable {
         } else {
             precondition(records[Int(parent)].entry != Self.freeEntry, "parent \(parent) is not in the table")
             if (indexed + 1) * 4 > slots.count * 3 { rehash(capacity: slots.count * 2) }
-            let hash = Self.hash(parent: parent, name: name)
+            let hash = self.hash(parent: parent, name: name)
             let found = find(parent: parent, name: name, hash: hash)
             if found.id != Self.none { return nil }
             slot = found.slot
@@ -414,7 +453,7 @@ struct NodeTable: Sendable {
         } else {
             let found = arena.withUnsafeBytes { arena in
                 let name = UnsafeRawBufferPointer(rebasing: arena[entry.nameStart..<entry.dataStart])
-                return find(parent: record.parent, name: name, hash: Self.hash(parent: record.parent, name: name))
+                return find(parent: record.parent, name: name, hash: hash(parent: record.parent, name: name))
             }
             precondition(found.id == id, "node \(id) is missing from the index")
             removeSlot(found.slot)
@@ -482,7 +521,7 @@ struct NodeTable: Sendable {
         let record = records[Int(id)]
         return arena.withUnsafeBufferPointer { arena in
             let entry = Self.entry(at: record.entry, in: arena)
-            return Self.hash(parent: record.parent, name: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: arena[entry.nameStart..<entry.dataStart]))) & mask
+            return hash(parent: record.parent, name: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: arena[entry.nameStart..<entry.dataStart]))) & mask
         }
     }
 
@@ -495,7 +534,7 @@ struct NodeTable: Sendable {
                     for id in records.indices where records[id].entry != Self.freeEntry && UInt32(id) != root {
                         let entry = Self.entry(at: records[id].entry, in: arena)
                         let name = UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: arena[entry.nameStart..<entry.dataStart]))
-                        let hash = Self.hash(parent: records[id].parent, name: name)
+                        let hash = self.hash(parent: records[id].parent, name: name)
                         var slot = hash & mask
                         while fresh[slot] != 0 { slot = (slot + 1) & mask }
                         fresh[slot] = Self.tag(hash) | (UInt32(id) + 1)
@@ -563,7 +602,7 @@ struct NodeTable: Sendable {
             let entry = entry(of: id)
             let found = arena.withUnsafeBytes { arena in
                 let name = UnsafeRawBufferPointer(rebasing: arena[entry.nameStart..<entry.dataStart])
-                return find(parent: records[Int(id)].parent, name: name, hash: Self.hash(parent: records[Int(id)].parent, name: name))
+                return find(parent: records[Int(id)].parent, name: name, hash: hash(parent: records[Int(id)].parent, name: name))
             }
             precondition(found == (slot, id), "node \(id) in slot \(slot) is found at \(found)")
             inSlots += 1

@@ -105,10 +105,16 @@ public struct ReplyHeader: Sendable, Hashable, JuteRecord {
         self.err = err
     }
 
+    public static let encodedSize = 16
+
     public func encode(into buffer: inout ByteBuffer) {
-        buffer.writeJuteInt(xid)
-        buffer.writeJuteLong(zxid)
-        buffer.writeJuteInt(err)
+        buffer.writeJuteRecord(byteCount: Self.encodedSize) { store(into: &$0) }
+    }
+
+    func store(into writer: inout JuteRawWriter) {
+        writer.int32(xid)
+        writer.int64(zxid)
+        writer.int32(err)
     }
 
     public init(from buffer: inout ByteBuffer) throws {

@@ -45,17 +45,21 @@ extension Stat: JuteRecord {
     public static let encodedSize = 68
 
     public func encode(into buffer: inout ByteBuffer) {
-        buffer.writeJuteLong(czxid)
-        buffer.writeJuteLong(mzxid)
-        buffer.writeJuteLong(ctime)
-        buffer.writeJuteLong(mtime)
-        buffer.writeJuteInt(version)
-        buffer.writeJuteInt(cversion)
-        buffer.writeJuteInt(aversion)
-        buffer.writeJuteLong(ephemeralOwner)
-        buffer.writeJuteInt(dataLength)
-        buffer.writeJuteInt(numChildren)
-        buffer.writeJuteLong(pzxid)
+        buffer.writeJuteRecord(byteCount: Self.encodedSize) { store(into: &$0) }
+    }
+
+    func store(into writer: inout JuteRawWriter) {
+        writer.int64(czxid)
+        writer.int64(mzxid)
+        writer.int64(ctime)
+        writer.int64(mtime)
+        writer.int32(version)
+        writer.int32(cversion)
+        writer.int32(aversion)
+        writer.int64(ephemeralOwner)
+        writer.int32(dataLength)
+        writer.int32(numChildren)
+        writer.int64(pzxid)
     }
 
     public init(from buffer: inout ByteBuffer) throws {

@@ -1,3 +1,4 @@
+import Testing
 import ZKBase
 import ZKPipeline
 import ZKTree
@@ -142,7 +143,7 @@ extension Array where Element == CoreOutput {
     }
 
     func replies(_ id: ConnectionID) -> [(header: ReplyHeader, body: ResponseBody)] {
-        compactMap { if case .reply(id, let header, let body) = $0 { return (header, body) } else { return nil } }
+        compactMap { output in output.reply.flatMap { $0.connection == id ? ($0.header, $0.body) : nil } }
     }
 
     func reply(_ id: ConnectionID, xid: Int32) -> (header: ReplyHeader, body: ResponseBody)? {
@@ -162,5 +163,25 @@ extension Array where Element == CoreOutput {
 
     var closed: [ConnectionID] {
         compactMap { if case .close(let id, _) = $0 { return id } else { return nil } }
+    }
+}
+
+extension CoreOutput {
+    /// A reply as values, whether it left as one or as a frame encoded by the core (a getData's,
+    /// read back through the client's decoder).
+    var reply: (connection: ConnectionID, header: ReplyHeader, body: ResponseBody)? {
+        switch self {
+        case .reply(let id, let header, let body):
+            return (id, header, body)
+        case .replyFrame(let id, let frame):
+            guard let decoded = try? frame.decoded(as: .getData) else {
+                Issue.record("reply frame \(frame.bytes) does not decode as a getData reply")
+                return nil
+            }
+            #expect(decoded.header == frame.header, "a frame's header and its bytes agree")
+            return (id, decoded.header, decoded.body)
+        default:
+            return nil
+        }
     }
 }

@@ -71,7 +71,7 @@ import ZKWire
 
         func reply(_ id: ConnectionID, xid: Int32) -> (ReplyHeader, ResponseBody)? {
             for output in learnerOutputs {
-                if case .reply(id, let header, let body) = output, header.xid == xid { return (header, body) }
+                if let reply = output.reply, reply.connection == id, reply.header.xid == xid { return (reply.header, reply.body) }
             }
             return nil
         }
@@ -97,7 +97,7 @@ import ZKWire
         #expect(pair.reply(1, xid: 4)?.1 == .sync(path: "/a"))
         if case .getData(let data, _)? = pair.reply(1, xid: 5)?.1 { #expect(data == [1]) } else { Issue.record("no getData reply") }
         let order = pair.learnerOutputs.compactMap { output -> Int32? in
-            if case .reply(1, let header, _) = output { return header.xid } else { return nil }
+            output.reply.flatMap { $0.connection == 1 ? $0.header.xid : nil }
         }
         #expect(order == [1, 2, 3, 4, 5], "replies leave in request order")
         #expect(pair.leader.tree.digest == pair.learner.tree.digest)

@@ -88,6 +88,32 @@ import ZKWire
         #expect(harness.core.queuedRequestCount(of: 1) == 0)
     }
 
+    /// A getData's value is copied into its reply frame as the read is answered: writes applied
+    /// after it in the same step (one overwriting the value in place, one of another length)
+    /// leave the earlier replies as they were.
+    @Test func aReadAnsweredBetweenWritesOfOneStepKeepsItsValue() throws {
+        var harness = CoreHarness()
+        _ = harness.session(1)
+        _ = harness.call(1, 1, create("/a", "zero"))
+        _ = harness.send(1, 2, .setData(path: "/a", data: Array("one!".utf8), version: -1))
+        _ = harness.send(1, 3, .getData(path: "/a", watch: false))
+        _ = harness.send(1, 4, .setData(path: "/a", data: Array("two?".utf8), version: -1))
+        _ = harness.send(1, 5, .getData(path: "/a", watch: false))
+        _ = harness.send(1, 6, .setData(path: "/a", data: Array("three, longer".utf8), version: -1))
+        _ = harness.send(1, 7, .getData(path: "/a", watch: false))
+        let committed = harness.commit()
+        #expect(committed.contains { if case .replyFrame = $0 { true } else { false } }, "getData answers with a frame")
+        var values: [String] = []
+        for xid: Int32 in [3, 5, 7] {
+            guard case .getData(let data, let stat)? = committed.reply(1, xid: xid)?.body else {
+                Issue.record("no getData reply to \(xid)")
+                continue
+            }
+            values.append("\(String(decoding: data ?? [], as: UTF8.self)) v\(stat.version) \(stat.dataLength)")
+        }
+        #expect(values == ["one! v1 4", "two? v2 4", "three, longer v3 13"])
+    }
+
     /// ZooKeeper's pending setACL record keeps the old ACL: a request pipelined behind a setACL
     /// that took ADMIN away is still checked against the open ACL (differential test, seed 7).
     @Test func aPipelinedSetACLIsCheckedAgainstTheACLBeforeThePendingOne() throws {

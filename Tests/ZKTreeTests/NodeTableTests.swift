@@ -46,6 +46,10 @@ import ZKWire
                 data: node.data, acl: node.acl, version: node.stat.version, aversion: node.stat.aversion,
                 ephemeralOwner: node.stat.ephemeralOwner)
             #expect(got == want, "seed \(seed) step \(step): \(path)")
+            let status = NodeStatus(acl: node.acl, stat: node.stat, dataCount: node.data?.count ?? 0, childCount: node.childCount)
+            #expect(tree.status(path) == status, "seed \(seed) step \(step): \(path) status without data")
+            let inPlace = tree.withData(path) { status, bytes in (status, bytes.map { Array($0) }) }
+            #expect(inPlace?.0 == status && inPlace?.1 == node.data, "seed \(seed) step \(step): \(path) data in place")
             let names = (children[path] ?? []).sorted()
             #expect(node.childCount == names.count, "seed \(seed) step \(step): \(path) child count")
             #expect(tree.childNames(of: path)?.sorted() == names, "seed \(seed) step \(step): \(path) children")
@@ -159,6 +163,31 @@ import ZKWire
         #expect(tree.nodeCount == before.count)
         #expect(tree.node("/n199")?.data == Array(repeating: 3, count: 53))
         #expect(tree.node("/n0")?.data == [1, 2])
+    }
+
+    /// The index hashes names 8 bytes at a time plus a tail: names of every length up to 40,
+    /// under parents with ids that differ in one bit, each found as itself and nothing else.
+    @Test func namesOfEveryLengthAreFoundUnderTheirOwnParent() {
+        var tree = DataTree()
+        var zxid: Int64 = 0
+        for parent in ["/p", "/q"] {
+            zxid += 1
+            _ = tree.apply(txn(zxid, .create(createTxn(parent, parentCVersion: -1))))
+            for length in 1...40 {
+                zxid += 1
+                let name = String((0..<length).map { Character(UnicodeScalar(UInt8(97 + $0 % 26))) })
+                _ = tree.apply(txn(zxid, .create(createTxn("\(parent)/\(name)", "\(parent)\(length)", parentCVersion: -1))))
+            }
+        }
+        for parent in ["/p", "/q"] {
+            for length in 1...40 {
+                let name = String((0..<length).map { Character(UnicodeScalar(UInt8(97 + $0 % 26))) })
+                #expect(tree.node("\(parent)/\(name)")?.data == Array("\(parent)\(length)".utf8))
+                #expect(tree.node("\(parent)/\(name)x") == nil || length < 40)
+            }
+        }
+        #expect(tree.node("/r/a") == nil && tree.node("/p/") == nil)
+        tree.checkInvariants()
     }
 
     @Test func aNodeRecordIs84Bytes() {

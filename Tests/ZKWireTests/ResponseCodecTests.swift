@@ -22,6 +22,25 @@ import ZKWire
         #expect(reconfig.leftover == 0)
     }
 
+    /// A getData frame encoded from bytes in place is the frame of the same reply held as a
+    /// value, byte for byte, for null, empty and non-empty data, and decodes back to it.
+    @Test(arguments: [nil, [], Array("hello".utf8)] as [[UInt8]?])
+    func getDataFrameFromBytesInPlaceMatchesTheValueEncoding(_ data: [UInt8]?) throws {
+        let header = ReplyHeader(xid: 7, zxid: 0x1_0000_0002, err: 0)
+        let frame: ReplyFrame
+        if let data {
+            frame = data.withUnsafeBytes { ReplyFrame.getData(header: header, data: $0, stat: Samples.stat) }
+        } else {
+            frame = ReplyFrame.getData(header: header, data: nil, stat: Samples.stat)
+        }
+        let body = ResponseBody.getData(data: data, stat: Samples.stat)
+        #expect(frame.bytes == ReplyFrame.encode(header, body, allocator: ByteBufferAllocator()))
+        #expect(frame.bytes.getInteger(at: frame.bytes.readerIndex, as: Int32.self) == Int32(frame.bytes.readableBytes - 4))
+        #expect(frame.dataCount == data?.count ?? 0)
+        let decoded = try frame.decoded(as: .getData)
+        #expect(decoded.header == header && decoded.body == body)
+    }
+
     /// Expected bytes from ZooKeeper 3.8.0's jute classes.
     @Test(arguments: [
         (ResponseBody.stat(Samples.stat),
