@@ -216,8 +216,8 @@ public struct DataTree: Sendable {
         let entry = table.entry(of: id)
         let data = entry.dataTag == 0 ? nil : Array(table.arena[entry.dataStart..<entry.end])
         var node = DataNode(
-            data: data, acl: aclTable[record.acl], stat: record.stat(ephemeralOwner: entry.ephemeralOwner),
-            childCount: Int(record.childCount))
+            data: data, acl: aclTable[record.acl], stat: table.stat(of: id, ephemeralOwner: entry.ephemeralOwner),
+            childCount: table.childCount(of: id))
         node.cachedDigest = record.digest
         return node
     }
@@ -265,8 +265,16 @@ public struct DataTree: Sendable {
         for path in ttlNodes { precondition(node(path).map { EphemeralOwner.isTTL($0.stat.ephemeralOwner) } == true, "TTL node \(path) missing") }
     }
 
-    /// Bytes of one node's fixed record (84: the stat but its owner, digest, links, ACL index and arena offset).
+    /// Bytes of one node's fixed record (44: czxid, ctime, digest, links, ACL index, arena offset,
+    /// changes index).
     public static var nodeRecordBytes: Int { MemoryLayout<NodeRecord>.stride }
+
+    /// Bytes of the entry a node gets with its first change or child (44: the stat fields a create
+    /// leaves derived, the child list).
+    public static var nodeChangesBytes: Int { MemoryLayout<NodeChanges>.stride }
+
+    /// Nodes holding a changes entry now, and entries allocated (in use or free), for tests and metrics.
+    public var changedNodeStatistics: (inUse: Int, allocated: Int) { (table.changedCount, table.changes.count) }
 
     /// How the arena stands (for tests): bytes in use, garbage, compactions so far.
     public var arenaStatistics: (liveBytes: Int, garbageBytes: Int, compactions: Int) {
@@ -405,10 +413,9 @@ public struct DataTree: Sendable {
     }
 
     private func status(of id: UInt32, entry: NodeTable.Entry) -> NodeStatus {
-        let record = table.records[Int(id)]
-        return NodeStatus(
-            acl: aclTable[record.acl], stat: record.stat(ephemeralOwner: entry.ephemeralOwner), dataCount: entry.dataCount,
-            childCount: Int(record.childCount))
+        NodeStatus(
+            acl: aclTable[table.records[Int(id)].acl], stat: table.stat(of: id, ephemeralOwner: entry.ephemeralOwner),
+            dataCount: entry.dataCount, childCount: table.childCount(of: id))
     }
 
     /// The names of the children of the node at `path`, in no particular order ("" is the root);

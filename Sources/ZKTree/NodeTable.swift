@@ -13,72 +13,65 @@ struct Split64: Sendable, Equatable {
     @inline(__always) var value: Int64 { Int64(bitPattern: UInt64(high) << 32 | UInt64(low)) }
 }
 
-/// One znode's fixed part in the node table: 84 bytes, 4-byte aligned. The stat without
-/// ephemeralOwner (which never changes after the create, so it sits in the node's arena entry,
-/// and takes no bytes there for the persistent nodes that are nearly all of a big tree); the name
-/// and data are in the arena too.
+/// One znode's fixed part in the node table: 44 bytes, 4-byte aligned. What every node needs: its
+/// create (czxid, ctime), digest, links, ACL index and arena offset. The stat fields that a create
+/// sets from czxid and ctime (mzxid, mtime, pzxid) or to 0 (the versions), and the child list,
+/// live in a `NodeChanges` entry that the node gets with its first change or child (`changes`),
+/// so the nodes that are never touched after their create, nearly all of a big tree, pay 44 bytes
+/// instead of 84. ephemeralOwner never changes after the create, so it sits in the node's arena
+/// entry (no bytes for the persistent nodes); the name and data are in the arena too.
 struct NodeRecord: Sendable, Equatable {
     var czxid: Split64
-    var mzxid: Split64
     var ctime: Split64
-    var mtime: Split64
-    var pzxid: Split64
-    var version: Int32
-    var cversion: Int32
-    var aversion: Int32
     /// The node's digest (see DataTree.nodeDigest), kept current by the tree.
     var digest: UInt32
     /// `NodeTable.none` for the root. For a free record: unused.
     var parent: UInt32
-    var firstChild: UInt32
     /// For a free record: the next free record.
     var nextSibling: UInt32
     var prevSibling: UInt32
-    var childCount: UInt32
     /// Index into the tree's ACLInternTable.
     var acl: UInt32
     /// Offset of the node's entry in the arena in 4-byte units (entries are 4-byte aligned, so a
     /// UInt32 reaches 16 GiB of names and data); `NodeTable.freeEntry` for a free record.
     var entry: UInt32
+    /// Index of the node's entry in `NodeTable.changes`; `NodeTable.none` while the node has no
+    /// child and its stat is as its create made it (`NodeChanges.isUnchanged`).
+    var changes: UInt32
+}
 
-    init(stat: StatPersisted, digest: UInt32, parent: UInt32, nextSibling: UInt32, acl: UInt32, entry: UInt32) {
-        czxid = Split64(stat.czxid)
+/// The part of a node's stat that changes after its create, and its child list: held only by the
+/// nodes that have changed or have children (see NodeRecord). 44 bytes.
+struct NodeChanges: Sendable, Equatable {
+    var mzxid: Split64
+    var mtime: Split64
+    var pzxid: Split64
+    var version: Int32
+    var cversion: Int32
+    var aversion: Int32
+    /// Newest child first; `NodeTable.none` for none. For a free entry: the next free entry.
+    var firstChild: UInt32
+    var childCount: UInt32
+
+    init(_ stat: StatPersisted) {
         mzxid = Split64(stat.mzxid)
-        ctime = Split64(stat.ctime)
         mtime = Split64(stat.mtime)
         pzxid = Split64(stat.pzxid)
         version = stat.version
         cversion = stat.cversion
         aversion = stat.aversion
-        self.digest = digest
-        self.parent = parent
         firstChild = NodeTable.none
-        self.nextSibling = nextSibling
-        prevSibling = NodeTable.none
         childCount = 0
-        self.acl = acl
-        self.entry = entry
     }
 
-    func stat(ephemeralOwner: Int64) -> StatPersisted {
-        var stat = StatPersisted()
-        stat.czxid = czxid.value
-        stat.mzxid = mzxid.value
-        stat.ctime = ctime.value
-        stat.mtime = mtime.value
-        stat.pzxid = pzxid.value
-        stat.version = version
-        stat.cversion = cversion
-        stat.aversion = aversion
-        stat.ephemeralOwner = ephemeralOwner
-        return stat
+    /// Whether a stat is what a create leaves: no entry is needed to hold it.
+    static func isUnchanged(_ stat: StatPersisted) -> Bool {
+        stat.mzxid == stat.czxid && stat.mtime == stat.ctime && stat.pzxid == stat.czxid && stat.version == 0
+            && stat.cversion == 0 && stat.aversion == 0
     }
 
-    /// Takes every field of `stat` but ephemeralOwner.
     mutating func setStat(_ stat: StatPersisted) {
-        czxid = Split64(stat.czxid)
         mzxid = Split64(stat.mzxid)
-        ctime = Split64(stat.ctime)
         mtime = Split64(stat.mtime)
         pzxid = Split64(stat.pzxid)
         version = stat.version
@@ -93,10 +86,16 @@ struct NodeRecord: Sendable, Equatable {
 /// the name from the arena, so a slot is 4 bytes. No full path is stored anywhere: a lookup of
 /// "/a/b/c" is one probe sequence per component, and a path is rebuilt from the parent chain.
 ///
-/// Per node: 84 bytes of record, an entry of `varint(name count * 2 + has owner) varint(data
+/// Per node: 44 bytes of record, an entry of `varint(name count * 2 + has owner) varint(data
 /// count + 1, 0 for null data) [ephemeralOwner, 8 bytes] name data`, padded to 4 bytes (104-108 +
-/// name bytes for 100 bytes of data), and 4 / load (<= 0.75) bytes of index: about 200 bytes for
+/// name bytes for 100 bytes of data), and 4 / load (<= 0.75) bytes of index: about 160 bytes for
 /// a 100-byte value with a short name, where the dictionary keyed by full paths took about 470.
+///
+/// A node that has changed since its create or has children also has a `NodeChanges` entry (36
+/// bytes of stat and 8 of child list) in `changes`, reused through a free list once the node is
+/// removed or back to no children and an unchanged stat. Most nodes of a big tree are leaves
+/// written once, so this halves the records (84 bytes each when every node held every field: 40 MB
+/// less RSS at a million nodes); a tree of nodes that all change costs 88 bytes a node instead.
 ///
 /// Children of a node form a doubly-linked list through `firstChild`/`nextSibling`/`prevSibling`
 /// (newest first), so a child is unlinked in O(1) and a parent with a million children costs
@@ -118,10 +117,15 @@ struct NodeTable: Sendable {
     }
     private static let slash = UInt8(ascii: "/")
 
-    /// DataTree changes `stat`, `digest` and `acl` of live records in place; everything else only
+    /// DataTree changes `digest` and `acl` of live records in place; everything else only
     /// through the table's methods.
     var records: [NodeRecord] = []
     private var freeHead = NodeTable.none
+    /// Entries of the nodes that changed after their create or have children (NodeRecord.changes).
+    private(set) var changes: [NodeChanges] = []
+    private var freeChangesHead = NodeTable.none
+    /// Entries of `changes` in use.
+    private(set) var changedCount = 0
     private(set) var count = 0
     private(set) var root = NodeTable.none
     private(set) var arena: [UInt8] = []
@@ -219,17 +223,113 @@ struct NodeTable: Sendable {
 
     /// The node's persisted stat.
     func stat(of id: UInt32) -> StatPersisted {
-        records[Int(id)].stat(ephemeralOwner: entry(of: id).ephemeralOwner)
+        stat(of: id, ephemeralOwner: entry(of: id).ephemeralOwner)
+    }
+
+    /// The node's persisted stat, its ephemeralOwner (from its arena entry) given.
+    func stat(of id: UInt32, ephemeralOwner: Int64) -> StatPersisted {
+        let record = records[Int(id)]
+        var stat = StatPersisted()
+        stat.czxid = record.czxid.value
+        stat.ctime = record.ctime.value
+        stat.ephemeralOwner = ephemeralOwner
+        if record.changes == Self.none {
+            stat.mzxid = stat.czxid
+            stat.mtime = stat.ctime
+            stat.pzxid = stat.czxid
+        } else {
+            let changed = changes[Int(record.changes)]
+            stat.mzxid = changed.mzxid.value
+            stat.mtime = changed.mtime.value
+            stat.pzxid = changed.pzxid.value
+            stat.version = changed.version
+            stat.cversion = changed.cversion
+            stat.aversion = changed.aversion
+        }
+        return stat
+    }
+
+    func childCount(of id: UInt32) -> Int {
+        let index = records[Int(id)].changes
+        return index == Self.none ? 0 : Int(changes[Int(index)].childCount)
+    }
+
+    private func firstChild(of id: UInt32) -> UInt32 {
+        let index = records[Int(id)].changes
+        return index == Self.none ? Self.none : changes[Int(index)].firstChild
     }
 
     /// Changes the node's stat in place; its ephemeralOwner must stay as it is.
     mutating func modifyStat<T>(_ id: UInt32, _ body: (inout StatPersisted) -> T) -> T {
         var stat = stat(of: id)
         let owner = stat.ephemeralOwner
+        let created = (stat.czxid, stat.ctime)
         let result = body(&stat)
         precondition(stat.ephemeralOwner == owner, "a node's ephemeralOwner never changes")
-        records[Int(id)].setStat(stat)
+        precondition(stat.czxid == created.0 && stat.ctime == created.1, "a node's czxid and ctime never change")
+        if records[Int(id)].changes != Self.none {
+            changes[Int(records[Int(id)].changes)].setStat(stat)
+            dropChangesIfUnused(id)
+        } else if !NodeChanges.isUnchanged(stat) {
+            records[Int(id)].changes = addChanges(NodeChanges(stat))
+        }
         return result
+    }
+
+    /// The index of a new entry of `changes` holding `entry` (a free one reused first).
+    private mutating func addChanges(_ entry: NodeChanges) -> UInt32 {
+        changedCount += 1
+        if freeChangesHead != Self.none {
+            let index = freeChangesHead
+            freeChangesHead = changes[Int(index)].firstChild
+            changes[Int(index)] = entry
+            return index
+        }
+        precondition(changes.count < Int(Self.none), "node changes table full")
+        changes.append(entry)
+        return UInt32(changes.count - 1)
+    }
+
+    /// Frees node `id`'s entry of `changes` (if it has one) when it no longer holds anything: no
+    /// child, and a stat as its create left it.
+    private mutating func dropChangesIfUnused(_ id: UInt32) {
+        let index = records[Int(id)].changes
+        guard index != Self.none else { return }
+        let entry = changes[Int(index)]
+        guard entry.childCount == 0 else { return }
+        var stat = StatPersisted()
+        stat.czxid = records[Int(id)].czxid.value
+        stat.ctime = records[Int(id)].ctime.value
+        stat.mzxid = entry.mzxid.value
+        stat.mtime = entry.mtime.value
+        stat.pzxid = entry.pzxid.value
+        stat.version = entry.version
+        stat.cversion = entry.cversion
+        stat.aversion = entry.aversion
+        guard NodeChanges.isUnchanged(stat) else { return }
+        freeChanges(index)
+        records[Int(id)].changes = Self.none
+    }
+
+    private mutating func freeChanges(_ index: UInt32) {
+        changes[Int(index)].firstChild = freeChangesHead
+        changes[Int(index)].childCount = 0
+        freeChangesHead = index
+        changedCount -= 1
+    }
+
+    /// The entry of `changes` of node `id`, made (holding its unchanged stat) if it has none yet.
+    private mutating func changesIndex(of id: UInt32) -> Int {
+        if records[Int(id)].changes == Self.none {
+            var stat = StatPersisted()
+            stat.czxid = records[Int(id)].czxid.value
+            stat.ctime = records[Int(id)].ctime.value
+            stat.mzxid = stat.czxid
+            stat.mtime = stat.ctime
+            stat.pzxid = stat.czxid
+            records[Int(id)].changes = addChanges(NodeChanges(stat))
+        }
+        return Int(records[Int(id)].changes)
     }
 
     func name(of id: UInt32) -> String {
@@ -386,8 +486,8 @@ struct NodeTable: Sendable {
     /// The ids of `parent`'s children (newest first).
     func children(of parent: UInt32) -> [UInt32] {
         var result: [UInt32] = []
-        result.reserveCapacity(Int(records[Int(parent)].childCount))
-        var child = records[Int(parent)].firstChild
+        result.reserveCapacity(childCount(of: parent))
+        var child = firstChild(of: parent)
         while child != Self.none {
             result.append(child)
             child = records[Int(child)].nextSibling
@@ -415,10 +515,12 @@ struct NodeTable: Sendable {
             slot = found.slot
             slotTag = Self.tag(hash)
         }
-        let firstSibling = parent == Self.none ? Self.none : records[Int(parent)].firstChild
+        let firstSibling = parent == Self.none ? Self.none : firstChild(of: parent)
         let record = NodeRecord(
-            stat: stat, digest: digest, parent: parent, nextSibling: firstSibling, acl: acl,
-            entry: appendEntry(name: name, data: data, ephemeralOwner: stat.ephemeralOwner))
+            czxid: Split64(stat.czxid), ctime: Split64(stat.ctime), digest: digest, parent: parent,
+            nextSibling: firstSibling, prevSibling: Self.none, acl: acl,
+            entry: appendEntry(name: name, data: data, ephemeralOwner: stat.ephemeralOwner),
+            changes: NodeChanges.isUnchanged(stat) ? Self.none : addChanges(NodeChanges(stat)))
         let id: UInt32
         if freeHead != Self.none {
             id = freeHead
@@ -436,8 +538,9 @@ struct NodeTable: Sendable {
             slots[slot] = slotTag | (id + 1)
             indexed += 1
             if firstSibling != Self.none { records[Int(firstSibling)].prevSibling = id }
-            records[Int(parent)].firstChild = id
-            records[Int(parent)].childCount += 1
+            let parentChanges = changesIndex(of: parent)
+            changes[parentChanges].firstChild = id
+            changes[parentChanges].childCount += 1
         }
         return id
     }
@@ -446,7 +549,7 @@ struct NodeTable: Sendable {
     mutating func remove(_ id: UInt32) {
         let record = records[Int(id)]
         precondition(record.entry != Self.freeEntry, "node \(id) is not in the table")
-        precondition(record.childCount == 0, "node \(id) still has \(record.childCount) children")
+        precondition(childCount(of: id) == 0, "node \(id) still has \(childCount(of: id)) children")
         let entry = entry(of: id)
         if id == root {
             root = Self.none
@@ -457,18 +560,21 @@ struct NodeTable: Sendable {
             }
             precondition(found.id == id, "node \(id) is missing from the index")
             removeSlot(found.slot)
+            let parentChanges = Int(records[Int(record.parent)].changes)
             if record.prevSibling != Self.none {
                 records[Int(record.prevSibling)].nextSibling = record.nextSibling
             } else {
-                records[Int(record.parent)].firstChild = record.nextSibling
+                changes[parentChanges].firstChild = record.nextSibling
             }
             if record.nextSibling != Self.none { records[Int(record.nextSibling)].prevSibling = record.prevSibling }
-            records[Int(record.parent)].childCount -= 1
+            changes[parentChanges].childCount -= 1
+            dropChangesIfUnused(record.parent)
         }
+        if record.changes != Self.none { freeChanges(record.changes) }
         liveBytes -= entry.size
         records[Int(id)].entry = Self.freeEntry
         records[Int(id)].parent = Self.none
-        records[Int(id)].firstChild = Self.none
+        records[Int(id)].changes = Self.none
         records[Int(id)].prevSibling = Self.none
         records[Int(id)].nextSibling = freeHead
         freeHead = id
@@ -580,8 +686,11 @@ struct NodeTable: Sendable {
     /// Index <-> records <-> sibling lists <-> arena: every live node but the root is in the index
     /// once, where a lookup of (parent, name) finds it; sibling lists are consistent both ways and
     /// as long as the child counts; every node reaches the root; the free list holds exactly the
-    /// free records; live entries lie in the arena without overlapping and add up to `liveBytes`.
+    /// free records; live entries lie in the arena without overlapping and add up to `liveBytes`;
+    /// a node holds an entry of `changes` exactly when it has children or a stat its create did
+    /// not leave, no two nodes hold the same entry, and the free entries are the others.
     func checkInvariants() {
+        checkChanges()
         let total = records.count
         var isFree = [Bool](repeating: false, count: total)
         var free = freeHead
@@ -620,7 +729,7 @@ struct NodeTable: Sendable {
             } else {
                 precondition(record.parent != Self.none && Int(record.parent) < total && !isFree[Int(record.parent)], "node \(id) has no live parent")
                 if record.prevSibling == Self.none {
-                    precondition(records[Int(record.parent)].firstChild == UInt32(id), "node \(id) is first of no list")
+                    precondition(firstChild(of: record.parent) == UInt32(id), "node \(id) is first of no list")
                 } else {
                     precondition(records[Int(record.prevSibling)].nextSibling == UInt32(id), "node \(id)'s previous sibling skips it")
                 }
@@ -636,13 +745,13 @@ struct NodeTable: Sendable {
                 }
             }
             var listed = 0
-            var child = record.firstChild
+            var child = firstChild(of: UInt32(id))
             while child != Self.none {
                 precondition(listed < total && records[Int(child)].parent == UInt32(id), "child list of \(id) is broken")
                 listed += 1
                 child = records[Int(child)].nextSibling
             }
-            precondition(listed == Int(record.childCount), "node \(id) lists \(listed) children, counts \(record.childCount)")
+            precondition(listed == childCount(of: UInt32(id)), "node \(id) lists \(listed) children, counts \(childCount(of: UInt32(id)))")
         }
         spans.sort { $0.0 < $1.0 }
         var live = 0
@@ -653,5 +762,35 @@ struct NodeTable: Sendable {
             previousEnd = end
         }
         precondition(live == liveBytes, "live entries take \(live) bytes, counted \(liveBytes)")
+    }
+
+    /// The `changes` part of `checkInvariants`.
+    private func checkChanges() {
+        var holder = [UInt32](repeating: Self.none, count: changes.count)
+        var free = freeChangesHead
+        var freeCount = 0
+        while free != Self.none {
+            precondition(Int(free) < changes.count && holder[Int(free)] == Self.none, "changes free list cycles or leaves the table at \(free)")
+            holder[Int(free)] = Self.freeEntry - 1
+            freeCount += 1
+            free = changes[Int(free)].firstChild
+        }
+        precondition(changes.count - freeCount == changedCount, "\(changes.count - freeCount) changes entries in use, counted \(changedCount)")
+        var held = 0
+        for id in records.indices where records[id].entry != Self.freeEntry {
+            let index = records[id].changes
+            if index == Self.none {
+                let stat = stat(of: UInt32(id))
+                precondition(NodeChanges.isUnchanged(stat), "node \(id) has a changed stat and no changes entry")
+                continue
+            }
+            precondition(Int(index) < changes.count && holder[Int(index)] == Self.none, "changes entry \(index) of node \(id) is free or shared")
+            holder[Int(index)] = UInt32(id)
+            held += 1
+            precondition(
+                changes[Int(index)].childCount > 0 || !NodeChanges.isUnchanged(stat(of: UInt32(id))),
+                "node \(id) holds changes entry \(index) with no child and an unchanged stat")
+        }
+        precondition(held == changedCount, "\(held) changes entries held by nodes, counted \(changedCount)")
     }
 }

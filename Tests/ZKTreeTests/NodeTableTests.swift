@@ -190,8 +190,9 @@ import ZKWire
         tree.checkInvariants()
     }
 
-    @Test func aNodeRecordIs84Bytes() {
-        #expect(DataTree.nodeRecordBytes == 84)
+    @Test func aNodeRecordAndAChangesEntryAre44BytesEach() {
+        #expect(DataTree.nodeRecordBytes == 44)
+        #expect(DataTree.nodeChangesBytes == 44)
     }
 
     @Test func sameLengthSetDataRewritesInPlace() {
