@@ -27,7 +27,7 @@ public final class SnapshotReader {
     private let declared: SnapshotTrailer
     private let declaredFileCRC: UInt32
     private let trailerPrefix: [UInt8]
-    private let source: SnapshotBodySource
+    private let source: PrefetchingBodySource
     private var window: UnsafeMutableRawBufferPointer
     private var windowStart = 0
     private var windowEnd = 0
@@ -51,14 +51,15 @@ public final class SnapshotReader {
         declared = opened.trailer
         declaredFileCRC = opened.fileCRC
         trailerPrefix = opened.trailerPrefix
-        source = SnapshotBodySource(
+        source = PrefetchingBodySource(SnapshotBodySource(
             fd: opened.fd, path: path, bodyStart: SnapshotLayout.headerBytes,
             bodyEnd: opened.fileBytes - SnapshotLayout.trailerBytes,
-            compressed: opened.header.compression == SnapshotLayout.compressionZlib, headerCRC: opened.headerCRC)
+            compressed: opened.header.compression == SnapshotLayout.compressionZlib, headerCRC: opened.headerCRC))
         window = .allocate(byteCount: Self.windowBytesInitial, alignment: 16)
     }
 
     deinit {
+        source.stop()  // its thread reads `fd`
         window.deallocate()
         if fd >= 0 { PosixFile.close(fd) }
     }
@@ -228,6 +229,7 @@ public final class SnapshotReader {
         }
         trailer = declared
         phase = .done
+        source.stop()
         PosixFile.close(fd)
         fd = -1
     }

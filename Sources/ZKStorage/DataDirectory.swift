@@ -1,3 +1,4 @@
+import ZKBase
 import Glibc
 
 /// A Paddock data directory (FORMAT.md section 1):

@@ -1,3 +1,4 @@
+import ZKBase
 import CLMDB
 import Glibc
 import NIOConcurrencyHelpers
