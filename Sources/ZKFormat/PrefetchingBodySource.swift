@@ -12,6 +12,9 @@ final class PrefetchingBodySource: @unchecked Sendable {
     static let chunkCount = 4
 
     private let inner: SnapshotBodySource
+    /// The caller's file system (a test's simulated disk is task-local): the reading thread
+    /// reads through the same one.
+    private let fileSystem = PosixFile.simulated
     private let chunks: [UnsafeMutableRawBufferPointer]
     private let lock = NSLockLike()
     // Guarded by `lock`.
@@ -107,7 +110,8 @@ final class PrefetchingBodySource: @unchecked Sendable {
         let unretained = Unmanaged.passUnretained(self).toOpaque()
         var created = pthread_t()
         let result = pthread_create(&created, nil, { raw in
-            Unmanaged<PrefetchingBodySource>.fromOpaque(raw!).takeUnretainedValue().produce()
+            let source = Unmanaged<PrefetchingBodySource>.fromOpaque(raw!).takeUnretainedValue()
+            PosixFile.$simulated.withValue(source.fileSystem) { source.produce() }
             return nil
         }, unretained)
         precondition(result == 0, "cannot start the snapshot reading thread (pthread_create \(result))")

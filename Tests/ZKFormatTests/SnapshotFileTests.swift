@@ -35,6 +35,43 @@ import ZKTree
         }
     }
 
+    /// The body is inflated on its own thread into a ring of 4 chunks of 1 MiB
+    /// (PrefetchingBodySource): a stream several times the ring's size loads whole, and damage
+    /// late in it, or a cut, still fails the load with an error (nothing hangs or is lost).
+    @Test(arguments: [Int32(0), 1])
+    func aStreamLongerThanThePrefetchRingRoundTripsAndItsDamageIsFound(level: Int32) throws {
+        let directory = try TemporaryDirectory()
+        var random = TestRandom(state: 99)
+        var nodes = SampleTrees.baseNodes()
+        var zxid: Int64 = 0x1_0000_0000
+        nodes.append(NodeSpec(path: "/bulk", data: nil, zxid: zxid))
+        for index in 0..<700 {
+            zxid += 1
+            nodes.append(NodeSpec(path: "/bulk/n\(index)", data: random.bytes(10_000), zxid: zxid))
+        }
+        let tree = SampleTrees.tree(nodes, sessions: [(0x77, 5000)], lastZxid: zxid)
+        let path = try SnapshotFiles.write(tree: tree, directory: directory.path, startZxid: zxid, level: level)
+        let loaded = try SnapshotFiles.load(path: path)
+        expectSameTree(loaded.tree, tree)
+        #expect(loaded.trailer.streamBytes > 6 * 1024 * 1024)
+
+        let bytes = try readFile(path)
+        for offset in [bytes.count / 2, bytes.count - 56 - 100] {
+            var damaged = bytes
+            damaged[offset] ^= 0x10
+            let damagedPath = directory.file("flipped-\(offset)")
+            try writeFile(damagedPath, damaged)
+            #expect(throws: SnapshotError.self) { try SnapshotFiles.load(path: damagedPath) }
+        }
+        let cutPath = directory.file("cut")
+        try writeFile(cutPath, Array(bytes[..<(bytes.count * 3 / 4)]))
+        #expect(throws: SnapshotError.self) { try SnapshotFiles.load(path: cutPath) }
+        // A reader dropped halfway stops its thread (the ring is full and the thread waits).
+        let reader = try SnapshotReader(path: path)
+        _ = try reader.readSessions()
+        for _ in 0..<10 { _ = try reader.nextNode() }
+    }
+
     @Test func sameTreeGivesSameBytes() throws {
         let one = try TemporaryDirectory()
         let two = try TemporaryDirectory()
