@@ -1,3 +1,4 @@
+import ZKFormat
 import ZKBase
 import Glibc
 
