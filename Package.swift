@@ -40,7 +40,7 @@ let package = Package(
         .target(name: "ZKWire", dependencies: [
             "ZKBase", .product(name: "NIOCore", package: "swift-nio"),
         ], swiftSettings: strictSettings),
-        .target(name: "ZKTree", dependencies: ["ZKBase", "ZKWire"], swiftSettings: strictSettings),
+        .target(name: "ZKTree", dependencies: ["ZKBase", "ZKWire", "CMalloc"], swiftSettings: strictSettings),
         .target(name: "ZKPipeline", dependencies: ["ZKBase", "ZKWire", "ZKTree"], swiftSettings: strictSettings),
         // The ZAB core (election, discovery, sync, broadcast) as a pure value, and ZKSim, the
         // deterministic simulator that runs whole ensembles of it.

@@ -214,7 +214,7 @@ public struct DataTree: Sendable {
     func materialize(_ id: UInt32) -> DataNode {
         let record = table.records[Int(id)]
         let entry = table.entry(of: id)
-        let data = entry.dataTag == 0 ? nil : Array(table.arena[entry.dataStart..<entry.end])
+        let data = entry.dataTag == 0 ? nil : table.arena.copy(entry.dataStart..<entry.end)
         var node = DataNode(
             data: data, acl: aclTable[record.acl], stat: table.stat(of: id, ephemeralOwner: entry.ephemeralOwner),
             childCount: table.childCount(of: id))

@@ -128,7 +128,7 @@ struct NodeTable: Sendable {
     private(set) var changedCount = 0
     private(set) var count = 0
     private(set) var root = NodeTable.none
-    private(set) var arena: [UInt8] = []
+    private(set) var arena = ArenaBytes()
     /// Bytes of the arena that live nodes' entries take; the rest is garbage.
     private(set) var liveBytes = 0
     /// Per slot 0 (empty) or `tag(hash) | (id + 1)`: the top 5 bits are bits of the entry's hash,
@@ -176,7 +176,7 @@ struct NodeTable: Sendable {
         }
     }
 
-    private static func appendVarint(_ value: Int, to bytes: inout [UInt8]) {
+    private static func appendVarint(_ value: Int, to bytes: inout ArenaBytes) {
         var value = value
         while value >= 0x80 {
             bytes.append(UInt8(truncatingIfNeeded: value) | 0x80)
@@ -342,7 +342,7 @@ struct NodeTable: Sendable {
     func data(of id: UInt32) -> [UInt8]? {
         let entry = entry(of: id)
         guard entry.dataTag != 0 else { return nil }
-        return Array(arena[entry.dataStart..<entry.end])
+        return arena.copy(entry.dataStart..<entry.end)
     }
 
     func dataCount(of id: UInt32) -> Int { entry(of: id).dataCount }
@@ -595,7 +595,7 @@ struct NodeTable: Sendable {
             return
         }
         // A copy: the new entry is appended to the arena the name is read from.
-        let name = Array(arena[entry.nameStart..<entry.dataStart])
+        let name = arena.copy(entry.nameStart..<entry.dataStart)
         liveBytes -= entry.size
         records[Int(id)].entry = name.withUnsafeBytes { appendEntry(name: $0, data: data, ephemeralOwner: entry.ephemeralOwner) }
         compactIfDue()
@@ -667,13 +667,13 @@ struct NodeTable: Sendable {
 
     /// Copies the live entries to a fresh arena (in id order) and drops the garbage.
     mutating func compact() {
-        var fresh: [UInt8] = []
+        var fresh = ArenaBytes()
         fresh.reserveCapacity(liveBytes)
         arena.withUnsafeBufferPointer { arena in
             for id in records.indices where records[id].entry != Self.freeEntry {
                 let entry = Self.entry(at: records[id].entry, in: arena)
                 records[id].entry = UInt32(fresh.count / 4)
-                fresh.append(contentsOf: UnsafeBufferPointer(rebasing: arena[entry.start..<(entry.start + entry.size)]))
+                fresh.append(contentsOf: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: arena[entry.start..<(entry.start + entry.size)])))
             }
         }
         precondition(fresh.count == liveBytes, "live arena bytes \(fresh.count), counted \(liveBytes)")
