@@ -31,7 +31,6 @@ public final class PaddockClient: Sendable {
     }
 
     let loop: any EventLoop
-    private let ownedGroup: MultiThreadedEventLoopGroup?
     private let shell: NIOLoopBoundBox<ClientShell>
     private let snapshot: NIOLockedValueBox<Snapshot>
     let connectString: ConnectString
@@ -40,6 +39,11 @@ public final class PaddockClient: Sendable {
     let ids = IDGenerator()
 
     /// Connects and waits until a server serves the session (at most `connectTimeout`).
+    /// `eventLoopGroup`: where the session's connection runs; by default NIO's shared
+    /// `MultiThreadedEventLoopGroup.singleton`, as other NIO clients do, so an application that
+    /// installs those loops as Swift's global executor
+    /// (`NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor()`)
+    /// runs its tasks and this client on the same threads (README "PaddockClient", throughput).
     /// `shuffle`: the order the hosts are tried in (ZooKeeper's clients shuffle them).
     public static func connect(
         _ connectString: String, sessionTimeout: Duration = .seconds(10), connectTimeout: Duration = .seconds(30),
@@ -61,10 +65,8 @@ public final class PaddockClient: Sendable {
     }
 
     private init(connect: ConnectString, sessionTimeoutMs: Int32, limits: ClientLimits, logger: Logger, group: (any EventLoopGroup)?) {
-        let owned = group == nil ? MultiThreadedEventLoopGroup(numberOfThreads: 1) : nil
-        let loop = (group ?? owned!).next()
+        let loop = (group ?? MultiThreadedEventLoopGroup.singleton).next()
         self.loop = loop
-        self.ownedGroup = owned
         self.connectString = connect
         let snapshot = NIOLockedValueBox(Snapshot())
         self.snapshot = snapshot
@@ -79,7 +81,6 @@ public final class PaddockClient: Sendable {
     deinit {
         let shell = self.shell
         loop.execute { shell.value.shutdown() }
-        if let ownedGroup { ownedGroup.shutdownGracefully { _ in } }
     }
 
     /// An executor that runs tasks on this client's event loop. Tasks that mostly wait on this

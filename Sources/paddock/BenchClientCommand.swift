@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 import PaddockClient
 
 /// `paddock bench client`: gets or sets per second through PaddockClient on one session with N
@@ -19,6 +21,7 @@ struct BenchClientCommand: ParsableCommand {
     @Option(help: "Seconds measured.") var seconds: Double = 10
     @Option(help: "Znode the benchmark uses (created or overwritten).") var path: String = "/paddock-bench-client"
     @Flag(help: "Run the calling tasks on the client's event loop (PaddockClient.taskExecutor) instead of the global executor.") var onClientLoop = false
+    @Flag(help: "Install NIO's event loops as Swift's global executor (NIOSingletons) and run the client on them, instead of Swift's dispatch-based pool.") var nioGlobalExecutor = false
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -26,10 +29,19 @@ struct BenchClientCommand: ParsableCommand {
         guard inflight > 0, seconds > 0 else { throw ValidationError("--inflight and --seconds must be positive") }
         let server = self.server, op = self.op, inflight = self.inflight, size = self.size
         let warmup = self.warmup, seconds = self.seconds, path = self.path, onClientLoop = self.onClientLoop
-        let (operations, cpuMicroseconds) = try runBlocking {
-            try await Self.measure(server: server, op: op, inflight: inflight, size: size, warmup: warmup, seconds: seconds, path: path, onClientLoop: onClientLoop)
+        let group: (any EventLoopGroup)?
+        if nioGlobalExecutor {
+            guard NIOSingletons.unsafeTryInstallSingletonPosixEventLoopGroupAsConcurrencyGlobalExecutor() else {
+                throw ValidationError("NIO could not take over Swift's global executor here")
+            }
+            group = MultiThreadedEventLoopGroup.singleton
+        } else {
+            group = nil
         }
-        let executor = onClientLoop ? " on the client's loop" : ""
+        let (operations, cpuMicroseconds) = try runBlocking {
+            try await Self.measure(server: server, op: op, inflight: inflight, size: size, warmup: warmup, seconds: seconds, path: path, onClientLoop: onClientLoop, group: group)
+        }
+        let executor = onClientLoop ? " on the client's loop" : nioGlobalExecutor ? " on NIO's loops as the global executor" : ""
         let rate = Double(operations) / seconds
         let cpuPerOp = Double(cpuMicroseconds) / Double(max(1, operations))
         if json {
@@ -41,9 +53,10 @@ struct BenchClientCommand: ParsableCommand {
 
     /// Operations completed in the measured window, and the process's CPU time over it (us).
     static func measure(
-        server: String, op: String, inflight: Int, size: Int, warmup: Double, seconds: Double, path: String, onClientLoop: Bool
+        server: String, op: String, inflight: Int, size: Int, warmup: Double, seconds: Double, path: String, onClientLoop: Bool,
+        group: (any EventLoopGroup)? = nil
     ) async throws -> (Int, Int64) {
-        let client = try await PaddockClient.connect(server)
+        let client = try await PaddockClient.connect(server, eventLoopGroup: group)
         let value = [UInt8](repeating: 0x61, count: size)
         if try await client.exists(path) == nil { try await client.create(path, data: value) } else { try await client.setData(path, value) }
         let start = ContinuousClock.now
