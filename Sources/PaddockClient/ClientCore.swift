@@ -363,6 +363,9 @@ struct ClientCore {
         inFlight.removeFirst()
         let code = ErrorCode(rawValue: header.err) ?? .systemError
         registerWatch(request, code: code)
+        if code == .ok, case .removeWatches(let path, let rawType) = request.body, let type = WatcherType(rawValue: rawType) {
+            removeLocalWatches(path: path, type: type)
+        }
         if code != .ok {
             var error = ZooKeeperError(code, describe(request))
             if request.opCode == .multi || request.opCode == .multiRead,
@@ -478,6 +481,32 @@ struct ClientCore {
             return actions.append(.endWatch(watch.watcher, ZooKeeperError(code, describe(request))))
         }
         watchers[kind]![watch.path, default: []].insert(watch.watcher)
+    }
+
+    /// The server removed this session's watches of `type` on `path`: they go here too (else a
+    /// reconnect's setWatches2 would put them back), each told with a ...WatchRemoved event and
+    /// its sequence ended, as ZooKeeper's Java client does (ZKWatchManager.removeWatcher).
+    private mutating func removeLocalWatches(path: String, type: WatcherType) {
+        var ended = Set<WatcherID>()
+        if type == .children || type == .any {
+            endRemoved(watchers[.child]!.removeValue(forKey: path), .childWatchRemoved, path: path, ended: &ended)
+        }
+        if type == .data || type == .any {
+            endRemoved(watchers[.data]!.removeValue(forKey: path), .dataWatchRemoved, path: path, ended: &ended)
+            endRemoved(watchers[.exist]!.removeValue(forKey: path), .dataWatchRemoved, path: path, ended: &ended)
+        }
+        if type == .persistent || type == .any {
+            endRemoved(persistentWatchers.removeValue(forKey: path), .persistentWatchRemoved, path: path, ended: &ended)
+        }
+        if type == .persistentRecursive || type == .any {
+            endRemoved(recursiveWatchers.removeValue(forKey: path), .persistentWatchRemoved, path: path, ended: &ended)
+        }
+    }
+
+    private mutating func endRemoved(_ removed: Set<WatcherID>?, _ type: EventType, path: String, ended: inout Set<WatcherID>) {
+        for watcher in (removed ?? []).sorted() where ended.insert(watcher).inserted {
+            actions.append(.watch(watcher, WatchEvent(type: type, path: connect.clientPath(path)), final: true))
+        }
     }
 
     private mutating func remove(_ watcher: WatcherID, kind: WatchKind, path: String) {

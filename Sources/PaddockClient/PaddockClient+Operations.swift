@@ -169,10 +169,13 @@ extension PaddockClient {
         return events!
     }
 
-    /// Removes this session's watches of `type` on `path` at the server (WatcherType: 1 children,
-    /// 2 data, 3 any); the local sequences end when their watchers are dropped.
-    public func removeWatches(_ path: String, type: Int32 = 3) async throws(ZooKeeperError) {
-        _ = try await call(.removeWatches, .removeWatches(path: try self.path(path), type: type))
+    /// Removes this session's watches of `type` on `path`, at the server and here: each removed
+    /// watch's sequence gets a `dataWatchRemoved`, `childWatchRemoved` or `persistentWatchRemoved`
+    /// event and ends (ZooKeeper's `removeAllWatches`). `.data` covers exists watches too; `.any`
+    /// covers persistent and recursive watches as well. NoWatcher when the session has no such
+    /// watch there. ZooKeeper 3.8 servers accept `.children`, `.data` and `.any` only.
+    public func removeWatches(_ path: String, type: WatcherType = .any) async throws(ZooKeeperError) {
+        _ = try await call(.removeWatches, .removeWatches(path: try self.path(path), type: type.rawValue))
     }
 
     private func unexpected(_ reply: Reply, _ what: String) -> ZooKeeperError {

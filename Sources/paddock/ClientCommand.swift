@@ -113,8 +113,21 @@ struct ClientCheck: Sendable {
         try await client.create(root + "/locked", acl: readOnly)
         try await expect(client.getACL(root + "/locked").acl == readOnly, "getACL")
         try await expectError(.noAuth, "setData on a read-only node") { try await client.setData(root + "/locked", [1]) }
+        try await expectError(.noAuth, "setACL without the admin permission") { _ = try await client.setACL(root + "/locked", ACL.openUnsafe) }
+        let guarded = [ACL(perms: [.read, .admin], id: .anyone)]
+        try await client.create(root + "/guarded", acl: guarded)
+        try await expectError(.noAuth, "setData on a read+admin node") { try await client.setData(root + "/guarded", [1]) }
+        try await expectError(.badVersion, "setACL with a stale version") { _ = try await client.setACL(root + "/guarded", ACL.openUnsafe, version: 5) }
+        let opened = try await client.setACL(root + "/guarded", ACL.openUnsafe, version: 0)
+        let aclNow = try await client.getACL(root + "/guarded").acl
+        try expect(opened.aversion == 1 && aclNow == ACL.openUnsafe, "setACL opens the node (aversion 1)")
+        try await expect(client.setData(root + "/guarded", [1]).version == 1, "setData after setACL")
+        let (ttlPath, ttlStat) = try await client.createWithStat(root + "/ttl", data: [4], mode: .persistentWithTTL, ttl: 60_000)
+        // ZooKeeper marks a TTL node in ephemeralOwner (top byte 0xFF) and shows it as 0 to clients.
+        try expect(ttlPath == root + "/ttl" && ttlStat.ephemeralOwner == 0, "create with a TTL")
+        try await expectError(.badArguments, "a TTL mode without a TTL") { _ = try await client.create(root + "/ttl0", mode: .persistentWithTTL) }
         try await client.sync(root)
-        try await expect(client.getAllChildrenNumber(root) == 2, "getAllChildrenNumber")
+        try await expect(client.getAllChildrenNumber(root) == 4, "getAllChildrenNumber")
         try await client.create(root + "/mine", mode: .ephemeral)
         try await expect(client.getEphemerals(root) == [root + "/mine"], "getEphemerals")
         try await client.create(root + "/box", mode: .container)
@@ -156,6 +169,21 @@ struct ClientCheck: Sendable {
         try await expect(nextEvent(recursive, "recursive") == WatchEvent(type: .nodeDataChanged, path: root + "/m"), "recursive watch: the parent's change")
         try await expect(nextEvent(recursive, "recursive") == WatchEvent(type: .nodeCreated, path: root + "/m/later"), "recursive watch: the child's creation")
         _ = childWatch
+
+        // removeWatches: the removed watches end here too, with ZooKeeper's ...WatchRemoved event.
+        try await client.create(root + "/w")
+        try await client.create(root + "/p")
+        let (_, _, removedData) = try await client.getDataWatch(root + "/w")
+        let (_, _, keptChildren) = try await client.getChildrenWatch(root + "/w")
+        let removedPersistent = try await client.addWatch(root + "/p", mode: .persistent)
+        try await client.removeWatches(root + "/w", type: .data)
+        try await expect(nextEvent(removedData, "removed data watch") == WatchEvent(type: .dataWatchRemoved, path: root + "/w"), "removeWatches(.data) ends the data watch with dataWatchRemoved")
+        try await expect(removedData.next() == nil, "a removed watch's sequence ends")
+        try await expectError(.noWatcher, "removeWatches where the session has no such watch") { try await client.removeWatches(root + "/w", type: .data) }
+        try await writer.create(root + "/w/c")
+        try await expect(nextEvent(keptChildren, "child") == WatchEvent(type: .nodeChildrenChanged, path: root + "/w"), "the child watch on the same path stays")
+        try await client.removeWatches(root + "/p", type: .any)
+        try await expect(nextEvent(removedPersistent, "removed persistent watch") == WatchEvent(type: .persistentWatchRemoved, path: root + "/p"), "removeWatches(.any) ends a persistent watch with persistentWatchRemoved")
 
         // Pipelining: many requests in flight on one session, answered in order.
         let count = 1000

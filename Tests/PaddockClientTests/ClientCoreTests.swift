@@ -48,9 +48,13 @@ struct CoreHarness {
         return actions + serverSends([response])
     }
 
-    mutating func submit(_ id: RequestID, _ opCode: OpCode, _ body: RequestBody, watch: (WatchKind, String, WatcherID)? = nil) -> [ClientAction] {
+    mutating func submit(
+        _ id: RequestID, _ opCode: OpCode, _ body: RequestBody, watch: (WatchKind, String, WatcherID)? = nil,
+        persistent: (path: String, recursive: Bool, watcher: WatcherID)? = nil
+    ) -> [ClientAction] {
         var request = PendingRequest(id: id, opCode: opCode, body: body)
         if let watch { request.watch = (watch.0, watch.1, watch.2) }
+        if let persistent { request.persistentWatch = persistent }
         core.submit(request, now: now)
         return take()
     }
@@ -214,6 +218,48 @@ func states(_ actions: [ClientAction]) -> [ConnectionState] {
         let events = h.serverSends([notification(.nodeDataChanged, "/d"), notification(.nodeDataChanged, "/d")])
         let fired = events.compactMap { if case .watch(let id, let event, let final) = $0 { return (id, event.type, final) } else { return nil } }
         #expect(fired.count == 1 && fired[0].0 == 100 && fired[0].2)
+    }
+
+    /// removeWatches answered ok: the removed watches end here with ZooKeeper's ...WatchRemoved
+    /// events, the others stay, and a reconnect does not set the removed ones again.
+    @Test func removeWatchesEndsTheRemovedWatchesHereAndAReconnectLeavesThemOut() {
+        var h = CoreHarness()
+        _ = h.establish(sessionId: 0x77)
+        _ = h.submit(1, .getData, .getData(path: "/d", watch: true), watch: (.data, "/d", 100))
+        _ = h.submit(2, .exists, .exists(path: "/e", watch: true), watch: (.exist, "/e", 101))
+        _ = h.submit(3, .getChildren2, .getChildren(opCode: .getChildren2, path: "/d", watch: true), watch: (.child, "/d", 102))
+        _ = h.submit(4, .addWatch, .addWatch(path: "/d", mode: AddWatchMode.persistent.rawValue), persistent: ("/d", false, 103))
+        _ = h.submit(5, .addWatch, .addWatch(path: "/r", mode: AddWatchMode.persistentRecursive.rawValue), persistent: ("/r", true, 104))
+        _ = h.serverSends([reply(xid: 1, zxid: 5, .getData(data: [1], stat: Stat())), reply(xid: 2, zxid: 5, err: .noNode),
+                           reply(xid: 3, zxid: 5, .children2([], stat: Stat())), reply(xid: 4, zxid: 5, .errorResponse(0)),
+                           reply(xid: 5, zxid: 5, .errorResponse(0))])
+        func removed(_ actions: [ClientAction]) -> [String] {
+            actions.compactMap { if case .watch(let id, let event, let final) = $0 { return "\(id) \(event.type) \(event.path) \(final)" } else { return nil } }
+        }
+        // Data on /d: the getData watch only (the child and persistent watches stay).
+        _ = h.submit(6, .removeWatches, .removeWatches(path: "/d", type: WatcherType.data.rawValue))
+        #expect(removed(h.serverSends([reply(xid: 6, zxid: 5)])) == ["100 dataWatchRemoved /d true"])
+        // A refusal (NoWatcher) removes nothing here.
+        _ = h.submit(7, .removeWatches, .removeWatches(path: "/e", type: WatcherType.children.rawValue))
+        #expect(removed(h.serverSends([reply(xid: 7, zxid: 5, err: .noWatcher)])).isEmpty)
+        // Any on /d: the child watch and the persistent one.
+        _ = h.submit(8, .removeWatches, .removeWatches(path: "/d", type: WatcherType.any.rawValue))
+        #expect(removed(h.serverSends([reply(xid: 8, zxid: 5)])) == ["102 childWatchRemoved /d true", "103 persistentWatchRemoved /d true"])
+        // Events on /d reach nobody now; the exist watch on /e and the recursive one on /r remain.
+        #expect(removed(h.serverSends([notification(.nodeDataChanged, "/d")])).isEmpty)
+        h.core.disconnected(now: h.now)
+        _ = h.take()
+        _ = h.tick()
+        h.core.connected(now: h.now)
+        _ = h.take()
+        var response = ByteBuffer()
+        ConnectResponse(timeoutMs: 9000, sessionId: 0x77, password: Array(repeating: 7, count: 16)).encode(into: &response)
+        let resumed = h.serverSends([response])
+        let setWatches = sentRequests(resumed).first { $0.opCode == .setWatches2 }
+        guard case .setWatches(_, let watches)? = setWatches?.body else { Issue.record("no setWatches2"); return }
+        #expect(watches.dataWatches.isEmpty && watches.childWatches.isEmpty && watches.persistentWatches.isEmpty)
+        #expect(watches.existWatches == ["/e"] && watches.persistentRecursiveWatches == ["/r"])
+        h.core.checkInvariants()
     }
 
     @Test func anExpiredSessionEndsEverything() {
