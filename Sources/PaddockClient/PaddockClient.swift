@@ -71,7 +71,7 @@ public final class PaddockClient: Sendable {
         let snapshot = NIOLockedValueBox(Snapshot())
         self.snapshot = snapshot
         let core = ClientCore(connect: connect, sessionTimeoutMs: sessionTimeoutMs, limits: limits)
-        self.shell = NIOLoopBoundBox.makeBoxSendingValue(ClientShell(core: core, loop: loop, logger: logger, snapshot: snapshot, ids: ids), eventLoop: loop)
+        self.shell = NIOLoopBoundBox.makeBoxSendingValue(ClientShell(core: core, loop: loop, logger: logger, snapshot: snapshot), eventLoop: loop)
         self.mailbox = SubmissionMailbox(shell: shell, loop: loop)
         self.loopExecutor = EventLoopTaskExecutor(loop: loop)
         let shell = self.shell
@@ -245,7 +245,6 @@ final class ClientShell {
     let loop: any EventLoop
     let logger: Logger
     let snapshot: NIOLockedValueBox<PaddockClient.Snapshot>
-    let idGenerator: IDGenerator
     var channel: (any Channel)?
     /// Events of a channel from an earlier connection are ignored.
     var generation = 0
@@ -257,6 +256,9 @@ final class ClientShell {
     var ticker: RepeatedTask?
     var closeWaiters: [CheckedContinuation<Void, Never>] = []
     var flushScheduled = false
+    /// Request ids are the loop's own, so assigning one takes no lock (watcher ids come from the
+    /// client's `IDGenerator`, on callers' threads).
+    var nextRequestId: RequestID = 0
     /// The mailbox's other array (see `SubmissionMailbox.post`), empty with its capacity kept.
     var spareSubmissions: [Submission] = []
     let metrics = ClientMetrics()
@@ -264,9 +266,8 @@ final class ClientShell {
     var published: (ConnectionState, Int64, Int32, Int64) = (.connecting, 0, 0, 0)
     let started = NIODeadline.now()
 
-    init(core: ClientCore, loop: any EventLoop, logger: Logger, snapshot: NIOLockedValueBox<PaddockClient.Snapshot>, ids: IDGenerator) {
+    init(core: ClientCore, loop: any EventLoop, logger: Logger, snapshot: NIOLockedValueBox<PaddockClient.Snapshot>) {
         self.core = core
-        self.idGenerator = ids
         self.loop = loop
         self.logger = logger
         self.snapshot = snapshot
@@ -305,7 +306,8 @@ final class ClientShell {
         for submission in submissions {
             if let watcher = submission.watcher { watchers[watcher.id] = (watcher.events, watcher.fired) }
             var request = submission.request
-            request.id = idGenerator.next()
+            nextRequestId += 1
+            request.id = nextRequestId
             requests[request.id] = submission.continuation
             core.submit(request, now: now)
         }

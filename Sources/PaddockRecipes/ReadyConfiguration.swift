@@ -18,6 +18,9 @@ import ZKBase
 /// Why a lock alone is not enough: a lock keeps two writers apart, but a reader takes no lock,
 /// so it can read while a writer is halfway, and a writer that dies halfway leaves a half-written
 /// configuration behind when its lock passes on. `ready` is what makes the whole visible at once.
+/// Writers still take turns: two publications at once can interleave their entries under one
+/// `ready`, so concurrent writers hold a lock (`DistributedLock`) around `publish`, or one
+/// writer publishes, as the paper's new leader does.
 public struct ReadyConfiguration: Sendable {
     public let client: PaddockClient
     public let path: String

@@ -81,6 +81,8 @@ struct RecipeRun: Sendable {
         var completed: [String: Int] = [:]
         var interrupted: [String: Int] = [:]
         var crashedParticipants = 0
+        /// Participants that crashed mid-operation, per recipe.
+        var crashed: [String: Int] = [:]
         var failure: String?
 
         var passed: Bool { failure == nil && RecipeRun.recipes.allSatisfy { completed[$0, default: 0] > 0 } }
@@ -90,7 +92,7 @@ struct RecipeRun: Sendable {
                 "{" + RecipeRun.recipes.map { "\"\($0)\": \(counts[$0, default: 0])" }.joined(separator: ", ") + "}"
             }
             return "{\"summary\": true, \"passed\": \(passed), \"completed\": \(object(completed)), \"interrupted\": \(object(interrupted)), "
-                + "\"crashedParticipants\": \(crashedParticipants), \"failure\": \(failure.map { "\"\($0.replacingOccurrences(of: "\"", with: "'"))\"" } ?? "null")}"
+                + "\"crashedParticipants\": \(crashedParticipants), \"crashed\": \(object(crashed)), \"failure\": \(failure.map { "\"\($0.replacingOccurrences(of: "\"", with: "'"))\"" } ?? "null")}"
         }
     }
 
@@ -116,6 +118,7 @@ struct RecipeRun: Sendable {
                 case .completed(let crashed):
                     summary.completed[recipe, default: 0] += 1
                     summary.crashedParticipants += crashed
+                    summary.crashed[recipe, default: 0] += crashed
                 case .interrupted:
                     summary.interrupted[recipe, default: 0] += 1
                 case .failed(let why):
@@ -202,19 +205,27 @@ struct RecipeRun: Sendable {
         return 1
     }
 
+    /// A writer that crashed holding the write lock, then three readers and two writers twice
+    /// each: nobody gets in while the crashed writer's node is there (its session must end first).
     func readWriteLockRound(_ path: String, _ sessions: Sessions, _ ledger: Ledger) async throws -> Int {
+        let crashing = try await sessions.crashing()
+        let held = try await ReadWriteLock(client: crashing, path: path).acquireWrite()
+        await crashing.abandonForTesting()
         try await inParallel(5, sessions, in: path) { index in
             let lock = ReadWriteLock(client: try await sessions.living(), path: path)
             let writer = index >= 3
             for _ in 0..<2 {
                 let holding = writer ? try await lock.acquireWrite() : try await lock.acquireRead()
                 ledger.enter(path, exclusive: writer)
+                if try await lock.client.exists(path + "/" + held.node) != nil {
+                    ledger.violate("\(path): acquired while the crashed writer's node \(held.node) is there")
+                }
                 try await Task.sleep(for: .milliseconds(writer ? 1 : 20))
                 ledger.leave(path, exclusive: writer)
                 try await holding.release()
             }
         }
-        return 0
+        return 1
     }
 
     func simpleLockRound(_ path: String, _ sessions: Sessions, _ ledger: Ledger) async throws -> Int {
@@ -289,14 +300,16 @@ struct RecipeRun: Sendable {
         return 1
     }
 
-    /// A writer publishes five whole configurations while three readers read: every
-    /// configuration a reader gets is whole (all entries from one publication).
+    /// While three readers read, one writer dies halfway through a publication and another then
+    /// publishes five whole configurations: every configuration a reader gets is whole (all
+    /// entries from one publication, never the dead writer's half).
     func configurationRound(_ path: String, _ sessions: Sessions) async throws -> Int {
         let writer = try await sessions.living()
         let names = (0..<8).map { "key-\($0)" }
         func publication(_ value: Int) -> [String: [UInt8]] { Dictionary(uniqueKeysWithValues: names.map { ($0, Array("\(value)".utf8)) }) }
         try await ReadyConfiguration(client: writer, path: path).publish(publication(0))
         let last = 5
+        let crashingWriter = try await sessions.crashing()
         try await withThrowingTaskGroup(of: Void.self) { group in
             for _ in 0..<3 {
                 group.addTask {
@@ -317,29 +330,39 @@ struct RecipeRun: Sendable {
                 }
             }
             do {
+                // A writer dies midway through a publication (ReadyConfiguration's layout: `ready`
+                // deleted, then the entries rewritten one by one): half the entries hold its value
+                // when its session goes. Readers must not act on that half.
+                try await crashingWriter.delete(path + "/ready")
+                for name in names.prefix(names.count / 2) { try await crashingWriter.setData(path + "/entries/" + name, Array("dead".utf8)) }
+                await crashingWriter.abandonForTesting()
                 for value in 1...last { try await ReadyConfiguration(client: writer, path: path).publish(publication(value)) }
                 try await Self.untilFirstError(&group)
             } catch {
                 throw await Self.endRound(at: error, &group, sessions, in: path)
             }
         }
-        return 0
+        return 1
     }
 
     /// Four participants through a double barrier: nobody passes entry before all entered, nor
-    /// exit before all started leaving.
+    /// exit before all left; p0 crashes instead of leaving, so the others pass exit only once the
+    /// server has ended its session (its node is gone).
     func barrierRound(_ path: String, _ sessions: Sessions) async throws -> Int {
         let counts = NIOLockedValueBox((entered: 0, leaving: 0))
         try await inParallel(4, sessions, in: path) { index in
-            let barrier = DoubleBarrier(client: try await sessions.living(), path: path, count: 4)
+            let client = index == 0 ? try await sessions.crashing() : try await sessions.living()
+            let barrier = DoubleBarrier(client: client, path: path, count: 4)
             counts.withLockedValue { $0.entered += 1 }
             try await barrier.enter(as: "p\(index)")
             if counts.withLockedValue({ $0.entered }) < 4 { throw GuaranteeBroken(description: "\(path): p\(index) passed entry before all entered") }
             counts.withLockedValue { $0.leaving += 1 }
+            if index == 0 { return await client.abandonForTesting() }
             try await barrier.leave(as: "p\(index)")
             if counts.withLockedValue({ $0.leaving }) < 4 { throw GuaranteeBroken(description: "\(path): p\(index) passed exit before all left") }
+            if try await client.exists(path + "/p0") != nil { throw GuaranteeBroken(description: "\(path): p\(index) passed exit while the crashed p0 was still there") }
         }
-        return 0
+        return 1
     }
 
     /// A coordinator (who then crashes), a master and three workers, two asking before the

@@ -81,6 +81,8 @@ def finish_run(run, disrupted_at):
     print(json.dumps(summary))
     assert proc.returncode == 0 and summary.get('passed'), (summary, err[-3000:])
     assert summary['crashedParticipants'] > 0, summary
+    # Every recipe had a participant crash mid-operation (its session then expired).
+    assert all(summary['crashed'][recipe] > 0 for recipe in RECIPES), summary
     after = {r['recipe'] for r in rounds if r['outcome'] == 'completed' and r['started'] > disrupted_at}
     assert after == set(RECIPES), ('recipes with no completed round after the disruption', set(RECIPES) - after, rounds)
     return summary
