@@ -29,16 +29,24 @@ public struct GroupMembership: Sendable {
         try await client.getChildren(path).sorted()
     }
 
-    /// The member list now and after every change, until the task is cancelled or the session ends.
+    /// The member list now and after every change, until the task is cancelled or the session ends
+    /// (a ConnectionLoss while the session lives only pauses it).
     public func view() -> AsyncThrowingStream<[String], any Error> {
         let client = self.client, path = self.path
         return AsyncThrowingStream { continuation in
             let task = Task {
                 do {
-                    try await RecipeSupport.ensurePath(client, path)
+                    // A ConnectionLoss while the session lives is a pause, not the end of the
+                    // view: reads are retried (they are idempotent), and a watch set before it
+                    // survives the reconnect (setWatches2).
+                    try await RecipeSupport.retryingAfterConnectionLoss(client) { () throws(ZooKeeperError) in
+                        try await RecipeSupport.ensurePath(client, path)
+                    }
                     var last: [String]?
                     while !Task.isCancelled {
-                        let (children, _, watch) = try await client.getChildrenWatch(path)
+                        let (children, _, watch) = try await RecipeSupport.retryingAfterConnectionLoss(client) { () throws(ZooKeeperError) in
+                            try await client.getChildrenWatch(path)
+                        }
                         let sorted = children.sorted()
                         if sorted != last {
                             continuation.yield(sorted)

@@ -24,8 +24,8 @@ DEMO = os.path.join(BUILD, 'paddock-kafka-demo')
 BINARY = os.path.join(BUILD, 'paddock')
 
 
-def run_demo(hosts):
-    result = subprocess.run([DEMO, '--hosts', hosts, '--brokers', '5', '--topics', '2', '--partitions', '4'],
+def run_demo(hosts, *extra):
+    result = subprocess.run([DEMO, '--hosts', hosts, '--brokers', '5', '--topics', '2', '--partitions', '4', *extra],
                             capture_output=True, text=True, timeout=300)
     print(result.stdout[-6000:])
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
@@ -60,6 +60,17 @@ def check_layout(hosts):
         zk.close()
 
 
+def check_removed(hosts):
+    zk = KazooClient(hosts=hosts, timeout=15)
+    zk.start(timeout=30)
+    try:
+        left = [path for path in ('/brokers', '/controller', '/controller_epoch') if zk.exists(path) is not None]
+        assert left == [], left
+    finally:
+        zk.stop()
+        zk.close()
+
+
 @pytest.mark.parametrize('kind', ['apache', 'paddock'])
 def test_kafka_demo_on_a_server(kind):
     server = ApacheServer('kafka-demo') if kind == 'apache' else PaddockServer('kafka-demo', BINARY)
@@ -67,8 +78,10 @@ def test_kafka_demo_on_a_server(kind):
         hosts = '127.0.0.1:%d' % server.port
         run_demo(hosts)
         check_layout(hosts)
-        # A second run starts from a clean slate and passes again.
-        run_demo(hosts)
+        # A second run starts from a clean slate and passes again; with --cleanup it leaves
+        # nothing of Kafka's layout behind.
+        run_demo(hosts, '--cleanup')
+        check_removed(hosts)
 
 
 def test_kafka_demo_on_a_paddock_ensemble():
