@@ -311,15 +311,25 @@ public final class LMDBEnvironment: @unchecked Sendable {
         try resize(to: target)
     }
 
-    /// Sets the map size; shrinking stops at the pages in use (LMDB rounds up silently).
+    /// Sets the map size from outside any write transaction (maintenance giving back its
+    /// headroom): waits for a write transaction of another thread (the checkpointer's fold) to
+    /// end first, since LMDB refuses to remap under one.
+    func resizeBetweenWrites(to requestedBytes: Int) throws(LogError) {
+        try writeLock.withLock { () throws(LogError) in try resize(to: requestedBytes) }
+    }
+
+    /// Sets the map size; shrinking stops at the pages in use (LMDB rounds up silently). Inside
+    /// a write transaction (growing it) or under `writeLock` only.
     func resize(to requestedBytes: Int) throws(LogError) {
         let bytes = roundDown(requestedBytes)
         try resizeLock.withWriteLock { () throws(LogError) in
             if let unusableReason { throw LogError(kind: .io("environment \(unusableReason)"), detail: path) }
             let code = mdb_env_set_mapsize(environment, bytes)
             guard code == 0 else {
-                // LMDB unmapped the old map before failing to map the new one: nothing works now.
-                unusableReason = "unusable after a failed map resize to \(bytes) bytes (reopen it)"
+                // EINVAL: a write transaction of this environment is open, and LMDB refused
+                // before touching the map. Any other failure comes after it unmapped the old
+                // map and could not map the new one: nothing works now.
+                if code != EINVAL { unusableReason = "unusable after a failed map resize to \(bytes) bytes (reopen it)" }
                 throw LogError(kind: .full, detail: Self.describe(code, "mdb_env_set_mapsize(\(bytes))", path), code: code)
             }
         }

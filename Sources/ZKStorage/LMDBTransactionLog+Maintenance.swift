@@ -175,6 +175,6 @@ extension LMDBTransactionLog {
     /// marks the environment unusable, and the next call reports it.
     private func shrinkMapToQuota() {
         let quota = environment.configuration.mapSizeBytesMax
-        if environment.mapSizeBytes > quota { try? environment.resize(to: quota) }
+        if environment.mapSizeBytes > quota { try? environment.resizeBetweenWrites(to: quota) }
     }
 }

@@ -24,6 +24,33 @@ import ZKBase
         }
     }
 
+    /// LMDB refuses to remap while a write transaction is open (EINVAL, map untouched): that
+    /// must not leave the environment marked unusable, and a resize between writes works. (A
+    /// maintenance shrink once raced the checkpointer's fold this way and disabled the log.)
+    @Test func aRemapRefusedUnderAnOpenWriteTransactionLeavesTheLogWorking() throws {
+        try withTemporaryDirectory { path in
+            let log = try LMDBTransactionLog(directory: path, configuration: LMDBConfiguration(mapSizeBytesInitial: 1 << 20))
+            defer { log.close() }
+            try log.append(makeRecords(1...10, payloadBytes: 1000))
+            let environment = log.environment
+            var refused: LogError?
+            try environment.withWriteTransaction(growingUpTo: 4 << 20) { _ throws(LogError) in
+                do throws(LogError) {
+                    try environment.resize(to: 2 << 20)
+                } catch {
+                    refused = error
+                }
+            }
+            #expect(refused?.code == EINVAL)
+            try log.append(makeRecords(11...20, payloadBytes: 1000))
+            try environment.resizeBetweenWrites(to: 2 << 20)
+            #expect(environment.mapSizeBytes == 2 << 20)
+            try log.append(makeRecords(21...30, payloadBytes: 1000))
+            try log.fold()
+            #expect(try readAll(log).count == 30)
+        }
+    }
+
     @Test func mapGrowthWaitsForReadTransactionsOfOtherThreads() throws {
         try withTemporaryDirectory { path in
             let log = try LMDBTransactionLog(directory: path, configuration: LMDBConfiguration(mapSizeBytesInitial: 256 << 10))
