@@ -29,6 +29,9 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
     static let formatKey = Array("format".utf8)
     static let anchorKey = Array("anchor".utf8)
     static let journalKey = Array("journal".utf8)
+    /// How many times a read-only open reads LMDB and the journal again when a live server
+    /// started a new journal lap while it read them.
+    static let readOnlyLapRereadsMax = 5
 
     public let environment: LMDBEnvironment
     let txnsDatabase: MDB_dbi
@@ -131,8 +134,31 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
         var found: [RawLogRecord] = []
         var nextLap = lap + 1
         if let device, format >= 2 {
-            let scan = try Journal.scan(
-                device, lapSequence: lap, salvage: configuration.salvagesDamagedJournal, keepingRecordsAfter: state.lastZxid)
+            var lap = lap
+            var scan: JournalScan
+            var rereads = 0
+            while true {
+                do throws(LogError) {
+                    scan = try Journal.scan(
+                        device, lapSequence: lap, salvage: configuration.salvagesDamagedJournal, keepingRecordsAfter: state.lastZxid)
+                    break
+                } catch {
+                    // A tool reading next to a live server: the server may have folded everything
+                    // and started a new lap between the read of meta/journal and the read of the
+                    // journal, which then looks damaged at the old lap. If the lap moved, read
+                    // LMDB's state and the lap again and scan again (bounded).
+                    guard readOnly, rereads < Self.readOnlyLapRereadsMax else { throw error }
+                    let (txns, meta) = (txnsDatabase, metaDatabase)
+                    let (freshState, freshLap) = try environment.withReadTransaction { transaction throws(LogError) in
+                        (try Self.readState(transaction, txns, meta, path: environment.path),
+                         try Self.readJournalLap(transaction, meta, path: environment.path))
+                    }
+                    guard freshLap != lap else { throw error }
+                    rereads += 1
+                    lap = freshLap
+                    state = freshState
+                }
+            }
             found = try Self.recordsPastLog(scan, state: state, path: environment.path)
             journalReport = JournalOpenReport(
                 present: true, lapSequence: lap, frames: scan.frames.count, recordsPastLog: found.count, tornAt: scan.tornAt,
