@@ -221,6 +221,43 @@ import ZKTools
         }
     }
 
+    /// The tools that rebuild from or change the log see the records a server left only in its
+    /// journal (fixture "journaled": the healthy fixture with its last records unfolded): replay
+    /// to the newest zxid and export to ZooKeeper give what they give for the healthy fixture,
+    /// and truncate inside the journal's records removes exactly those after the point.
+    @Test func replayExportAndTruncateSeeTheJournalsRecords() throws {
+        let zxids = try withFixture("healthy") { directory in try rawLog(directory + "/log").records.map(\.zxid) }
+        let journalOnly = Array(zxids.suffix(FixtureBuilder.journaledRecords))
+        #expect(journalOnly.count == FixtureBuilder.journaledRecords)
+        func rebuilt(_ fixture: String) throws -> (replayed: String, exported: Int64, txns: Int) {
+            try withFixture(fixture) { directory in
+                try withTemporaryDirectory { out in
+                    _ = try ToolRun.replay(directory, to: zxids.last!, output: out)
+                    let snapshot = SnapshotFiles.list(directory: out).first!.path
+                    let dumped = try ToolRun.snapshotDump(snapshot, data: true).0.replacingOccurrences(of: out, with: "<OUT>")
+                    let report = try ZooKeeperExport.run(ZooKeeperExportOptions(dataDirectory: directory, zookeeperDirectory: out + "/zk"))
+                    return (dumped, try ZooKeeperSnapshotReader.read(path: report.snapshot.path).digest?.zxid ?? 0, report.txnsReplayed)
+                }
+            }
+        }
+        let healthy = try rebuilt("healthy"), journaled = try rebuilt("journaled")
+        #expect(journaled.replayed == healthy.replayed && !healthy.replayed.isEmpty)
+        #expect(journaled.exported == zxids.last! && healthy.exported == zxids.last!)
+        #expect(journaled.txns == healthy.txns && journaled.txns > 0)
+        try withFixture("journaled") { directory in
+            let point = journalOnly[1]
+            let locked = try ToolDataDirectory.openForChange(directory)
+            let plan = try DataTruncate.plan(locked, after: point, nowMs: fixedNowMs)
+            _ = try DataTruncate.apply(plan, locked, nowMs: fixedNowMs)
+            locked.close()
+            #expect(try rawLog(directory + "/log").records.map(\.zxid) == Array(zxids.prefix { $0 <= point }))
+            let reader = try RecordsFileReader(path: directory + "/backup/20231114T221320Z-truncate/" + Backup.recordsFileName)
+            var removed: [Int64] = []
+            while let record = try reader.next() { removed.append(record.zxid) }
+            #expect(removed == Array(journalOnly.dropFirst(2)))
+        }
+    }
+
     /// A journal whose first frame is damaged while a later one is valid: not a torn tail. The
     /// log refuses to open; repair keeps the frames before the damage and backs the journal up.
     @Test func repairDamagedJournal() throws {
