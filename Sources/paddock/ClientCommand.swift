@@ -279,6 +279,9 @@ struct ClientFollowCommand: ParsableCommand {
             case .failure(let error) where error.outcomeUnknown:
                 lost += 1
                 try? await Task.sleep(for: .milliseconds(50))
+            case .failure(let error) where error.code == .sessionExpired:
+                // The summary says so (`survived` false, `expired` among the states).
+                break
             case .failure(let error):
                 throw error
             }

@@ -9,6 +9,7 @@ Every wait is bounded."""
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import tempfile
@@ -79,3 +80,108 @@ def test_a_session_survives_members_killed_under_it(member_kind):
         assert summary['acknowledged'] > 0 and summary['readRegressions'] == 0, summary
         assert summary['watchEvents'] >= summary['acknowledged'], summary
         assert 'expired' not in summary['states'] and 'closed' in summary['states'], summary
+
+
+class CuttableProxy:
+    """A TCP proxy in front of one server that can cut the client off: while cut, it closes the
+    connections it carries and refuses new ones (its port stays bound), as a network partition
+    between client and server would, the server itself running on."""
+
+    def __init__(self, target_port):
+        self.target_port = target_port
+        self.listener = socket.socket()
+        self.listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.listener.bind(('127.0.0.1', 0))
+        self.listener.listen(16)
+        self.listener.settimeout(0.2)
+        self.port = self.listener.getsockname()[1]
+        self.cut = threading.Event()
+        self.done = threading.Event()
+        self.lock = threading.Lock()
+        self.sockets = []
+        self.thread = threading.Thread(target=self._accept, daemon=True)
+        self.thread.start()
+
+    def _accept(self):
+        while not self.done.is_set():
+            try:
+                client, _ = self.listener.accept()
+            except socket.timeout:
+                continue
+            if self.cut.is_set():
+                client.close()
+                continue
+            server = socket.create_connection(('127.0.0.1', self.target_port), timeout=10)
+            with self.lock:
+                self.sockets += [client, server]
+            for a, b in ((client, server), (server, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    def _pump(self, source, sink):
+        try:
+            while True:
+                data = source.recv(65536)
+                if not data or self.cut.is_set():
+                    break
+                sink.sendall(data)
+        except OSError:
+            pass
+        for s in (source, sink):
+            try:
+                s.close()
+            except OSError:
+                pass
+
+    def set_cut(self, cut):
+        if cut:
+            self.cut.set()
+            with self.lock:
+                for s in self.sockets:
+                    try:
+                        s.shutdown(socket.SHUT_RDWR)
+                    except OSError:
+                        pass
+                self.sockets = []
+        else:
+            self.cut.clear()
+
+    def close(self):
+        self.done.set()
+        self.set_cut(True)
+        self.thread.join(timeout=5)
+        self.listener.close()
+
+
+@pytest.mark.parametrize('kind', ['apache', 'paddock'])
+def test_a_session_cut_off_past_its_timeout_expires(kind):
+    """The client loses its server for longer than the session timeout while the server runs on:
+    it goes suspended, then lost (Curator's name once the timeout has passed), and on reaching
+    the server again learns the session expired."""
+    extra = {'tickTime': 500, 'minSessionTimeout': 1000}
+    server = (ApacheServer('client-expiry', extra_cfg=extra) if kind == 'apache'
+              else PaddockServer('client-expiry', BINARY, extra_cfg=extra))
+    with server.start():
+        proxy = CuttableProxy(server.port)
+        out_file, err_file = tempfile.TemporaryFile(mode='w+'), tempfile.TemporaryFile(mode='w+')
+        proc = subprocess.Popen([BINARY, 'client', 'follow', '--server', '127.0.0.1:%d' % proxy.port, '--seconds', '30',
+                                 '--session-timeout', '2'], stdout=out_file, stderr=err_file, text=True)
+        try:
+            time.sleep(3)  # writing through the proxy
+            proxy.set_cut(True)
+            time.sleep(6)  # three session timeouts: the server expires the session meanwhile
+            proxy.set_cut(False)
+            proc.wait(timeout=60)
+            out_file.seek(0)
+            err_file.seek(0)
+            out, err = out_file.read(), err_file.read()
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            proxy.close()
+        assert proc.returncode == 0, err[-3000:]
+        summary = json.loads(out.strip().splitlines()[-1])
+        print(summary)
+        assert summary['acknowledged'] > 0 and not summary['survived'] and not summary['ephemeralKept'], summary
+        states = summary['states']
+        assert 'suspended' in states and 'lost' in states and 'expired' in states, summary
+        assert states.index('suspended') < states.index('lost') < states.index('expired'), summary
