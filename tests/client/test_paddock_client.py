@@ -38,6 +38,27 @@ def run_check(address):
     return steps
 
 
+def follow_through(hosts, seconds, session_timeout, disruption):
+    """Runs `paddock client follow` while `disruption()` happens; returns its JSON summary."""
+    # Files, not pipes: nothing reads them until the end, and a full pipe would block the client.
+    out_file, err_file = tempfile.TemporaryFile(mode='w+'), tempfile.TemporaryFile(mode='w+')
+    proc = subprocess.Popen([BINARY, 'client', 'follow', '--server', hosts, '--seconds', str(seconds),
+                             '--session-timeout', str(session_timeout)], stdout=out_file, stderr=err_file, text=True)
+    try:
+        disruption()
+        proc.wait(timeout=seconds + 90)
+        out_file.seek(0)
+        err_file.seek(0)
+        out, err = out_file.read(), err_file.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err[-3000:]
+    summary = json.loads(out.strip().splitlines()[-1])
+    print(summary)
+    return summary
+
+
 @pytest.mark.parametrize('kind', ['apache', 'paddock'])
 def test_every_operation_through_paddock_client(kind):
     server = ApacheServer('client-check') if kind == 'apache' else PaddockServer('client-check', BINARY)
@@ -53,11 +74,8 @@ def test_a_session_survives_members_killed_under_it(member_kind):
             m.start()
         wait_for(lambda: settled(members), 90, 'the ensemble to settle')
         hosts = ','.join(m.address for m in members)
-        # Files, not pipes: nothing reads them until the end, and a full pipe would block the client.
-        out_file, err_file = tempfile.TemporaryFile(mode='w+'), tempfile.TemporaryFile(mode='w+')
-        proc = subprocess.Popen([BINARY, 'client', 'follow', '--server', hosts, '--seconds', '25', '--session-timeout', '10'],
-                                stdout=out_file, stderr=err_file, text=True)
-        try:
+
+        def kill_each_member():
             # Kill each member in turn (restarting it before the next), whichever the client uses.
             time.sleep(3)
             for m in members:
@@ -66,16 +84,8 @@ def test_a_session_survives_members_killed_under_it(member_kind):
                 m.start()
                 wait_for(lambda: settled(members), 60, 'member %d back' % m.sid)
                 time.sleep(1)
-            proc.wait(timeout=120)
-            out_file.seek(0)
-            err_file.seek(0)
-            out, err = out_file.read(), err_file.read()
-        finally:
-            if proc.poll() is None:
-                proc.kill()
-        assert proc.returncode == 0, err[-3000:]
-        summary = json.loads(out.strip().splitlines()[-1])
-        print(summary)
+
+        summary = follow_through(hosts, 25, 10, kill_each_member)
         assert summary['survived'] and summary['ephemeralKept'], summary
         assert summary['acknowledged'] > 0 and summary['readRegressions'] == 0, summary
         assert summary['watchEvents'] >= summary['acknowledged'], summary
@@ -162,25 +172,16 @@ def test_a_session_cut_off_past_its_timeout_expires(kind):
               else PaddockServer('client-expiry', BINARY, extra_cfg=extra))
     with server.start():
         proxy = CuttableProxy(server.port)
-        out_file, err_file = tempfile.TemporaryFile(mode='w+'), tempfile.TemporaryFile(mode='w+')
-        proc = subprocess.Popen([BINARY, 'client', 'follow', '--server', '127.0.0.1:%d' % proxy.port, '--seconds', '30',
-                                 '--session-timeout', '2'], stdout=out_file, stderr=err_file, text=True)
-        try:
+        def cut_for_three_timeouts():
             time.sleep(3)  # writing through the proxy
             proxy.set_cut(True)
             time.sleep(6)  # three session timeouts: the server expires the session meanwhile
             proxy.set_cut(False)
-            proc.wait(timeout=60)
-            out_file.seek(0)
-            err_file.seek(0)
-            out, err = out_file.read(), err_file.read()
+
+        try:
+            summary = follow_through('127.0.0.1:%d' % proxy.port, 30, 2, cut_for_three_timeouts)
         finally:
-            if proc.poll() is None:
-                proc.kill()
             proxy.close()
-        assert proc.returncode == 0, err[-3000:]
-        summary = json.loads(out.strip().splitlines()[-1])
-        print(summary)
         assert summary['acknowledged'] > 0 and not summary['survived'] and not summary['ephemeralKept'], summary
         states = summary['states']
         assert 'suspended' in states and 'lost' in states and 'expired' in states, summary
