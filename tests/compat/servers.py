@@ -102,10 +102,20 @@ def four_letter(host: str, port: int, word: str, timeout: float = 5.0) -> str:
     return b"".join(chunks).decode("utf-8", errors="replace")
 
 
+# The ports free_port has handed out in this process: the kernel may offer a port again once
+# the probing socket is closed, and two servers of one test must never be given the same one.
+HANDED_OUT_PORTS: set = set()
+
+
 def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((HOST, 0))
-        return sock.getsockname()[1]
+    for _ in range(1000):
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+            sock.bind((HOST, 0))
+            port = sock.getsockname()[1]
+        if port not in HANDED_OUT_PORTS:
+            HANDED_OUT_PORTS.add(port)
+            return port
+    raise AssertionError("the kernel offered only ports handed out before, 1000 times")
 
 
 _LIVE: List["Server"] = []

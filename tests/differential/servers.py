@@ -39,12 +39,20 @@ TICK_MS = 500
 MAX_SESSION_TIMEOUT_MS = 60000
 
 
+# The ports free_port has handed out in this process: the kernel may offer a port again once
+# the probing socket is closed, and two servers of one test must never be given the same one.
+HANDED_OUT_PORTS = set()
+
+
 def free_port():
-    s = socket.socket()
-    s.bind(('127.0.0.1', 0))
-    port = s.getsockname()[1]
-    s.close()
-    return port
+    for _ in range(1000):
+        with socket.socket() as s:
+            s.bind(('127.0.0.1', 0))
+            port = s.getsockname()[1]
+        if port not in HANDED_OUT_PORTS:
+            HANDED_OUT_PORTS.add(port)
+            return port
+    raise AssertionError('the kernel offered only ports handed out before, 1000 times')
 
 
 def write_cfg(workdir, port, extra=None, container_check_ms=CONTAINER_CHECK_MS):

@@ -188,6 +188,24 @@ def settled(members):
     return None
 
 
+def wait_settled(members, timeout, what):
+    """The leader once `members` settle (see `settled`); on a timeout, each member's mode and the
+    end of its log are printed first, so a miss leaves its evidence in the test's output."""
+    try:
+        return wait_for(lambda: settled(members), timeout, what)
+    except AssertionError:
+        for m in members:
+            try:
+                mode = srvr_field(m, 'Mode')
+            except OSError as e:
+                mode = 'no answer (%s)' % e
+            state = 'running' if m.proc is not None and m.proc.poll() is None else 'exited (%s)' % (
+                m.proc.poll() if m.proc is not None else 'never started')
+            print('--- member %d (%s, %s, mode %s), last lines of its log:' % (m.sid, type(m).__name__, state, mode))
+            print(log_tail(m, 60))
+        raise
+
+
 def log_tail(member, lines=40):
     for name in ('server.log', 'paddock.log'):
         path = os.path.join(member.dir, name)

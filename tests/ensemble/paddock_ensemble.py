@@ -35,21 +35,31 @@ def wait_for(predicate, timeout, what):
     raise AssertionError('timed out after %.0f s waiting for %s' % (timeout, what))
 
 
+# Every port member_port has handed out in this process: a port is checked free by binding it
+# and closing it again, so without this two members of one ensemble could be given the same
+# port, and one of them would fail to bind it.
+HANDED_OUT_PORTS = set()
+
+
 def member_port():
-    """A free port below Linux's ephemeral range (32768-60999). A member that is killed and
-    restarted must bind its ports again, and a port from the ephemeral range may meanwhile be the
-    local end of some outgoing connection (a client's, a proxy's), which makes the bind fail."""
+    """A free port below Linux's ephemeral range (32768-60999), never one handed out before in
+    this process. A member that is killed and restarted must bind its ports again, and a port
+    from the ephemeral range may meanwhile be the local end of some outgoing connection (a
+    client's, a proxy's), which makes the bind fail."""
     import random
     import socket
     for _ in range(1000):
         port = random.randrange(20000, 32000)
+        if port in HANDED_OUT_PORTS:
+            continue
         with socket.socket() as s:
             try:
                 s.bind(('127.0.0.1', port))
-                return port
             except OSError:
                 continue
-    return free_port()
+        HANDED_OUT_PORTS.add(port)
+        return port
+    raise AssertionError('no free port in 20000-31999 after 1000 tries')
 
 
 class Member:

@@ -17,7 +17,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
 from paddock_ensemble import PaddockEnsemble, four_letter, member_port, wait_for  # noqa: E402
-from mixed_ensemble import ApacheMember, PaddockServerMember, ensemble as mixed_ensemble, settled, zxid_of  # noqa: E402
+from mixed_ensemble import ApacheMember, PaddockServerMember, ensemble as mixed_ensemble, wait_settled, zxid_of  # noqa: E402
 sys.path.insert(0, os.path.join(HERE, '..', 'storage'))
 import test_prometheus as standalone  # noqa: E402
 from servers import ZK_JARS  # noqa: E402
@@ -212,7 +212,7 @@ def ensemble_mntr(kind):
     with mixed_ensemble([(kind, sid, False) for sid in (1, 2, 3)]) as members:
         for m in members:
             m.start()
-        leader = wait_for(lambda: settled(members), 120, 'a settled %s ensemble' % kind.__name__)
+        leader = wait_settled(members, 120, 'a settled %s ensemble' % kind.__name__)
         c = KazooClient(hosts=leader.address, timeout=10.0)
         c.start(timeout=30)
         try:
