@@ -38,6 +38,9 @@ def check_layout(hosts):
     zk = KazooClient(hosts=hosts, timeout=15)
     zk.start(timeout=30)
     try:
+        # On an ensemble this session may be on a follower that has not applied the demo's last
+        # txns (its sessions' closes) yet: sync first, as any reader that must see them would.
+        zk.sync('/')
         epoch, _ = zk.get('/controller_epoch')
         assert epoch == b'2'
         topics = sorted(zk.get_children('/brokers/topics'))

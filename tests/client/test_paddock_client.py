@@ -24,7 +24,7 @@ sys.path.insert(0, os.path.join(ROOT, 'tests', 'differential'))
 sys.path.insert(0, os.path.join(ROOT, 'tests', 'ensemble'))
 
 from servers import ApacheServer, PaddockServer  # noqa: E402
-from mixed_ensemble import ApacheMember, PaddockServerMember, ensemble, settled, stop, wait_for  # noqa: E402
+from mixed_ensemble import ApacheMember, PaddockServerMember, ensemble, four_letter, settled, stop, wait_for  # noqa: E402
 
 BINARY = os.environ.get('PADDOCK_BIN', os.path.join(ROOT, '.build', 'debug', 'paddock'))
 
@@ -172,10 +172,18 @@ def test_a_session_cut_off_past_its_timeout_expires(kind):
               else PaddockServer('client-expiry', BINARY, extra_cfg=extra))
     with server.start():
         proxy = CuttableProxy(server.port)
+        def zxid():
+            answer = four_letter(server.port, 'srvr')
+            return int(answer.partition('Zxid: ')[2].split()[0], 16) if 'Zxid: ' in answer else 0
+
         def cut_for_three_timeouts():
-            time.sleep(3)  # writing through the proxy
+            first = zxid()
+            wait_for(lambda: zxid() >= first + 10, 60, 'the client writing through the proxy')
             proxy.set_cut(True)
-            time.sleep(6)  # three session timeouts: the server expires the session meanwhile
+            time.sleep(6)  # the cut lasts three session timeouts: what the scenario is, not a wait
+            # Reconnecting must find the session expired: its ephemeral gone from the server.
+            wait_for(lambda: 'Sessions with Ephemerals (0)' in four_letter(server.port, 'dump'), 60,
+                     'the server to expire the cut-off session')
             proxy.set_cut(False)
 
         try:

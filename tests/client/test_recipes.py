@@ -28,7 +28,7 @@ from servers import ApacheServer, PaddockServer  # noqa: E402
 from mixed_ensemble import PaddockServerMember, ensemble, settled, stop, wait_for  # noqa: E402
 
 BINARY = os.environ.get('PADDOCK_BIN', os.path.join(ROOT, '.build', 'debug', 'paddock'))
-RUN_SECONDS = 40
+RUN_SECONDS = 60
 RECIPES = ['lock', 'readWriteLock', 'simpleLock', 'leaderElection', 'membership', 'configuration', 'doubleBarrier', 'rendezvous']
 
 
@@ -119,7 +119,7 @@ def test_recipes_on_a_paddock_ensemble_whose_leader_is_killed():
             m.start()
         wait_for(lambda: settled(members), 90, 'the ensemble to settle')
         run = start_run(','.join(m.address for m in members))
-        leader = settled(members)
+        leader = wait_for(lambda: settled(members), 60, 'the leader')
         stop(leader, signal.SIGKILL)
         disrupted_at = time.time()
         others = [m for m in members if m is not leader]

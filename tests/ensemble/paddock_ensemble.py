@@ -41,24 +41,31 @@ def wait_for(predicate, timeout, what):
 HANDED_OUT_PORTS = set()
 
 
+def claim_ports(ports):
+    """True, and `ports` marked handed out, if none was handed out before and each binds now."""
+    import socket
+    if any(port in HANDED_OUT_PORTS for port in ports):
+        return False
+    for port in ports:
+        with socket.socket() as s:
+            try:
+                s.bind(('127.0.0.1', port))
+            except OSError:
+                return False
+    HANDED_OUT_PORTS.update(ports)
+    return True
+
+
 def member_port():
     """A free port below Linux's ephemeral range (32768-60999), never one handed out before in
     this process. A member that is killed and restarted must bind its ports again, and a port
     from the ephemeral range may meanwhile be the local end of some outgoing connection (a
     client's, a proxy's), which makes the bind fail."""
     import random
-    import socket
     for _ in range(1000):
         port = random.randrange(20000, 32000)
-        if port in HANDED_OUT_PORTS:
-            continue
-        with socket.socket() as s:
-            try:
-                s.bind(('127.0.0.1', port))
-            except OSError:
-                continue
-        HANDED_OUT_PORTS.add(port)
-        return port
+        if claim_ports([port]):
+            return port
     raise AssertionError('no free port in 20000-31999 after 1000 tries')
 
 
@@ -123,9 +130,15 @@ class PaddockEnsemble:
         log.close()
 
     def start_all(self, timeout=60):
+        """Starts every member and returns the leader; if they do not settle, every member is
+        killed before the error is raised (no caller's teardown has begun yet to do it)."""
         for m in self.members:
             self.start(m)
-        return self.wait_settled(timeout)
+        try:
+            return self.wait_settled(timeout)
+        except BaseException:
+            self.close()
+            raise
 
     def running(self):
         return [m for m in self.members if m.proc is not None and m.proc.poll() is None]

@@ -4,7 +4,6 @@ import itertools
 import os
 import random
 import sys
-import time
 
 import pytest
 
@@ -174,14 +173,17 @@ def test_many_unknown_writes_never_seen_stay_cheap():
         h.append(write(1, b'v%d' % j, t, t + 0.01, version=version))
         h.append(read(2, b'v%d' % j, version, t + 0.02, t + 0.03))
         t += 0.05
-    start = time.monotonic()
     r = check(h, initial=INIT)
     assert r.ok is True, r.explanation
+    # Cheap, counted in configurations explored (401 when written): about one per op, where
+    # trying the unknown writes in their orders would explore billions.
+    assert 0 < r.states <= 1000, r.states
     # ... and a final read that needs exactly 7 of them applied late is still found.
     h.append(read(2, b'v199', None, t, t + 0.01))
     h.append(write(1, b'final', t + 0.02, t + 0.03, version=version + 8))
-    assert check(h, initial=INIT).ok is True
-    assert time.monotonic() - start < 5
+    r = check(h, initial=INIT)
+    assert r.ok is True, r.explanation
+    assert 0 < r.states <= 1000, r.states
 
 
 def test_read_of_a_value_never_written_is_caught():
@@ -357,21 +359,22 @@ def test_random_history_with_stale_read_injected_fails(seed):
 
 
 def test_performance_2000_ops_concurrency_5():
+    """The search's cost, counted in configurations explored (not wall-clock time, which a
+    loaded machine would make flaky): near one per op for a linearizable history (2,229 for
+    this seed when written), and a violation late in the history is found within a small
+    multiple of that (9,495)."""
     rng = random.Random(42)
     history, _ = simulate(rng, 2000, clients=5, p_unknown=0.02)
-    start = time.monotonic()
     r = check(history, initial=INIT)
-    elapsed = time.monotonic() - start
     assert r.ok is True, r.explanation
     assert r.checked_ops == 2000
-    assert elapsed < 3.0, elapsed
+    assert 0 < r.states <= 2 * 2000, r.states
     # A violation late in the history is found quickly too.
     late = sorted((op for op in history if op.kind == 'read' and op.ok), key=lambda o: o.invoke)[-20]
     late.result_version += 1
-    start = time.monotonic()
     r = check(history, initial=INIT)
     assert r.ok is False
-    assert time.monotonic() - start < 3.0
+    assert 0 < r.states <= 10 * 2000, r.states
 
 
 # ---------------------------------------------------------------- brute-force cross-check

@@ -76,8 +76,13 @@ class Run:
 
 
 def three_members(run):
-    run.start(1, 2, 3)
+    # The two Apache members first: started beside the Paddock member, whichever JVM came up
+    # first would form a quorum with it, and 2 would lead if 3's JVM were more than
+    # finalizeWait (200 ms) behind. 2 joins the leader 3 once 1 and 3 settle.
+    run.start(1, 3)
     run.expect_leader(3)
+    run.start(2)
+    wait_for(lambda: settled(run.running()) is run.members[3], 90, 'member 2 following 3')
     run.write('three')
     run.kill(3)
     run.expect_leader(2)

@@ -18,7 +18,7 @@ from kazoo.exceptions import NoNodeError
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 
-from paddock_ensemble import BINARY, ROOT, PaddockEnsemble, four_letter, wait_for  # noqa: E402
+from paddock_ensemble import BINARY, ROOT, PaddockEnsemble, claim_ports, four_letter, wait_for  # noqa: E402
 
 
 @pytest.fixture
@@ -96,7 +96,10 @@ def test_writes_through_any_member_reach_every_member(ensemble):
     finally:
         for c in clients:
             c.stop()
-    # Every member logged the same txns in the same order (the offline tool reads each log).
+    # Every member logged the same txns in the same order (the offline tool reads each log). The
+    # sessions' closes were acknowledged once a quorum had them: the kill waits for the third.
+    wait_for(lambda: len({four_letter(m.client_port, 'srvr').partition('Zxid: ')[2].split('\n')[0] for m in ensemble.members}) == 1,
+             30, 'every member at the same zxid')
     ensemble.close()
     logs = [dump(m) for m in ensemble.members]
     assert len(logs[0]) >= 60
@@ -190,6 +193,7 @@ def test_snap_streamed_while_writes_continue_ends_at_the_leaders_digest(ensemble
     c = client(leader.address)
     stop = threading.Event()
     written = []
+    writing = threading.Event()
     try:
         c.create('/fuzzy', b'')
         for batch in range(20):
@@ -209,12 +213,15 @@ def test_snap_streamed_while_writes_continue_ends_at_the_leaders_digest(ensemble
                         except NoNodeError:
                             pass
                     i += 1
+                    writing.set()
                 written.append(i)
             finally:
                 w.stop()
 
         thread = threading.Thread(target=writer)
         thread.start()
+        # The writer is under way before the follower's sync begins.
+        wait_for(writing.is_set, 60, 'the writer to complete a round of writes')
         ensemble.start(follower)
         wait_for(lambda: follower.mode() == 'follower', 120, 'the restarted member to follow')
         stop.set()
@@ -268,10 +275,10 @@ def test_session_moves_between_members_and_its_ephemerals_expire_once_everywhere
         script = r'''
 import sys, time
 from kazoo.client import KazooClient
-a = KazooClient(hosts=sys.argv[1], timeout=3.0); a.start(timeout=30)
+a = KazooClient(hosts=sys.argv[1], timeout=8.0); a.start(timeout=30)
 a.create('/owner', b'', ephemeral=True)
 sid, password = a.client_id
-b = KazooClient(hosts=sys.argv[2], timeout=3.0, client_id=(sid, password)); b.start(timeout=30)
+b = KazooClient(hosts=sys.argv[2], timeout=8.0, client_id=(sid, password)); b.start(timeout=30)
 assert b.client_id[0] == sid
 b.create('/owner2', b'', ephemeral=True)
 print('%x' % sid, flush=True)
@@ -330,12 +337,25 @@ def test_observer_serves_reads_and_forwards_writes(root):
         ensemble.close()
 
 
+def tool_ensemble_base_port(members):
+    """A base port for `tools/ensemble up` (member N: client base+N, quorum base+100+N, election
+    base+200+N, admin base+300+N) whose every port is free now and was never handed out to
+    another member of this process; they are marked handed out."""
+    import random
+    for _ in range(1000):
+        base = random.randrange(20000, 31600, 100)  # below Linux's ephemeral range (32768-60999)
+        if claim_ports([base + offset + n for offset in (0, 100, 200, 300) for n in range(1, members + 1)]):
+            return base
+    raise AssertionError('no free block of ports for tools/ensemble after 1000 tries')
+
+
 def test_tools_ensemble_up_status_down(root):
     directory = os.path.join(root, 'ens')
-    base = 20000 + (os.getpid() % 90) * 100  # below Linux's ephemeral port range (32768-60999)
+    base = tool_ensemble_base_port(4)
     tool = os.path.join(ROOT, 'tools', 'ensemble')
     up = subprocess.run([tool, 'up', '3', '--observers', '1', '--dir', directory, '--binary', BINARY,
-                         '--base-port', str(base), '--tick-time', '500'], capture_output=True, text=True, timeout=120)
+                         '--base-port', str(base), '--admin-base-port', str(base + 300), '--tick-time', '500'],
+                        capture_output=True, text=True, timeout=120)
     try:
         assert up.returncode == 0, up.stdout + up.stderr
         roles = [line.split()[4] for line in up.stdout.splitlines() if line.startswith('member ')]

@@ -206,7 +206,7 @@ def replace(members, member, kind, workload, outages, step):
 
 def migration_order(members, kind):
     """Members not yet of `kind`: followers first, the leader last."""
-    leader = settled(members)
+    leader = wait_for(lambda: settled(members), 90, 'the ensemble settled')
     rest = [m for m in members if not isinstance(m, kind)]
     return sorted(rest, key=lambda m: m is leader)
 
@@ -293,7 +293,7 @@ def test_rolling_migration_apache_to_paddock_and_back_under_load():
 
             # ZooKeeper's digest at one zxid on every Apache member: write until the leader's
             # zxid is a multiple of 128 (ZooKeeper logs its digest at those).
-            leader = settled(members)
+            leader = wait_for(lambda: settled(members), 90, 'the ensemble settled')
             client = KazooClient(hosts=leader.address, timeout=SESSION_TIMEOUT_S)
             client.start(timeout=30)
             try:

@@ -141,8 +141,12 @@ def apache_data_in_epoch_three(root):
     layout = [(ApacheMember, 1, False), (ApacheMember, 2, False), (ApacheMember, 3, False)]
     with ensemble(layout) as members:
         one, two, three = members
-        for m in members:
+        # 3 and 1 first, then 2: three JVMs started together could let 1 and 2 elect 2 before 3
+        # is up (finalizeWait is 200 ms).
+        for m in (three, one):
             m.start()
+        wait_for(lambda: settled([one, three]) is three, 90, 'member 3 leading 1 (epoch 1)')
+        two.start()
         wait_for(lambda: settled(members) is three, 90, 'member 3 leading (epoch 1)')
         write(members, 'epoch1')
         stop(three, signal.SIGKILL)

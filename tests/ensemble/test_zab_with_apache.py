@@ -25,13 +25,22 @@ def test_paddock_follows_an_apache_leader_and_its_acks_make_the_quorum():
         follow_an_apache_leader(members[0], members[1:])
 
 
+def start_apache_three_first(paddock, apache):
+    """Apache member 3 (`apache[1]`) leads Paddock, then Apache member 2 (`apache[0]`) joins it."""
+    apache[1].start()
+    wait_for(lambda: apache[1].mode() == 'leader', 60, 'Apache 3 leading')
+    wait_for(lambda: paddock.last_role() == 'following 3', 30, 'Paddock following 3 (roles seen: %s)' % paddock.lines)
+    apache[0].start()
+    wait_for(lambda: apache[0].mode() == 'follower', 60, 'Apache 2 following')
+    assert apache[1].mode() == 'leader'
+
+
 def follow_an_apache_leader(paddock, apache):
     paddock.start()
-    for m in apache:
-        m.start()
     # With empty logs the largest id wins the election: Apache member 3 leads, 2 and Paddock follow.
-    wait_for(lambda: apache[1].mode() == 'leader' and apache[0].mode() == 'follower', 60, 'Apache 3 leading, 2 following')
-    wait_for(lambda: paddock.last_role() == 'following 3', 30, 'Paddock following 3 (roles seen: %s)' % paddock.lines)
+    # 3 starts first: had both JVMs started together, Paddock and whichever came up first would
+    # make a quorum, and 2 could lead if 3 came up more than finalizeWait (200 ms) later.
+    start_apache_three_first(paddock, apache)
     leader = apache[1]
     client = KazooClient(hosts='127.0.0.1:%d' % leader.client_port, timeout=10)
     client.start(timeout=30)
@@ -135,10 +144,7 @@ def test_hostile_election_peers_close_only_their_connection():
             refused = [line for line in f if 'closing election connection' in line or 'unknown server id' in line]
         # unknown version, oversized address, unknown id, oversized frame, short notification, noise
         assert len(refused) >= 5, refused
-        for m in apache:
-            m.start()
-        wait_for(lambda: apache[1].mode() == 'leader' and apache[0].mode() == 'follower', 60, 'Apache 3 leading')
-        wait_for(lambda: paddock.last_role() == 'following 3', 30, 'Paddock following 3 (roles: %s)' % paddock.lines)
+        start_apache_three_first(paddock, apache)
 
 
 def test_paddock_server_leads_apache_followers_then_follows_an_apache_leader():
@@ -239,7 +245,7 @@ def test_server_observes_voters_of_the_other_kind(voter_kind, observer_kind):
         voters, observer = members[:3], members[3]
         wait_for(lambda: settled(voters) is not None and observer.mode() == 'observer', 90,
                  'three %s voters and a %s observer' % (voter_kind.__name__, observer_kind.__name__))
-        leader = settled(voters)
+        leader = wait_for(lambda: settled(voters), 60, 'the voters settled')
         writer = KazooClient(hosts=leader.address, timeout=10)
         writer.start(timeout=30)
         watcher = KazooClient(hosts=observer.address, timeout=10)
