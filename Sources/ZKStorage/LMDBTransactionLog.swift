@@ -94,7 +94,8 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
         try self.init(environment: environment, journalDevice: nil)
     }
 
-    /// `journalDevice`: tests put a simulated disk in place of the journal file.
+    /// `journalDevice`: tests put a simulated disk in place of the journal file (or, read-only,
+    /// a device that changes the data dir under the open).
     init(environment: LMDBEnvironment, journalDevice injected: (any JournalDevice)?) throws(LogError) {
         self.environment = environment
         let configuration = environment.configuration
@@ -126,7 +127,11 @@ public final class LMDBTransactionLog: TransactionLog, @unchecked Sendable {
                 directory: environment.path, capacity: configuration.journalBytes, create: true, readOnly: false)
         } else if format >= 2 && configuration.readsJournal {
             // Not journaled now (read-only, or forceSync off): still read what the journal holds.
-            device = try FileJournalDevice.open(directory: environment.path, capacity: 0, create: false, readOnly: true)
+            if let injected {
+                device = injected
+            } else {
+                device = try FileJournalDevice.open(directory: environment.path, capacity: 0, create: false, readOnly: true)
+            }
         } else {
             device = nil
         }

@@ -292,6 +292,74 @@ extension JournalFrameTests {
         }
     }
 
+    /// An offline tool opening a live server's log read-only can read `meta/journal` (lap L),
+    /// and then the journal after the server has folded everything and begun lap L+1 over it: the
+    /// journal then starts with a frame of the new lap followed by frames of the old, which read
+    /// as lap L damaged. The open must see that the lap moved, read LMDB and the lap again, and
+    /// read what the server wrote. The race is made here by replacing the data dir's files, in
+    /// place, with the server's later ones between the open's read of LMDB and of the journal.
+    @Test func aReadOnlyOpenRacingANewLapReadsTheNewLap() throws {
+        try withTemporaryDirectory { root in
+            let (live, before, after, racing, mixed) = (root + "/live", root + "/before", root + "/after", root + "/racing", root + "/mixed")
+            for directory in [live, before, after, racing, mixed] {
+                try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: false)
+            }
+            let files = ["data.mdb", FileJournalDevice.fileName]
+            func copy(_ from: String, _ to: String, _ names: [String] = files) throws {
+                for name in names { try FileManager.default.copyItem(atPath: from + "/" + name, toPath: to + "/" + name) }
+            }
+            // Four frames of journal. Three appends stay in lap L, unfolded; the fifth append
+            // finds it full: everything is folded and lap L+1 begins at offset 0.
+            let server = try LMDBTransactionLog(directory: live, configuration: Self.configuration(journalBytes: 16 << 10))
+            for start in stride(from: Int64(1), through: 5, by: 2) { try server.append(makeRecords(start...(start + 1))) }
+            try copy(live, before)
+            try server.append(makeRecords(7...8))
+            try server.append(makeRecords(9...10))
+            #expect(server.journalStatistics.folds > 0, "the fifth append began a new lap")
+            try copy(live, after)
+            server.close()
+
+            var readOnly = Self.configuration()
+            readOnly.readOnly = true
+            func lapOf(_ directory: String) throws -> UInt64 {
+                let log = try LMDBTransactionLog(directory: directory, configuration: readOnly)
+                defer { log.close() }
+                return log.journalReport.lapSequence
+            }
+            let (lapBefore, lapAfter) = (try lapOf(before), try lapOf(after))
+            #expect(lapAfter > lapBefore)
+            // What the race shows a reader that does not read the lap again: lap L's LMDB, lap
+            // L+1's journal. It is refused as damage.
+            try copy(before, mixed, ["data.mdb"])
+            try copy(after, mixed, [FileJournalDevice.fileName])
+            #expect {
+                try LMDBTransactionLog(directory: mixed, configuration: readOnly)
+            } throws: { error in
+                guard let error = error as? LogError, case .journalCorrupt = error.kind else { return false }
+                return true
+            }
+
+            try copy(before, racing)
+            let device = RacingJournalDevice(inner: try #require(try FileJournalDevice.open(directory: racing, capacity: 0, create: false, readOnly: true))) {
+                // The server's fold and new lap land now: the same files, rewritten in place.
+                for name in files {
+                    let bytes = try #require(FileManager.default.contents(atPath: after + "/" + name))
+                    let handle = try #require(FileHandle(forWritingAtPath: racing + "/" + name))
+                    try handle.write(contentsOf: bytes)
+                    try handle.truncate(atOffset: UInt64(bytes.count))
+                    try handle.synchronize()
+                    try handle.close()
+                }
+            }
+            let log = try LMDBTransactionLog(environment: LMDBEnvironment(path: racing, configuration: readOnly), journalDevice: device)
+            defer { log.close() }
+            #expect(device.raced, "the files were replaced during the open")
+            #expect(log.journalReport.lapSequence == lapAfter, "the open read the new lap")
+            #expect(logged(try readAll(log)) == makeRecords(1...10))
+            #expect(log.verify().isEmpty)
+        }
+    }
+
     @Test func aMissingJournalStopsTheLogNamingIt() throws {
         try withTemporaryDirectory { path in
             let log = try LMDBTransactionLog(directory: path, configuration: Self.configuration())
@@ -306,4 +374,32 @@ extension JournalFrameTests {
             }
         }
     }
+}
+
+/// The journal file of a data dir, with `race` run once just before the first read: a test's
+/// way to change the data dir between a read-only open's read of LMDB and of the journal.
+final class RacingJournalDevice: JournalDevice, @unchecked Sendable {
+    let inner: FileJournalDevice
+    private var race: (() throws -> Void)?
+    private(set) var raced = false
+
+    init(inner: FileJournalDevice, race: @escaping () throws -> Void) {
+        self.inner = inner
+        self.race = race
+    }
+
+    var capacity: Int { inner.capacity }
+
+    func read(at offset: Int, count: Int) throws(LogError) -> [UInt8] {
+        if let race {
+            self.race = nil
+            do { try race() } catch { Issue.record("the race could not be made: \(error)") }
+            raced = true
+        }
+        return try inner.read(at: offset, count: count)
+    }
+
+    func writeDurably(_ bytes: [UInt8], at offset: Int) throws(LogError) { try inner.writeDurably(bytes, at: offset) }
+
+    func close() { inner.close() }
 }
