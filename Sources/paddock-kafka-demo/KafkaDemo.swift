@@ -94,7 +94,9 @@ final class Scenario: @unchecked Sendable {
         return failures.isEmpty && checks > 0
     }
 
+    /// Partition states as the admin session reads them, after a sync: other sessions wrote them.
     func readStates(_ admin: PaddockClient) async throws -> [TopicPartition: (state: PartitionState, zkVersion: Int32)] {
+        try await admin.sync()
         var result: [TopicPartition: (PartitionState, Int32)] = [:]
         for topic in try await admin.getChildren(KafkaPaths.topics) {
             for partition in try await admin.getChildren(KafkaPaths.partitions(topic)) {
@@ -118,6 +120,7 @@ final class Scenario: @unchecked Sendable {
     }
 
     func readController(_ admin: PaddockClient) async throws -> (brokerId: Int?, epoch: Int) {
+        try await admin.sync()
         // -1 until the first candidate creates /controller_epoch.
         let epochData = (try? await admin.getData(KafkaPaths.controllerEpoch))?.data
         let epoch = Int(String(decoding: epochData ?? [], as: UTF8.self)) ?? -1
@@ -145,6 +148,11 @@ final class Scenario: @unchecked Sendable {
             try await GroupMembership(client: client, path: KafkaPaths.brokerIds).join(String(id), data: KafkaJSON.encode(registration))
             brokerSessions[id] = client
         }
+        // The brokers registered through their own sessions, perhaps on other members of an
+        // ensemble: the admin session's member may not have applied them yet. ZooKeeper's reads
+        // are only as fresh as the member that serves them; a sync first makes this one see every
+        // write completed before it (the demo's other reads of others' writes sync the same way).
+        try await admin.sync()
         let registered = try await admin.getChildren(KafkaPaths.brokerIds).compactMap { Int($0) }.sorted()
         check(registered == Array(1...options.brokers), "brokers registered: /brokers/ids = \(registered)")
 
@@ -232,6 +240,7 @@ final class Scenario: @unchecked Sendable {
               "it changed nothing and knows it is no longer controller")
 
         // The final layout, as Kafka's tooling would read it.
+        try await admin.sync()
         let live = Set(try await admin.getChildren(KafkaPaths.brokerIds).compactMap { Int($0) })
         let (finalController, finalEpoch) = try await readController(admin)
         check(live == alive.subtracting([secondVictim]), "live brokers \(live.sorted())")
