@@ -94,6 +94,15 @@ final class Scenario: @unchecked Sendable {
         return failures.isEmpty && checks > 0
     }
 
+    /// The registered brokers' ids, as the admin session reads them after a sync. The admin
+    /// reads what other sessions wrote, perhaps through other members of an ensemble, and a
+    /// ZooKeeper read is only as fresh as the member that serves it: a sync first makes it see
+    /// every write completed before it. Every read of others' writes here syncs the same way.
+    func readBrokerIds(_ admin: PaddockClient) async throws -> [Int] {
+        try await admin.sync()
+        return try await admin.getChildren(KafkaPaths.brokerIds).compactMap { Int($0) }
+    }
+
     /// Partition states as the admin session reads them, after a sync: other sessions wrote them.
     func readStates(_ admin: PaddockClient) async throws -> [TopicPartition: (state: PartitionState, zkVersion: Int32)] {
         try await admin.sync()
@@ -148,12 +157,7 @@ final class Scenario: @unchecked Sendable {
             try await GroupMembership(client: client, path: KafkaPaths.brokerIds).join(String(id), data: KafkaJSON.encode(registration))
             brokerSessions[id] = client
         }
-        // The brokers registered through their own sessions, perhaps on other members of an
-        // ensemble: the admin session's member may not have applied them yet. ZooKeeper's reads
-        // are only as fresh as the member that serves them; a sync first makes this one see every
-        // write completed before it (the demo's other reads of others' writes sync the same way).
-        try await admin.sync()
-        let registered = try await admin.getChildren(KafkaPaths.brokerIds).compactMap { Int($0) }.sorted()
+        let registered = try await readBrokerIds(admin).sorted()
         check(registered == Array(1...options.brokers), "brokers registered: /brokers/ids = \(registered)")
 
         // Two would-be controllers race (each a broker's controller component, its own session).
@@ -240,8 +244,7 @@ final class Scenario: @unchecked Sendable {
               "it changed nothing and knows it is no longer controller")
 
         // The final layout, as Kafka's tooling would read it.
-        try await admin.sync()
-        let live = Set(try await admin.getChildren(KafkaPaths.brokerIds).compactMap { Int($0) })
+        let live = Set(try await readBrokerIds(admin))
         let (finalController, finalEpoch) = try await readController(admin)
         check(live == alive.subtracting([secondVictim]), "live brokers \(live.sorted())")
         check(finalController == second.brokerId && finalEpoch == 2, "/controller = broker \(finalController ?? -1), /controller_epoch = \(finalEpoch)")

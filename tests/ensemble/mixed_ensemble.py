@@ -188,11 +188,15 @@ def settled(members):
     return None
 
 
-def wait_settled(members, timeout, what):
-    """The leader once `members` settle (see `settled`); on a timeout, each member's mode and the
-    end of its log are printed first, so a miss leaves its evidence in the test's output."""
+def wait_settled(members, timeout, what, leader=None):
+    """The leader once `members` settle (see `settled`), under `leader` if one is given; on a
+    timeout, each member's mode and the end of its log are printed first, so a miss leaves its
+    evidence in the test's output."""
+    def settled_as_expected():
+        found = settled(members)
+        return found if found is not None and leader in (None, found) else None
     try:
-        return wait_for(lambda: settled(members), timeout, what)
+        return wait_for(settled_as_expected, timeout, what)
     except AssertionError:
         for m in members:
             try:

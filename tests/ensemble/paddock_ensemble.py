@@ -12,7 +12,6 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.join(HERE, '..', '..')
 sys.path.insert(0, os.path.join(HERE, '..', 'differential'))
 
-from servers import free_port  # noqa: E402
 from zkwire import four_letter as four_letter_word  # noqa: E402
 
 BINARY = os.environ.get('PADDOCK_BIN', os.path.join(ROOT, '.build', 'debug', 'paddock'))

@@ -13,8 +13,7 @@ from kazoo.client import KazooClient
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
-from mixed_ensemble import (ApacheMember, PaddockServerMember, ensemble, log_tail, settled, srvr_field,  # noqa: E402
-                            stop, wait_for)
+from mixed_ensemble import ApacheMember, PaddockServerMember, ensemble, stop, wait_settled  # noqa: E402
 
 TICK_MS = 200
 
@@ -38,13 +37,7 @@ class Run:
 
     def expect_leader(self, sid):
         running = self.running()
-        try:
-            wait_for(lambda: settled(running) is self.members[sid], 90,
-                     'member %d leading %s' % (sid, sorted(m.sid for m in running)))
-        except AssertionError:
-            for m in running:
-                print('--- member %d (%s, mode %s):\n%s' % (m.sid, type(m).__name__, srvr_field(m, 'Mode'), log_tail(m)))
-            raise
+        wait_settled(running, 90, 'member %d leading %s' % (sid, sorted(m.sid for m in running)), leader=self.members[sid])
         self.leaders.append((sid, type(self.members[sid]).__name__))
 
     def write(self, label, count=10):
@@ -82,7 +75,7 @@ def three_members(run):
     run.start(1, 3)
     run.expect_leader(3)
     run.start(2)
-    wait_for(lambda: settled(run.running()) is run.members[3], 90, 'member 2 following 3')
+    wait_settled(run.running(), 90, 'member 2 following 3', leader=run.members[3])
     run.write('three')
     run.kill(3)
     run.expect_leader(2)
@@ -93,7 +86,7 @@ def three_members(run):
     run.expect_leader(1)
     run.write('one')
     run.start(2)
-    wait_for(lambda: settled(run.running()) is run.members[1], 90, 'member 2 following 1')
+    wait_settled(run.running(), 90, 'member 2 following 1', leader=run.members[1])
 
 
 def five_members(run):
@@ -119,7 +112,7 @@ def five_members(run):
     run.expect_leader(1)
     run.write('one')
     run.start(2, 5)
-    wait_for(lambda: settled(run.running()) is run.members[1], 90, 'members 2 and 5 following 1')
+    wait_settled(run.running(), 90, 'members 2 and 5 following 1', leader=run.members[1])
 
 
 @pytest.mark.parametrize('layout,steps,winners', [
